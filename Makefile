@@ -1,0 +1,64 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
+export ANSIBLE_CONFIG := $(abspath ansible.cfg)
+export CONTAINERS_CONF := $(abspath tests/lab/containers.conf)
+APT_PACKAGES := podman runc debootstrap openssh-client nftables iptables iproute2 dpkg-dev chromium
+ROOMS ?= 10 25 50
+
+.PHONY: help deps apt venv lint unit integration molecule test demo bench lab-up lab-down clean
+
+help:
+	@echo "make demo   - bring up the lab with faults, diagnose, remediate, print the summary"
+	@echo "make test   - lint, unit, integration (lab) and molecule tests"
+	@echo "make bench  - fleet benchmark (ROOMS=\"$(ROOMS)\")"
+
+deps: apt venv
+
+# Debian packages the lab and the browser test need; installs only what is missing.
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "apt: installing$$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; fi
+
+$(BIN)/activate: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $(BIN)/activate
+
+venv: $(BIN)/activate
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint --profile production --offline
+
+unit: venv
+	$(BIN)/pytest -q -n 2 tests/unit
+
+integration: deps
+	$(BIN)/pytest -q tests/integration
+
+molecule: deps
+	tests/lab/run-molecule
+
+test: deps lint unit integration molecule
+
+demo: deps
+	tests/lab/demo
+
+bench: deps
+	$(BIN)/python bench/run.py --rooms $(ROOMS)
+
+lab-up: deps
+	tests/lab/labctl up
+
+lab-down:
+	tests/lab/labctl down
+
+clean: lab-down
+	rm -rf $(VENV) reports evidence .lab
