@@ -1,0 +1,134 @@
+"""Proxy policy: from the proxy a room has and the policy asked for, the proxy it should have.
+
+Platform neutral. A proxy setting is a plain dict:
+    {"mode": "none" | "manual" | "pac", "servers": {"http": str, "https": str},
+     "pac_url": str | None, "bypass": [str, ...]}
+Each platform backend reads its own mechanism into this shape and writes it back.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from ansible.module_utils.zoom_room_net import (
+    InvalidValue,
+    Network,
+    bypass_covers_local,
+    bypass_covers_subnet,
+    merge_bypass,
+    wildcard_entries,
+)
+
+POLICIES = ("keep", "direct", "manual", "pac")
+# What each platform's HTTP stacks understand as "do not proxy loopback".
+LOCAL_BYPASS = {
+    "posix": ["localhost", "127.0.0.1", "::1"],
+    "macos": ["localhost", "127.0.0.1", "::1"],
+    "windows": ["localhost", "127.0.0.1"],
+}
+
+
+def empty_proxy() -> dict[str, Any]:
+    return {"mode": "none", "servers": {}, "pac_url": None, "bypass": []}
+
+
+def required_bypass(style: str, controller_subnets: Sequence[Network]) -> list[str]:
+    """Entries the bypass list must hold: loopback, then each controller subnet.
+
+    WinINet and WinHTTP take no CIDR, so Windows gets `10.1.2.*` wildcards and `<local>` last
+    (WinINet stops reading at `<local>` on some releases, so it must close the list).
+    """
+    if style == "windows":
+        subnet_entries = [entry for subnet in controller_subnets for entry in wildcard_entries(subnet)]
+        return [*LOCAL_BYPASS["windows"], *subnet_entries, "<local>"]
+    return [*LOCAL_BYPASS[style], *(str(subnet) for subnet in controller_subnets)]
+
+
+def validate_policy(policy: str, server: str | None, pac_url: str | None) -> None:
+    if policy not in POLICIES:
+        raise InvalidValue(f"policy: '{policy}' is not one of {', '.join(POLICIES)}")
+    if policy == "manual":
+        if not server:
+            raise InvalidValue("server: required when policy is 'manual'")
+        validate_proxy_server(server, "server")
+    if policy == "pac":
+        if not pac_url:
+            raise InvalidValue("pac_url: required when policy is 'pac'")
+        parts = urlsplit(pac_url)
+        if parts.scheme not in ("http", "https", "file") or not (parts.netloc or parts.path):
+            raise InvalidValue(f"pac_url: '{pac_url}' is not an http(s) or file URL")
+
+
+def validate_proxy_server(server: str, name: str) -> None:
+    """`host:port` or `scheme://host:port`; the port must be a number."""
+    parts = urlsplit(server if "://" in server else f"http://{server}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname or port is None:
+        raise InvalidValue(f"{name}: '{redact_url(server)}' is not host:port or scheme://host:port")
+
+
+def desired_proxy(
+    current: dict[str, Any],
+    policy: str,
+    required: Sequence[str],
+    server: str | None = None,
+    extra_bypass: Sequence[str] = (),
+    pac_url: str | None = None,
+) -> dict[str, Any]:
+    """The proxy setting a room should have. `keep` leaves a room without a proxy alone."""
+    if policy == "direct":
+        return {**empty_proxy(), "bypass": list(current.get("bypass", []))}
+    if policy == "keep":
+        if current.get("mode", "none") == "none":
+            return dict(current)
+        return {**current, "bypass": merge_bypass(current.get("bypass", []), required)}
+    if policy == "manual":
+        bypass = merge_bypass(list(extra_bypass) or current.get("bypass", []), required)
+        return {"mode": "manual", "servers": {"http": server, "https": server}, "pac_url": None, "bypass": bypass}
+    if policy == "pac":
+        return {"mode": "pac", "servers": {}, "pac_url": pac_url,
+                "bypass": merge_bypass(current.get("bypass", []), required)}
+    raise InvalidValue(f"policy: '{policy}' is not one of {', '.join(POLICIES)}")
+
+
+def coverage(proxy: dict[str, Any], controller_subnets: Sequence[Network]) -> dict[str, Any]:
+    """The facts fields saying whether local and controller traffic bypass this proxy."""
+    bypass = proxy.get("bypass", [])
+    if proxy.get("mode", "none") == "none":
+        return {"bypass_covers_local": True,
+                "bypass_covers_subnets": {str(subnet): True for subnet in controller_subnets}}
+    return {
+        "bypass_covers_local": bypass_covers_local(bypass),
+        "bypass_covers_subnets": {str(s): bypass_covers_subnet(bypass, s) for s in controller_subnets},
+    }
+
+
+def redact_url(url: str | None) -> str | None:
+    """Drop credentials from a proxy URL: `http://user:pw@host:3128` -> `http://***@host:3128`."""
+    if not url or "@" not in url:
+        return url
+    parts = urlsplit(url if "://" in url else f"//{url}")
+    if not parts.username and not parts.password:
+        return url
+    host = parts.hostname or ""
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+    redacted = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return redacted if "://" in url else re.sub(r"^//", "", redacted)
+
+
+def redact_proxy(proxy: dict[str, Any]) -> dict[str, Any]:
+    servers = {key: redact_url(value) for key, value in proxy.get("servers", {}).items()}
+    return {**proxy, "servers": servers, "pac_url": redact_url(proxy.get("pac_url"))}
+
+
+def strongest_mode(modes: Sequence[str]) -> str:
+    """The facts-level mode across sources: a manual proxy anywhere matters most."""
+    for mode in ("manual", "pac"):
+        if mode in modes:
+            return mode
+    return "none"
