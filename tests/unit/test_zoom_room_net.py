@@ -41,7 +41,7 @@ def test_parse_port(value, ok):
     if ok:
         assert parse_port(value, "port") == 9090
     else:
-        with pytest.raises(InvalidValue, match="^port: "):
+        with pytest.raises(InvalidValue, match=r"^port: "):
             parse_port(value, "port")
 
 
