@@ -1,0 +1,746 @@
+"""Small Zoom REST API v2 client for the Zoom Rooms operations this toolkit uses.
+
+Runs on the control node (inventory and action plugins); standard library only.
+
+- Server-to-Server OAuth: POST the token URL with ``grant_type=account_credentials`` and
+  ``account_id``, HTTP Basic ``client_id:client_secret``. Zoom issues no refresh token, so the
+  access token is cached until shortly before ``expires_in`` and fetched again (also on a 401).
+- Retries with exponential backoff and full jitter on per-second 429s, 5xx and (for GET)
+  timeouts; a daily-limit 429 stops at once with :class:`ZoomDailyLimitError` naming when to retry.
+- TLS is verified (system trust store or ``ca_bundle``); plain http only for loopback URLs (tests).
+- Secrets (client secret, access tokens) never reach exception messages, reprs or log lines.
+
+Sources: Zoom Rooms OpenAPI (developers.zoom.us/docs/api/rooms/), Zoom "Rate limits"
+(developers.zoom.us/docs/api/rest/rate-limits/), Server-to-Server OAuth
+(developers.zoom.us/docs/internal-apps/s2s-oauth/).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import http.client
+import ipaddress
+import json
+import os
+import random
+import re
+import ssl
+import threading
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Tuple
+
+DEFAULT_BASE_URL = "https://api.zoom.us/v2"
+DEFAULT_TOKEN_URL = "https://zoom.us/oauth/token"
+MAX_PAGE_SIZE = 300  # Zoom's documented maximum for GET /rooms
+
+# option name -> environment variable read when the option is not given explicitly
+ENV_VARS = {
+    "base_url": "ZOOM_API_BASE_URL",
+    "token_url": "ZOOM_OAUTH_TOKEN_URL",
+    "account_id": "ZOOM_ACCOUNT_ID",
+    "client_id": "ZOOM_CLIENT_ID",
+    "client_secret": "ZOOM_CLIENT_SECRET",
+}
+
+ROOM_FILTERS = frozenset({"status", "type", "location_id", "query_name", "tag_ids", "unassigned_rooms"})
+APP_VERSION_ACTIONS = ("upgrade", "downgrade", "cancel")
+
+# PUT /rooms/{roomId}/devices/{deviceId}/app_version 400 codes (Zoom Rooms OpenAPI).
+APP_VERSION_OUTCOMES = {
+    8001: "already_current_or_updating",
+    8002: "no_downgrade_target",
+    8003: "nothing_to_cancel",
+    8004: "device_not_in_room",
+}
+ROOM_OFFLINE_CODE = 300  # PATCH /rooms/{id}/events: "Zoom Room is offline"
+
+DEVICE_ROLES = {
+    "Zoom Rooms Computer": "room_computer",
+    "Controller": "controller",
+}
+
+REDACTED = "********"
+Logger = Callable[[str, int], None]
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ZoomApiError(Exception):
+    """A Zoom API call failed. ``status``/``code`` are the HTTP status and Zoom error code."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, status={self.status!r}, code={self.code!r})"
+
+
+class ZoomConfigError(ZoomApiError):
+    """Settings are missing or unsafe (for example plain http to a non-loopback host)."""
+
+
+class ZoomAuthError(ZoomApiError):
+    """Zoom refused the credentials or the access token."""
+
+
+class ZoomNotFoundError(ZoomApiError):
+    """The room (or device) does not exist."""
+
+
+class ZoomRateLimitError(ZoomApiError):
+    """Per-second rate limit still hit after every retry."""
+
+
+class ZoomDailyLimitError(ZoomRateLimitError):
+    """The daily request quota is used up; retrying before ``retry_at`` is pointless."""
+
+    def __init__(self, message: str, *, retry_at: datetime | None, status: int = 429,
+                 code: int | None = None):
+        super().__init__(message, status=status, code=code)
+        self.retry_at = retry_at
+
+
+class ZoomTimeoutError(ZoomApiError):
+    """No (complete) answer within the timeout."""
+
+
+class ZoomTransportError(ZoomApiError):
+    """Connection-level failure: refused, reset, TLS, DNS."""
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+_API_VERSION = re.compile(r"^\s*(\d+(?:\.\d+){1,2})\s*(?:\(\s*(\d+)\s*\)|\.(\d+))?\s*$")
+
+
+def parse_api_version(raw: str | None) -> str | None:
+    """'5.9.1 (2581)' (API form) or '5.9.1.2581' (Info.plist/DisplayVersion form) -> '5.9.1.2581'.
+
+    Returns None for empty or unparsable input; a version without a build stays 'X.Y.Z'.
+    """
+    if not raw or not isinstance(raw, str):
+        return None
+    match = _API_VERSION.match(raw)
+    if not match:
+        return None
+    base, build_paren, build_dot = match.groups()
+    build = build_paren or build_dot
+    return f"{base}.{build}" if build else base
+
+
+def version_key(version: str | None) -> Tuple[int, ...] | None:
+    """Sortable tuple for any form parse_api_version accepts; None when unparsable."""
+    normalised = parse_api_version(version)
+    return tuple(int(part) for part in normalised.split(".")) if normalised else None
+
+
+def classify_device(device: Mapping[str, Any]) -> str:
+    """'room_computer', 'controller' or 'other' (scheduling display, control system, whiteboard)."""
+    return DEVICE_ROLES.get(str(device.get("device_type") or ""), "other")
+
+
+def classify_devices(devices: List[Mapping[str, Any]]) -> Dict[str, List[Mapping[str, Any]]]:
+    """Split a device list into room computers, controllers and others (API order kept)."""
+    groups: Dict[str, List[Mapping[str, Any]]] = {"room_computers": [], "controllers": [], "others": []}
+    key = {"room_computer": "room_computers", "controller": "controllers", "other": "others"}
+    for device in devices:
+        groups[key[classify_device(device)]].append(device)
+    return groups
+
+
+def platform_of(device_system: str | None) -> str:
+    """Room platform from the API's free-text device_system.
+
+    'Win10 Build 19043.1266' -> windows, 'macOS 14.4' -> macos, 'Linux ...' -> linux,
+    'Android 10 (Poly Studio X50)' -> appliance, empty -> unknown.
+    """
+    text = (device_system or "").strip().lower()
+    if not text:
+        return "unknown"
+    if text.startswith("win"):
+        return "windows"
+    if text.startswith(("mac", "os x", "darwin")):
+        return "macos"
+    if text.startswith(("linux", "ubuntu", "debian")):
+        return "linux"
+    return "appliance"
+
+
+def usable_address(ip: str | None) -> bool:
+    """True when ``ip`` is an address a controller or Ansible could connect to.
+
+    False for loopback (127.0.0.0/8, ::1: the proxy tell-tale), unspecified (0.0.0.0, ::),
+    empty or unparsable values.
+    """
+    if not ip or not isinstance(ip, str):
+        return False
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return False
+    return not (address.is_loopback or address.is_unspecified)
+
+
+def normalise_device(device: Mapping[str, Any]) -> Dict[str, Any]:
+    """One API device as the toolkit's plain dict (normalised version, role, platform)."""
+    raw_version = device.get("app_version")
+    device_system = device.get("device_system") or ""
+    return {
+        "id": device.get("id"),
+        "type": device.get("device_type"),
+        "role": classify_device(device),
+        "app_version": parse_api_version(raw_version),
+        "app_version_raw": raw_version,
+        "device_system": device_system,
+        "platform": platform_of(device_system),
+        "status": device.get("status"),
+        "ip_address": device.get("ip_address") or "",
+        "hostname": device.get("device_hostname"),
+    }
+
+
+def room_summary(devices: List[Mapping[str, Any]]) -> Dict[str, Any]:
+    """Facts about a room derived from its normalised devices (the first room computer wins)."""
+    computers = [d for d in devices if d["role"] == "room_computer"]
+    computer = computers[0] if computers else None
+    return {
+        "room_computer": computer,
+        "platform": computer["platform"] if computer else "unknown",
+        "reported_ip": computer["ip_address"] if computer else None,
+        "room_computer_version": computer["app_version"] if computer else None,
+        "controller_versions": [d["app_version"] for d in devices if d["role"] == "controller"],
+    }
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rand: Callable[[], float]) -> float:
+    """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**(attempt-1))]."""
+    return rand() * min(cap, base * (2 ** max(0, attempt - 1)))
+
+
+def parse_retry_after(value: str | None, now: float) -> Tuple[float | None, datetime | None]:
+    """Retry-After as (seconds to wait, absolute UTC time); either may be None.
+
+    Zoom sends seconds for short waits and an absolute timestamp ('2020-05-31T00:00:00Z')
+    for a daily limit; HTTP-date form is accepted too.
+    """
+    if not value:
+        return None, None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds), datetime.fromtimestamp(now + max(0.0, seconds), tz=UTC)
+    when = _parse_timestamp(text)
+    if when is None:
+        return None, None
+    return max(0.0, when.timestamp() - now), when
+
+
+def _parse_timestamp(text: str) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def next_utc_midnight(now: float) -> datetime:
+    """When Zoom resets daily limits ('You may resume these requests at GMT 00:00:00')."""
+    today = datetime.fromtimestamp(now, tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today + timedelta(days=1)
+
+
+def is_daily_limit(headers: Mapping[str, str], body: Mapping[str, Any]) -> bool:
+    """A 429 is the daily kind when the headers or message say so, or Retry-After is a timestamp."""
+    limit_type = headers.get("x-ratelimit-type", "").lower()
+    if "daily" in limit_type or "day" in limit_type or limit_type in ("qpd", "daily-limit"):
+        return True
+    retry_after = headers.get("retry-after", "").strip()
+    if retry_after and not re.fullmatch(r"\d+(\.\d+)?", retry_after):
+        return True
+    return "daily" in str(body.get("message", "")).lower()
+
+
+def classify_status(status: int) -> str:
+    """'ok', 'auth', 'rate_limited', 'server_error' or 'client_error'."""
+    if 200 <= status < 300:
+        return "ok"
+    if status == 401:
+        return "auth"
+    if status == 429:
+        return "rate_limited"
+    if status >= 500:
+        return "server_error"
+    return "client_error"
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(name: str, url: str) -> str:
+    """Reject URLs that would send credentials in clear text or nowhere sensible."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ZoomConfigError(f"{name}: {url!r} is not an http(s) URL")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ZoomConfigError(
+            f"{name}: {url!r} uses plain http; only https is allowed (http only for loopback test doubles)"
+        )
+    if parts.username or parts.password:
+        raise ZoomConfigError(f"{name}: credentials do not belong in the URL")
+    return url.rstrip("/")
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class ZoomSettings:
+    account_id: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    token_url: str = DEFAULT_TOKEN_URL
+    timeout: float = 30.0
+    ca_bundle: str | None = None
+    max_attempts: int = 5
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    max_requests_per_second: float = 0.0  # 0: do not pace (429s are still retried)
+
+
+def settings_from(options: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> ZoomSettings:
+    """Settings from explicit options (None/'' = not given), then ZOOM_* env vars, then defaults."""
+    options = dict(options or {})
+    environ = os.environ if environ is None else environ
+    values: Dict[str, Any] = {}
+    for name, env_name in ENV_VARS.items():
+        value = options.pop(name, None)
+        if value in (None, ""):
+            value = environ.get(env_name) or None
+        if value is not None:
+            values[name] = str(value)
+    missing = [f"{name} (or {ENV_VARS[name]})" for name in ("account_id", "client_id", "client_secret")
+               if not values.get(name)]
+    if missing:
+        raise ZoomConfigError("Zoom API credentials missing: " + ", ".join(missing))
+    for name, value in options.items():
+        if name not in _SETTING_TYPES:
+            raise ZoomConfigError(f"unknown Zoom API setting {name!r}")
+        if value not in (None, ""):
+            try:
+                values[name] = _SETTING_TYPES[name](value)
+            except (TypeError, ValueError):
+                raise ZoomConfigError(f"{name}: {value!r} is not a valid {_SETTING_TYPES[name].__name__}") from None
+    settings = ZoomSettings(**values)
+    _check_settings(settings)
+    return settings
+
+
+_SETTING_TYPES: Dict[str, Callable[[Any], Any]] = {
+    "timeout": float, "ca_bundle": str, "max_attempts": int, "backoff_base": float,
+    "backoff_max": float, "max_requests_per_second": float,
+}
+
+
+def _check_settings(settings: ZoomSettings) -> None:
+    check_url("base_url", settings.base_url)
+    check_url("token_url", settings.token_url)
+    if not settings.timeout or float(settings.timeout) <= 0:
+        raise ZoomConfigError(f"timeout: {settings.timeout!r} must be a positive number of seconds")
+    if int(settings.max_attempts) < 1:
+        raise ZoomConfigError(f"max_attempts: {settings.max_attempts!r} must be at least 1")
+    if float(settings.max_requests_per_second) < 0:
+        raise ZoomConfigError("max_requests_per_second: must be 0 (no pacing) or positive")
+    if settings.ca_bundle and not os.path.isfile(settings.ca_bundle):
+        raise ZoomConfigError(f"ca_bundle: {settings.ca_bundle!r} is not a readable file")
+
+
+# --------------------------------------------------------------------------- transport
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: Dict[str, str]  # lower-case names
+    body: bytes
+
+    def json(self) -> Dict[str, Any]:
+        if not self.body:
+            return {}
+        try:
+            data = json.loads(self.body)
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {"data": data}
+
+
+_STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+                     http.client.CannotSendRequest)
+
+
+class HttpTransport:
+    """HTTP/1.1 with one kept-alive connection per thread and host (saves a TLS handshake per call).
+
+    Honours https_proxy/no_proxy for https URLs through a CONNECT tunnel.
+    """
+
+    def __init__(self, timeout: float, ca_bundle: str | None = None):
+        self.timeout = float(timeout)
+        self._ssl = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else ssl.create_default_context()
+        self._local = threading.local()
+
+    def request(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Reply:
+        parts = urllib.parse.urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        key = (parts.scheme, parts.hostname, parts.port)
+        for fresh in (False, True):
+            conn, reused = self._connection(key, fresh)
+            try:
+                conn.request(method, target, body=body, headers=dict(headers))
+                response = conn.getresponse()
+                data = response.read()
+            except TimeoutError as exc:
+                self._drop(key)
+                raise ZoomTimeoutError(f"{method} {parts.path}: no answer within {self.timeout:g}s") from exc
+            except _STALE_CONNECTION as exc:
+                self._drop(key)
+                if reused and not fresh:
+                    continue  # the server closed an idle kept-alive connection: one fresh try
+                raise ZoomTransportError(f"{method} {parts.path}: connection failed: {type(exc).__name__}") from exc
+            except (OSError, http.client.HTTPException) as exc:
+                self._drop(key)
+                raise ZoomTransportError(f"{method} {parts.path}: connection failed: {exc}") from exc
+            if response.will_close:
+                self._drop(key)
+            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, data)
+        raise ZoomTransportError(f"{method} {parts.path}: connection failed")  # pragma: no cover
+
+    def _connection(self, key: Tuple[Any, ...], fresh: bool) -> Tuple[http.client.HTTPConnection, bool]:
+        pool = self._pool()
+        if not fresh and key in pool:
+            return pool[key], True
+        self._drop(key)
+        scheme, host, port = key
+        if scheme == "https":
+            proxy = _proxy_for(host)
+            if proxy:
+                conn = http.client.HTTPSConnection(proxy.hostname, proxy.port or 3128,
+                                                   timeout=self.timeout, context=self._ssl)
+                conn.set_tunnel(host, port or 443, headers=_proxy_auth(proxy))
+            else:
+                conn = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self._ssl)
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
+        pool[key] = conn
+        return conn, False
+
+    def _pool(self) -> Dict[Tuple[Any, ...], http.client.HTTPConnection]:
+        if not hasattr(self._local, "pool"):
+            self._local.pool = {}
+        return self._local.pool
+
+    def _drop(self, key: Tuple[Any, ...]) -> None:
+        conn = self._pool().pop(key, None)
+        if conn is not None:
+            conn.close()
+
+
+def _proxy_for(host: str) -> urllib.parse.SplitResult | None:
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get("https")
+    if not proxy or urllib.request.proxy_bypass_environment(host, proxies):
+        return None
+    return urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+
+
+def _proxy_auth(proxy: urllib.parse.SplitResult) -> Dict[str, str] | None:
+    if not proxy.username:
+        return None
+    pair = f"{urllib.parse.unquote(proxy.username)}:{urllib.parse.unquote(proxy.password or '')}"
+    return {"Proxy-Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+
+
+# --------------------------------------------------------------------------- client
+
+
+class ZoomClient:
+    """Zoom Rooms API client. Thread-safe: one instance may serve a pool of worker threads.
+
+    ``sleep``, ``clock`` (monotonic), ``wall_clock`` (epoch seconds) and ``rand`` are injectable
+    so tests control backoff and token expiry without waiting.
+    """
+
+    def __init__(self, settings: ZoomSettings, *, logger: Logger | None = None,
+                 transport: HttpTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time,
+                 rand: Callable[[], float] = random.random):
+        _check_settings(settings)
+        self.settings = settings
+        self._logger = logger
+        self._transport = transport or HttpTransport(settings.timeout, settings.ca_bundle)
+        self._sleep = sleep
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._rand = rand
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = threading.Lock()
+        self._pace_lock = threading.Lock()
+        self._next_slot = 0.0
+        self._secrets = {settings.client_secret}
+
+    def __repr__(self) -> str:
+        return f"ZoomClient(base_url={self.settings.base_url!r}, account_id={self.settings.account_id!r})"
+
+    # ---- public API
+
+    def list_rooms(self, page_size: int = MAX_PAGE_SIZE, **filters: Any) -> Iterator[Dict[str, Any]]:
+        """Yield every room over all pages. Filters: status, type, location_id, query_name, tag_ids,
+        unassigned_rooms (None values are ignored)."""
+        unknown = set(filters) - ROOM_FILTERS
+        if unknown:
+            raise ValueError(f"unknown room filter(s): {', '.join(sorted(unknown))}")
+        query = {k: _query_value(v) for k, v in filters.items() if v is not None}
+        query["page_size"] = str(max(1, min(MAX_PAGE_SIZE, int(page_size))))
+        seen_tokens = set()
+        page_token = ""
+        while True:
+            page_query = dict(query, next_page_token=page_token) if page_token else query
+            page = self._call("GET", "/rooms", query=page_query).json()
+            yield from page.get("rooms") or []
+            page_token = page.get("next_page_token") or ""
+            if not page_token:
+                return
+            if page_token in seen_tokens:
+                raise ZoomApiError("GET /rooms returned the same next_page_token twice; stopping")
+            seen_tokens.add(page_token)
+
+    def get_room(self, room_id: str, regenerate_activation_code: bool = False) -> Dict[str, Any]:
+        """GET /rooms/{roomId}; ``regenerate_activation_code`` issues a new activation code."""
+        query = {"regenerate_activation_code": "true"} if regenerate_activation_code else None
+        return self._call("GET", f"/rooms/{_quote(room_id)}", query=query).json()
+
+    def list_devices(self, room_id: str) -> List[Dict[str, Any]]:
+        """GET /rooms/{roomId}/devices: the raw device dicts."""
+        return self._call("GET", f"/rooms/{_quote(room_id)}/devices").json().get("devices") or []
+
+    def set_app_version(self, room_id: str, device_id: str, action: str) -> Dict[str, Any]:
+        """PUT .../devices/{deviceId}/app_version. Zoom's 400 answers become outcomes, not exceptions:
+        {"ok": bool, "outcome": "requested" | already_current_or_updating | no_downgrade_target |
+        nothing_to_cancel | device_not_in_room | rejected, "code": int|None, "message": str}."""
+        if action not in APP_VERSION_ACTIONS:
+            raise ValueError(f"action: {action!r} is not one of {', '.join(APP_VERSION_ACTIONS)}")
+        path = f"/rooms/{_quote(room_id)}/devices/{_quote(device_id)}/app_version"
+        reply = self._call("PUT", path, body={"action": action}, accept=(400,))
+        if reply.status == 400:
+            return _outcome_from_400(reply, APP_VERSION_OUTCOMES)
+        return {"ok": True, "outcome": "requested", "code": None, "message": f"{action} requested"}
+
+    def restart_room(self, room_id: str) -> Dict[str, Any]:
+        """PATCH /rooms/{id}/events zoomroom.restart -> {"ok", "outcome": restart_requested|offline|rejected, ...}."""
+        reply = self._call("PATCH", f"/rooms/{_quote(room_id)}/events",
+                           body={"method": "zoomroom.restart"}, accept=(400,))
+        if reply.status == 400:
+            return _outcome_from_400(reply, {ROOM_OFFLINE_CODE: "offline"})
+        return {"ok": True, "outcome": "restart_requested", "code": None, "message": "restart requested"}
+
+    # ---- token
+
+    def _access_token(self) -> str:
+        with self._token_lock:
+            if self._token and self._clock() < self._token_expires:
+                return self._token
+            return self._fetch_token()
+
+    def _forget_token(self, token: str) -> None:
+        with self._token_lock:
+            if self._token == token:
+                self._token = None
+
+    def _fetch_token(self) -> str:
+        settings = self.settings
+        basic = base64.b64encode(f"{settings.client_id}:{settings.client_secret}".encode()).decode()
+        body = urllib.parse.urlencode({"grant_type": "account_credentials",
+                                       "account_id": settings.account_id}).encode()
+        headers = {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded",
+                   "Accept": "application/json"}
+        reply = self._with_retries("POST", settings.token_url, headers, body, idempotent=True)
+        data = reply.json()
+        if reply.status != 200 or not data.get("access_token"):
+            reason = data.get("reason") or data.get("error_description") or data.get("error") or "no token"
+            raise ZoomAuthError(self._redact(
+                f"Zoom refused the Server-to-Server OAuth credentials (HTTP {reply.status}: {reason}); "
+                "check account_id/client_id/client_secret (ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET)"
+                " and that the app is activated"), status=reply.status)
+        token = str(data["access_token"])
+        self._secrets.add(token)
+        lifetime = float(data.get("expires_in") or 3600)
+        # Refresh a little early so a token never expires between our check and Zoom's.
+        self._token_expires = self._clock() + lifetime - min(60.0, lifetime * 0.1)
+        self._token = token
+        self._log(f"zoom api: fetched an access token for account {settings.account_id} "
+                  f"(expires in {lifetime:g}s)", 4)
+        return token
+
+    # ---- requests
+
+    def _call(self, method: str, path: str, *, query: Mapping[str, str] | None = None,
+              body: Mapping[str, Any] | None = None, accept: Tuple[int, ...] = ()) -> Reply:
+        url = self.settings.base_url + path + (f"?{urllib.parse.urlencode(query)}" if query else "")
+        data = json.dumps(body).encode() if body is not None else None
+        for refetched in (False, True):
+            token = self._access_token()
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            if data is not None:
+                headers["Content-Type"] = "application/json"
+            reply = self._with_retries(method, url, headers, data, idempotent=method == "GET")
+            if reply.status == 401 and not refetched:
+                # Expired or revoked early: Zoom has no refresh token, so fetch a new one once.
+                self._log(f"zoom api: {method} {path} -> 401, fetching a new access token", 2)
+                self._forget_token(token)
+                continue
+            break
+        if reply.status in accept or classify_status(reply.status) == "ok":
+            return reply
+        raise self._error_for(method, path, reply)
+
+    def _with_retries(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None,
+                      idempotent: bool) -> Reply:
+        """Send, retrying per-second 429s and 5xx (and timeouts when idempotent) with jittered backoff."""
+        path = urllib.parse.urlsplit(url).path
+        attempts = int(self.settings.max_attempts)
+        for attempt in range(1, attempts + 1):
+            self._pace()
+            started = self._clock()
+            try:
+                reply = self._transport.request(method, url, headers, body)
+            except (ZoomTimeoutError, ZoomTransportError) as exc:
+                if not idempotent or attempt == attempts:
+                    raise type(exc)(self._redact(f"{exc.message} (attempt {attempt}/{attempts})")) from None
+                delay = backoff_delay(attempt, self.settings.backoff_base, self.settings.backoff_max, self._rand)
+                self._log(f"zoom api: {exc.message}; retry {attempt}/{attempts - 1} in {delay:.2f}s", 2)
+                self._sleep(delay)
+                continue
+            self._log(f"zoom api: {method} {_loggable(url)} -> {reply.status} "
+                      f"({self._clock() - started:.3f}s)", 3)
+            kind = classify_status(reply.status)
+            if kind == "rate_limited" and is_daily_limit(reply.headers, reply.json()):
+                raise self._daily_limit_error(method, path, reply)
+            if kind not in ("rate_limited", "server_error") or attempt == attempts:
+                return reply
+            delay = self._retry_delay(attempt, reply)
+            self._log(f"zoom api: {method} {path} -> {reply.status}, retry {attempt}/{attempts - 1} "
+                      f"in {delay:.2f}s", 2)
+            self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retry_delay(self, attempt: int, reply: Reply) -> float:
+        delay = backoff_delay(attempt, self.settings.backoff_base, self.settings.backoff_max, self._rand)
+        seconds, _ = parse_retry_after(reply.headers.get("retry-after"), self._wall_clock())
+        if seconds is not None:  # the server knows best, within our cap
+            delay = max(delay, min(seconds, self.settings.backoff_max))
+        return delay
+
+    def _pace(self) -> None:
+        """Space request starts to max_requests_per_second across all threads."""
+        rate = float(self.settings.max_requests_per_second)
+        if rate <= 0:
+            return
+        with self._pace_lock:
+            now = self._clock()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + 1.0 / rate
+        if slot > now:
+            self._sleep(slot - now)
+
+    # ---- errors and logging
+
+    def _daily_limit_error(self, method: str, path: str, reply: Reply) -> ZoomDailyLimitError:
+        now = self._wall_clock()
+        _, retry_at = parse_retry_after(reply.headers.get("retry-after"), now)
+        retry_at = retry_at or next_utc_midnight(now)
+        category = reply.headers.get("x-ratelimit-category", "")
+        when = retry_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        message = (f"Zoom API daily rate limit reached{f' ({category} requests)' if category else ''} "
+                   f"on {method} {path}; do not retry before {when} (UTC)")
+        self._log(f"zoom api: {message}", 1)
+        return ZoomDailyLimitError(self._redact(message), retry_at=retry_at, code=reply.json().get("code"))
+
+    def _error_for(self, method: str, path: str, reply: Reply) -> ZoomApiError:
+        data = reply.json()
+        code = data.get("code") if isinstance(data.get("code"), int) else None
+        detail = str(data.get("message") or reply.body[:200].decode("utf-8", "replace") or "no details")
+        message = self._redact(f"Zoom API {method} {path} failed: HTTP {reply.status}"
+                               f"{f' code {code}' if code is not None else ''}: {detail}")
+        kind = classify_status(reply.status)
+        if kind == "auth":
+            return ZoomAuthError(message + " (check the app's scopes: room:read:admin, room:write:admin)",
+                                 status=reply.status, code=code)
+        if reply.status == 404:
+            return ZoomNotFoundError(message, status=404, code=code)
+        if kind == "rate_limited":
+            return ZoomRateLimitError(message + f" (still rate limited after {self.settings.max_attempts} "
+                                      "attempts)", status=429, code=code)
+        return ZoomApiError(message, status=reply.status, code=code)
+
+    def _redact(self, text: str) -> str:
+        for secret in list(self._secrets):
+            if secret:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def _log(self, message: str, verbosity: int) -> None:
+        if self._logger is not None:
+            self._logger(self._redact(message), verbosity)
+
+
+def _outcome_from_400(reply: Reply, outcomes: Mapping[int, str]) -> Dict[str, Any]:
+    data = reply.json()
+    code = data.get("code") if isinstance(data.get("code"), int) else None
+    return {"ok": False, "outcome": outcomes.get(code, "rejected"), "code": code,
+            "message": str(data.get("message") or "")}
+
+
+def _quote(value: str) -> str:
+    if not value:
+        raise ValueError("an id must not be empty")
+    return urllib.parse.quote(str(value), safe="")
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _loggable(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")

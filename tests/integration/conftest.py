@@ -1,0 +1,28 @@
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from labfixture import Lab
+
+LAB_ROOMS = int(os.environ.get("ZR_TEST_LAB_ROOMS", "4"))
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """One lab for the integration session; torn down even when tests fail."""
+    state_dir = Path(tempfile.mkdtemp(prefix="zr-test-lab-"))
+    handle = Lab(name="zrt", state_dir=state_dir)
+    try:
+        handle.labctl("up", "--rooms", str(LAB_ROOMS))
+        yield handle
+    finally:
+        handle.labctl("down", check=False)
+
+
+@pytest.fixture
+def healed(lab):
+    """A lab whose rooms are at baseline before and after the test."""
+    lab.heal_all()
+    yield lab
+    lab.heal_all()

@@ -1,0 +1,110 @@
+"""A handle on a running lab for integration tests: real podman, real SSH, real ansible."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+
+# A real TCP connect from the probe, the way a controller on that segment would try.
+PROBE_CONNECT = """
+import json, socket, sys, time
+address, port, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+start = time.monotonic()
+try:
+    socket.create_connection((address, port), timeout=timeout).close()
+    result = "open"
+except socket.timeout:
+    result = "timeout"
+except ConnectionRefusedError:
+    result = "refused"
+except OSError as error:
+    result = "no_route" if error.errno in (101, 113) else f"error:{error.errno}"
+print(json.dumps(result))
+"""
+
+
+@dataclass
+class Lab:
+    name: str
+    state_dir: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "ZR_LAB_NAME": self.name, "ZR_LAB_DIR": str(self.state_dir),
+            "CONTAINERS_CONF": str(ROOT / "tests/lab/containers.conf"),
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "ANSIBLE_INVENTORY": str(self.inventory),
+            "PATH": f"{VENV_BIN}:{env['PATH']}",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_CONTROL_PATH_DIR": f"/tmp/zr-cp-{self.name}",
+        })
+        return env
+
+    @property
+    def inventory(self) -> Path:
+        return self.state_dir / "inventory.yml"
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return json.loads((self.state_dir / "state.json").read_text())
+
+    @property
+    def rooms(self) -> list[str]:
+        return sorted(self.state["rooms"])
+
+    @property
+    def probe(self) -> str:
+        return self.state["probe"]["name"]
+
+    def labctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run([str(ROOT / "tests/lab/labctl"), *args], check=check)
+
+    def run(self, argv: list[str], check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess:
+        kwargs.setdefault("env", self.env)
+        result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, **kwargs)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(argv)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def sh(self, host: str, script: str, check: bool = True) -> str:
+        return self.run(["podman", "exec", host, "sh", "-c", script], check=check).stdout
+
+    def connect(self, room: str, port: int = 9090, timeout: float = 2.0) -> str:
+        """open | refused | timeout | no_route: a real connect from the probe to the room's address."""
+        address = self.state["rooms"][room]["address"]
+        out = self.run(["podman", "exec", self.probe, "python3", "-c", PROBE_CONNECT, address, str(port),
+                        str(timeout)]).stdout
+        return json.loads(out)
+
+    def ruleset(self, room: str) -> str:
+        return self.sh(room, "nft list ruleset")
+
+    def file_bytes(self, room: str, path: str) -> str:
+        return self.sh(room, f"cat {path}")
+
+    def ansible(self, *args: str, check: bool = True, extra_env: dict[str, str] | None = None
+                ) -> subprocess.CompletedProcess:
+        return self.run([str(VENV_BIN / "ansible"), *args], check=check, env={**self.env, **(extra_env or {})})
+
+    def playbook(self, *args: str, check: bool = True, extra_env: dict[str, str] | None = None
+                 ) -> subprocess.CompletedProcess:
+        env = {**self.env, **(extra_env or {})}
+        result = subprocess.run([str(VENV_BIN / "ansible-playbook"), *args], cwd=ROOT, env=env,
+                                capture_output=True, text=True)
+        if check and result.returncode != 0:
+            raise AssertionError(f"ansible-playbook {' '.join(args)} exited {result.returncode}\n"
+                                 f"{result.stdout[-6000:]}\n{result.stderr[-3000:]}")
+        return result
+
+    def heal_all(self) -> None:
+        for room in self.rooms:
+            self.labctl("heal", room)

@@ -1,0 +1,526 @@
+"""labctl: the podman lab of Zoom Rooms (room containers, a probe, two network segments).
+
+Pure parts (argument checks, inventory, fault scripts) are plain functions unit-tested in
+tests/unit/test_labctl.py; everything that runs podman goes through `Podman`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB_SRC = ROOT / "tests" / "lab"
+FAULT_KINDS = ("firewall_block", "not_listening", "proxy_no_bypass", "old_version", "wrong_segment")
+CURRENT_VERSION = "6.2.0.4512"
+OLD_VERSION = "5.16.2.3001"
+PACKAGE = "zoom-rooms-sim"
+CONTROLLER_PORT = 9090
+DEBIAN_SUITE = "bookworm"
+BASE_PACKAGES = ("python3", "openssh-server", "nftables", "iptables", "iproute2", "procps", "ufw")
+FAULT_TABLE = "zr_lab_fault"
+
+
+class LabError(Exception):
+    """A user-facing error: printed without a traceback, exit code 2."""
+
+
+@dataclass
+class LabConfig:
+    name: str = field(default_factory=lambda: os.environ.get("ZR_LAB_NAME", "zr"))
+    state_dir: Path = field(default_factory=lambda: Path(os.environ.get("ZR_LAB_DIR", ROOT / ".lab")))
+    cache_dir: Path = field(default_factory=lambda: Path(os.environ.get("ZR_LAB_CACHE", ROOT / ".lab" / "cache")))
+    mirror: str = field(default_factory=lambda: os.environ.get("ZR_LAB_MIRROR", "http://deb.debian.org/debian"))
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "state.json"
+
+    @property
+    def inventory_file(self) -> Path:
+        return self.state_dir / "inventory.yml"
+
+    @property
+    def ssh_key(self) -> Path:
+        return self.state_dir / "ssh" / "id_ed25519"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.state_dir / "known_hosts"
+
+
+# ---------------------------------------------------------------- pure parts
+
+def room_names(lab: str, count: int) -> list[str]:
+    if count < 1:
+        raise LabError(f"--rooms: {count} is not a positive number of rooms")
+    width = max(2, len(str(count)))
+    return [f"{lab}-room-{index:0{width}d}" for index in range(1, count + 1)]
+
+
+def check_fault_args(state: dict[str, Any], room: str, kind: str | None) -> None:
+    """Fail before anything changes when the room or the fault kind is unknown."""
+    if room not in state.get("rooms", {}):
+        known = ", ".join(sorted(state.get("rooms", {}))) or "none (is the lab up?)"
+        raise LabError(f"unknown room '{room}'; rooms: {known}")
+    if kind is not None and kind not in FAULT_KINDS:
+        raise LabError(f"unknown fault kind '{kind}'; kinds: {', '.join(FAULT_KINDS)}")
+
+
+def inventory(state: dict[str, Any], config: LabConfig) -> dict[str, Any]:
+    """The Ansible inventory of a lab state: the DESIGN.md groups and variables."""
+    probe = state["probe"]
+    rooms = {
+        name: {"ansible_host": room["mgmt_ip"], "zoom_room_address": room["address"]}
+        for name, room in sorted(state["rooms"].items())
+    }
+    ssh_args = f"-o UserKnownHostsFile={config.known_hosts} -o StrictHostKeyChecking=yes"
+    return {
+        "all": {
+            "vars": {
+                "ansible_user": "root",
+                "ansible_ssh_private_key_file": str(config.ssh_key),
+                "ansible_ssh_common_args": ssh_args,
+                "ansible_python_interpreter": "/usr/bin/python3",
+            },
+            "children": {
+                "zoom_rooms": {
+                    "vars": {
+                        "zoom_room_controller_subnets": [state["networks"]["ctl"]["subnet"]],
+                        "zoom_room_probe": probe["name"],
+                        "zoom_room_package_name": PACKAGE,
+                    },
+                    "children": {"zoom_rooms_linux": {"hosts": rooms}},
+                },
+                "zoom_room_probes": {"hosts": {probe["name"]: {"ansible_host": probe["mgmt_ip"]}}},
+            },
+        }
+    }
+
+
+def fault_script(kind: str) -> str:
+    """Shell run inside a room to inject a fault (not wrong_segment: that is podman's job)."""
+    scripts = {
+        "firewall_block": (
+            f"nft add table inet {FAULT_TABLE} && "
+            f"nft add chain inet {FAULT_TABLE} input '{{ type filter hook input priority -10; policy accept; }}' && "
+            f"nft add rule inet {FAULT_TABLE} input tcp dport {CONTROLLER_PORT} drop"
+        ),
+        "not_listening": "/usr/sbin/zoom-rooms-simctl stop",
+        "proxy_no_bypass": (
+            "printf 'http_proxy=\"http://proxy.lab.invalid:3128\"\\n"
+            "https_proxy=\"http://proxy.lab.invalid:3128\"\\n' >> /etc/environment"
+        ),
+        "old_version": (
+            f"dpkg -i /opt/zoom-rooms-sim/{PACKAGE}_old.deb >/dev/null && "
+            "{ ! /usr/sbin/zoom-rooms-simctl status >/dev/null || /usr/sbin/zoom-rooms-simctl restart; }"
+        ),
+    }
+    return scripts[kind]
+
+
+# Back to the image's baseline, whatever a fault or a test changed.
+HEAL_SCRIPT = (
+    "{ ! grep -qs '^ENABLED=yes' /etc/ufw/ufw.conf || ufw --force disable >/dev/null; } && "
+    "cp /var/lib/zr-lab/baseline/nftables.conf /etc/nftables.conf && "
+    "cp /var/lib/zr-lab/baseline/environment /etc/environment && "
+    "rm -f /etc/iptables/rules.v4 /etc/iptables/rules.v6 && "
+    "nft -f /etc/nftables.conf && "
+    f"{{ [ \"$(dpkg-query -W -f='${{Version}}' {PACKAGE})\" = {CURRENT_VERSION} ] || "
+    f"dpkg -i /opt/zoom-rooms-sim/{PACKAGE}_current.deb >/dev/null; }} && "
+    "/usr/sbin/zoom-rooms-simctl restart"
+)
+
+
+def render_yaml(data: Any, indent: int = 0) -> str:
+    """Block YAML for the inventory's plain dicts, lists and scalars (labctl runs without PyYAML)."""
+    pad = "  " * indent
+    lines: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(value, (dict, list)) and value:
+                lines.append(f"{pad}{key}:")
+                lines.append(render_yaml(value, indent + 1))
+            else:
+                lines.append(f"{pad}{key}: {_yaml_scalar(value)}")
+    elif isinstance(data, list):
+        for item in data:
+            lines.append(f"{pad}- {_yaml_scalar(item)}")
+    return "\n".join(lines)
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return "{}" if isinstance(value, dict) else "[]"
+    if isinstance(value, bool) or isinstance(value, int):
+        return json.dumps(value)
+    return json.dumps(str(value))  # a JSON string is a valid YAML double-quoted scalar
+
+
+def content_hash(paths: Sequence[Path], extra: str = "") -> str:
+    digest = hashlib.sha256(extra.encode())
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- podman
+
+class Podman:
+    def __init__(self) -> None:
+        os.environ.setdefault("CONTAINERS_CONF", str(LAB_SRC / "containers.conf"))
+        if not shutil.which("podman"):
+            raise LabError("podman is not installed: run `make deps` (or apt-get install podman runc)")
+
+    def run(self, *args: str, check: bool = True, input_text: str | None = None) -> str:
+        result = subprocess.run(["podman", *args], capture_output=True, text=True, input=input_text)
+        if check and result.returncode != 0:
+            raise LabError(f"podman {' '.join(args[:3])}: {result.stderr.strip() or result.stdout.strip()}")
+        return result.stdout
+
+    def sh(self, container: str, script: str, check: bool = True) -> str:
+        return self.run("exec", container, "sh", "-c", script, check=check)
+
+    def exists(self, kind: str, name: str) -> bool:
+        return subprocess.run(["podman", kind, "exists", name], capture_output=True).returncode == 0
+
+    def network_info(self, name: str) -> dict[str, str]:
+        info = json.loads(self.run("network", "inspect", name))[0]
+        subnet = info["subnets"][0]
+        return {"name": name, "subnet": subnet["subnet"], "gateway": subnet.get("gateway", "")}
+
+    def address_on(self, container: str, network: str) -> str:
+        info = json.loads(self.run("inspect", container))[0]
+        return info["NetworkSettings"]["Networks"][network]["IPAddress"]
+
+
+# ---------------------------------------------------------------- image
+
+def build_debs(out_dir: Path) -> None:
+    """zoom-rooms-sim as real .deb packages, one per lab version."""
+    for label, version in (("current", CURRENT_VERSION), ("old", OLD_VERSION)):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            (root / "DEBIAN").mkdir()
+            (root / "DEBIAN" / "control").write_text(
+                f"Package: {PACKAGE}\nVersion: {version}\nArchitecture: all\nDepends: python3, iproute2\n"
+                "Maintainer: Zoom Rooms toolkit lab <lab@example.invalid>\n"
+                "Description: Zoom Rooms simulator for the toolkit's test lab\n"
+            )
+            for source, target in (("zoom-rooms-sim", "usr/bin"), ("zoom-rooms-simctl", "usr/sbin")):
+                (root / target).mkdir(parents=True, exist_ok=True)
+                shutil.copy2(LAB_SRC / "sim" / source, root / target / source)
+            (root / "usr/share/zoom-rooms-sim").mkdir(parents=True)
+            (root / "usr/share/zoom-rooms-sim/version").write_text(version + "\n")
+            subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(root),
+                            str(out_dir / f"{PACKAGE}_{label}.deb")], check=True, capture_output=True)
+
+
+def ensure_base(podman: Podman, config: LabConfig) -> str:
+    key = hashlib.sha256(f"{DEBIAN_SUITE} {config.mirror} {' '.join(BASE_PACKAGES)}".encode()).hexdigest()[:16]
+    tag = f"localhost/zoom-rooms-lab-base:{key}"
+    if podman.exists("image", tag):
+        return tag
+    config.cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=config.cache_dir) as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        log(f"debootstrap {DEBIAN_SUITE} (minbase) from {config.mirror}")
+        result = subprocess.run(
+            ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", DEBIAN_SUITE,
+             str(rootfs), config.mirror], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise LabError(f"debootstrap failed: {result.stdout[-2000:]}{result.stderr[-2000:]}")
+        subprocess.run(["rm", "-rf", str(rootfs / "var/cache/apt/archives"), str(rootfs / "var/lib/apt/lists")])
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        imported = subprocess.run(["podman", "import", "-", tag], stdin=tar.stdout, capture_output=True, text=True)
+        tar.wait()
+        if imported.returncode != 0:
+            raise LabError(f"podman import failed: {imported.stderr}")
+    return tag
+
+
+def ensure_image(podman: Podman, config: LabConfig) -> str:
+    """The lab image, rebuilt only when its inputs (base packages, sim, image files) change."""
+    base = ensure_base(podman, config)
+    inputs = [p for p in (LAB_SRC / "image").iterdir() if p.is_file()] + list((LAB_SRC / "sim").iterdir())
+    tag = f"localhost/zoom-rooms-lab:{content_hash(inputs, base + CURRENT_VERSION + OLD_VERSION)}"
+    if podman.exists("image", tag):
+        return tag
+    with tempfile.TemporaryDirectory() as tmp:
+        context = Path(tmp)
+        shutil.copy2(LAB_SRC / "image" / "Containerfile", context / "Containerfile")
+        shutil.copy2(LAB_SRC / "image" / "lab-init", context / "lab-init")
+        (context / "debs").mkdir()
+        build_debs(context / "debs")
+        podman.run("build", "--pull=never", "--build-arg", f"BASE={base}", "-t", tag, str(context))
+    return tag
+
+
+# ---------------------------------------------------------------- lab lifecycle
+
+def log(message: str) -> None:
+    print(f"labctl: {message}", file=sys.stderr, flush=True)
+
+
+def load_state(config: LabConfig) -> dict[str, Any]:
+    if not config.state_file.exists():
+        return {"rooms": {}}
+    return json.loads(config.state_file.read_text())
+
+
+def save_state(config: LabConfig, state: dict[str, Any]) -> None:
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    config.state_file.write_text(json.dumps(state, indent=2) + "\n")
+    header = "# Generated by tests/lab/labctl; rewritten at every up, fault and heal (addresses change).\n"
+    config.inventory_file.write_text(header + render_yaml(inventory(state, config)) + "\n")
+
+
+def down(podman: Podman, config: LabConfig) -> None:
+    ids = podman.run("ps", "-aq", "--filter", f"label=zr.lab={config.name}").split()
+    if ids:
+        podman.run("rm", "-f", "-t", "0", *ids)
+    for segment in ("mgmt", "ctl", "guest"):
+        name = f"{config.name}-{segment}"
+        if podman.exists("network", name):
+            podman.run("network", "rm", "-f", name)
+    state = load_state(config)
+    api_pid = state.get("api", {}).get("pid")
+    if api_pid:
+        stop_api(int(api_pid))
+    for path in (config.state_file, config.inventory_file, config.known_hosts):
+        path.unlink(missing_ok=True)
+
+
+def stop_api(pid: int) -> None:
+    try:
+        os.kill(pid, 15)
+    except ProcessLookupError:
+        pass
+
+
+def create_networks(podman: Podman, config: LabConfig) -> dict[str, dict[str, str]]:
+    """mgmt: where Ansible reaches hosts; ctl: the controllers' segment; guest: another VLAN."""
+    networks = {}
+    for segment, internal in (("mgmt", False), ("ctl", True), ("guest", True)):
+        name = f"{config.name}-{segment}"
+        podman.run("network", "create", "--disable-dns", *(["--internal"] if internal else []), name)
+        networks[segment] = podman.network_info(name)
+    return networks
+
+
+def ensure_ssh_key(config: LabConfig) -> None:
+    if config.ssh_key.exists():
+        return
+    config.ssh_key.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{config.name}-lab",
+                    "-f", str(config.ssh_key)], check=True)
+
+
+def start_container(podman: Podman, config: LabConfig, image: str, name: str, role: str,
+                    networks: dict[str, dict[str, str]], sim_conf: Path | None) -> None:
+    args = ["run", "-d", "--name", name, "--hostname", name, "--label", f"zr.lab={config.name}",
+            "--label", f"zr.role={role}", "--network", networks["mgmt"]["name"],
+            "--network", networks["ctl"]["name"], "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW",
+            "-e", f"ZR_ROLE={role}",
+            "-v", f"{config.ssh_key}.pub:/root/.ssh/authorized_keys:ro"]
+    if sim_conf is not None:
+        args += ["-v", f"{sim_conf}:/etc/zoom-rooms-sim.conf:ro"]
+    podman.run(*args, image)
+
+
+def wait_host_key(podman: Podman, name: str, timeout: float = 60) -> str:
+    script = ("i=0; while [ ! -s /run/sshd.pid ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; "
+              "cat /etc/ssh/ssh_host_ed25519_key.pub")
+    deadline = time.monotonic() + timeout
+    while True:
+        key = podman.sh(name, script, check=False).strip()
+        if key.startswith("ssh-ed25519"):
+            return key
+        if time.monotonic() > deadline:
+            raise LabError(f"{name}: sshd did not start within {timeout:.0f}s")
+        time.sleep(0.5)
+
+
+def sim_conf_for(config: LabConfig, room: str, networks: dict[str, dict[str, str]], api_url: str | None) -> Path:
+    path = config.state_dir / "rooms" / f"{room}.conf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"ROOM_NAME={room}", f"PORT={CONTROLLER_PORT}", f"MGMT_SUBNET={networks['mgmt']['subnet']}"]
+    if api_url:
+        lines.append(f"API_REPORT_URL={api_url}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def up(podman: Podman, config: LabConfig, rooms: int, with_api: bool = True) -> dict[str, Any]:
+    names = room_names(config.name, rooms)
+    started = time.monotonic()
+    image = ensure_image(podman, config)
+    log(f"image {image} ready in {time.monotonic() - started:.1f}s")
+    down(podman, config)
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    ensure_ssh_key(config)
+    networks = create_networks(podman, config)
+    probe = f"{config.name}-probe"
+    jobs = [(probe, "probe", None)] + [(room, "room", sim_conf_for(config, room, networks, None)) for room in names]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda job: start_container(podman, config, image, job[0], job[1], networks, job[2]), jobs))
+        host_keys = dict(zip([job[0] for job in jobs], pool.map(lambda job: wait_host_key(podman, job[0]), jobs),
+                             strict=True))
+    # The gateway address exists only once a container is on the network: start the API
+    # double now and point the simulators at it (they re-read their conf file).
+    api = start_api(config, networks["mgmt"]["gateway"], rooms) if with_api else {}
+    if api:
+        for room in names:
+            sim_conf_for(config, room, networks, f"http://{networks['mgmt']['gateway']}:{api['port']}")
+    state: dict[str, Any] = {"name": config.name, "image": image, "networks": networks, "api": api,
+                             "probe": {"name": probe, "mgmt_ip": podman.address_on(probe, networks["mgmt"]["name"])},
+                             "rooms": {}}
+    for room in names:
+        state["rooms"][room] = {"mgmt_ip": podman.address_on(room, networks["mgmt"]["name"]),
+                                "address": podman.address_on(room, networks["ctl"]["name"]),
+                                "segment": "ctl", "faults": []}
+    write_known_hosts(config, state, host_keys)
+    save_state(config, state)
+    log(f"{rooms} rooms and a probe up in {time.monotonic() - started:.1f}s; inventory {config.inventory_file}")
+    return state
+
+
+def write_known_hosts(config: LabConfig, state: dict[str, Any], host_keys: dict[str, str]) -> None:
+    addresses = {state["probe"]["name"]: state["probe"]["mgmt_ip"]}
+    addresses.update({name: room["mgmt_ip"] for name, room in state["rooms"].items()})
+    lines = [f"{addresses[name]} {' '.join(key.split()[:2])}" for name, key in host_keys.items()]
+    config.known_hosts.write_text("\n".join(lines) + "\n")
+
+
+def start_api(config: LabConfig, host: str, rooms: int) -> dict[str, Any]:
+    """The Zoom API double, on the lab's management gateway so rooms can report to it."""
+    script = LAB_SRC / "zoom_api_double.py"
+    if not script.exists():
+        return {}
+    log_file = (config.state_dir / "api.log").open("w")
+    process = subprocess.Popen([sys.executable, str(script), "--host", host, "--port", "0", "--rooms", "0"],
+                               stdout=subprocess.PIPE, stderr=log_file, text=True, start_new_session=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line:
+        raise LabError(f"the Zoom API double did not start; see {config.state_dir / 'api.log'}")
+    info = json.loads(line)
+    info["pid"] = process.pid
+    return info
+
+
+def fault(podman: Podman, config: LabConfig, room: str, kind: str) -> None:
+    state = load_state(config)
+    check_fault_args(state, room, kind)
+    if kind == "wrong_segment":
+        move_segment(podman, config, state, room, "guest")
+    else:
+        podman.sh(room, fault_script(kind))
+    if kind not in state["rooms"][room]["faults"]:
+        state["rooms"][room]["faults"].append(kind)
+    save_state(config, state)
+
+
+def heal(podman: Podman, config: LabConfig, room: str) -> None:
+    state = load_state(config)
+    check_fault_args(state, room, None)
+    podman.sh(room, HEAL_SCRIPT)
+    if state["rooms"][room]["segment"] != "ctl":
+        move_segment(podman, config, state, room, "ctl")
+    state["rooms"][room]["faults"] = []
+    save_state(config, state)
+
+
+def move_segment(podman: Podman, config: LabConfig, state: dict[str, Any], room: str, segment: str) -> None:
+    current = state["rooms"][room]["segment"]
+    if current == segment:
+        return
+    podman.run("network", "disconnect", state["networks"][current]["name"], room)
+    podman.run("network", "connect", state["networks"][segment]["name"], room)
+    state["rooms"][room]["segment"] = segment
+    state["rooms"][room]["address"] = podman.address_on(room, state["networks"][segment]["name"])
+
+
+def status(podman: Podman, config: LabConfig) -> str:
+    state = load_state(config)
+    if not state.get("rooms"):
+        return "lab is down"
+    running = set(podman.run("ps", "--filter", f"label=zr.lab={config.name}", "--format", "{{.Names}}").split())
+    rows = [f"{'host':<16} {'running':<8} {'mgmt':<15} {'controller address':<18} faults"]
+    probe = state["probe"]
+    rows.append(f"{probe['name']:<16} {str(probe['name'] in running):<8} {probe['mgmt_ip']:<15} {'-':<18} -")
+    for name, room in sorted(state["rooms"].items()):
+        rows.append(f"{name:<16} {str(name in running):<8} {room['mgmt_ip']:<15} {room['address']:<18} "
+                    f"{','.join(room['faults']) or '-'}")
+    rows.append(f"controller segment {state['networks']['ctl']['subnet']}, "
+                f"second segment {state['networks']['guest']['subnet']}")
+    if state.get("api"):
+        rows.append(f"Zoom API double {state['api'].get('base_url')}")
+    return "\n".join(rows)
+
+
+# ---------------------------------------------------------------- CLI
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="labctl", description="The Zoom Rooms test lab (podman).")
+    commands = parser.add_subparsers(dest="command", required=True)
+    up_parser = commands.add_parser("up", help="build the image if needed and start N rooms and a probe")
+    up_parser.add_argument("--rooms", type=int, default=3)
+    up_parser.add_argument("--no-api", action="store_true", help="do not start the Zoom API double")
+    commands.add_parser("down", help="remove the lab's containers, networks and state")
+    commands.add_parser("status", help="hosts, addresses and injected faults")
+    commands.add_parser("inventory", help="print the path of the generated inventory")
+    commands.add_parser("build", help="build the lab image (only when its inputs changed)")
+    fault_parser = commands.add_parser("fault", help="inject a fault into a room")
+    fault_parser.add_argument("room")
+    fault_parser.add_argument("kind", help=", ".join(FAULT_KINDS))
+    heal_parser = commands.add_parser("heal", help="undo every fault of a room")
+    heal_parser.add_argument("room")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    config = LabConfig()
+    try:
+        if args.command == "inventory":
+            if not config.inventory_file.exists():
+                raise LabError("no inventory: run `tests/lab/labctl up` first")
+            print(config.inventory_file)
+            return 0
+        podman = Podman()
+        if args.command == "up":
+            up(podman, config, args.rooms, with_api=not args.no_api)
+            print(status(podman, config))
+        elif args.command == "down":
+            down(podman, config)
+        elif args.command == "status":
+            print(status(podman, config))
+        elif args.command == "build":
+            started = time.monotonic()
+            print(ensure_image(podman, config))
+            log(f"image ready in {time.monotonic() - started:.1f}s")
+        elif args.command == "fault":
+            fault(podman, config, args.room, args.kind)
+        elif args.command == "heal":
+            heal(podman, config, args.room)
+    except LabError as error:
+        print(f"labctl: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
