@@ -25,8 +25,10 @@ device is online (callers must poll); changes are refused (400 code 300) for con
 appliances, whose software Zoom does not let the API change; unknown rooms answer 404 code 1012
 where the document lists a 404 and 400 code 1012 where it lists only a 400.
 
-CLI: ``python tests/lab/zoom_api_double.py --host 127.0.0.1 --port 0 --rooms N [--state-file PATH]``
-prints one JSON line {"base_url", "token_url", "port", "pid"} once listening.
+CLI: ``python tests/lab/zoom_api_double.py --host 127.0.0.1 --port 0 --rooms N [--state-file PATH]
+[--extra-host ADDR ...]`` prints one JSON line {"base_url", "token_url", "port", "pid",
+"extra_base_urls"} once listening. Credentials default to LAB_ACCOUNT_ID / LAB_CLIENT_ID /
+LAB_CLIENT_SECRET below (flags --account-id, --client-id, --client-secret).
 """
 
 from __future__ import annotations
@@ -561,7 +563,7 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
         self.query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
         length = int(self.headers.get("Content-Length") or 0)
         self.body = self.rfile.read(length) if length else b""
-        self._response: Tuple[int, Dict[str, str], bytes] = (0, {}, b"")
+        self._method, self._path = method, parts.path
         with self.state.lock:
             self.state.requests_served += 1
         route = self._route(method, parts.path)
@@ -570,7 +572,6 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
         elif not parts.path.startswith("/v2/") or not self._fault_or_auth_failed():
             name, args = route
             getattr(self, name)(*args)
-        self._record(method, parts.path)
 
     def _route(self, method: str, path: str) -> Tuple[str, List[str]] | None:
         for route_method, pattern, name in self.ROUTES:
@@ -754,21 +755,76 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
         all_headers = {"Content-Length": str(len(data)), **(headers or {})}
         if data:
             all_headers["Content-Type"] = "application/json;charset=UTF-8"
+        self._record(status, all_headers, data)  # before answering: the caller may look at once
         self.send_response(status)
         for name, value in all_headers.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
-        self._response = (status, all_headers, data)
 
-    def _record(self, method: str, path: str) -> None:
-        if not self.state.config.record or not path.startswith("/v2/"):
+    def _record(self, status: int, headers: Dict[str, str], data: bytes) -> None:
+        if not self.state.config.record or not self._path.startswith("/v2/"):
             return
-        status, headers, data = self._response
         with self.state.lock:
             self.state.exchanges.append({
-                "method": method, "path": path, "query": self.query, "headers": dict(self.headers.items()),
-                "body": self.body, "status": status, "response_headers": headers, "response_body": data})
+                "method": self._method, "path": self._path, "query": self.query,
+                "headers": dict(self.headers.items()), "body": self.body, "status": status,
+                "response_headers": headers, "response_body": data})
+
+
+# --------------------------------------------------------------------------- OpenAPI check
+
+SPEC_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zoom-rooms-openapi.json")
+SPEC_HOST = "https://api.zoom.us"  # the document's server is https://api.zoom.us/v2
+# Statuses Zoom really sends that the five-operation subset does not list: an expired token and
+# injected server errors. Their bodies are not described, so there is nothing to validate.
+UNDOCUMENTED_STATUSES = frozenset({401, 500, 502, 503, 504})
+
+
+class OpenApiCheck:
+    """Validate recorded /v2 exchanges against Zoom's OpenAPI document (needs openapi-core)."""
+
+    def __init__(self, spec_path: str = SPEC_PATH):
+        from openapi_core import OpenAPI  # test-only dependency: the double itself runs without it
+
+        with open(spec_path, encoding="utf-8") as handle:
+            self.api = OpenAPI.from_dict(json.load(handle))
+
+    def _pair(self, exchange: Dict[str, Any]) -> Tuple[Any, Any]:
+        from openapi_core.testing import MockRequest, MockResponse
+
+        request = MockRequest(SPEC_HOST, exchange["method"], exchange["path"],
+                              args={k: v[-1] for k, v in exchange["query"].items()}, headers=exchange["headers"],
+                              data=exchange["body"],
+                              content_type=exchange["headers"].get("Content-Type", "application/json"))
+        headers = exchange["response_headers"]
+        response = MockResponse(exchange["response_body"], status_code=exchange["status"], headers=headers,
+                                content_type=headers.get("Content-Type", "application/json").split(";")[0])
+        return request, response
+
+    def request_errors(self, exchange: Dict[str, Any]) -> List[str]:
+        request, _ = self._pair(exchange)
+        return [f"{_label(exchange)}: request: {_explain(e)}" for e in self.api.iter_request_errors(request)]
+
+    def response_errors(self, exchange: Dict[str, Any]) -> List[str]:
+        if exchange["status"] in UNDOCUMENTED_STATUSES:
+            return []
+        request, response = self._pair(exchange)
+        return [f"{_label(exchange)}: response {exchange['status']}: {_explain(e)}"
+                for e in self.api.iter_response_errors(request, response)]
+
+
+def _label(exchange: Dict[str, Any]) -> str:
+    query = urllib.parse.urlencode({k: v[-1] for k, v in exchange["query"].items()})
+    return f"{exchange['method']} {exchange['path']}{'?' + query if query else ''}"
+
+
+def _explain(error: Exception) -> str:
+    causes = [error]
+    while causes[-1].__cause__ is not None:
+        causes.append(causes[-1].__cause__)
+    details = [str(c) for c in causes] + [str(s) for c in causes for s in getattr(c, "schema_errors", ())]
+    return "; ".join(details)
 
 
 # --------------------------------------------------------------------------- running it
@@ -776,16 +832,19 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
 
 @dataclass
 class RunningDouble:
-    server: ZoomDoubleServer
-    thread: threading.Thread
+    servers: List[ZoomDoubleServer]  # one per listening address, all sharing ``state``
+    threads: List[threading.Thread]
     state: LabState
     host: str
     port: int
 
     @property
+    def server(self) -> ZoomDoubleServer:
+        return self.servers[0]
+
+    @property
     def root_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return root_url(self.host, self.port)
 
     @property
     def base_url(self) -> str:
@@ -796,9 +855,11 @@ class RunningDouble:
         return f"{self.root_url}/oauth/token"
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self.threads:
+            thread.join(timeout=5)
 
     def __enter__(self) -> RunningDouble:
         return self
@@ -807,23 +868,40 @@ class RunningDouble:
         self.stop()
 
 
+def root_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def start_double(rooms: int = 0, *, host: str = "127.0.0.1", port: int = 0, seed: int = 7,
-                 config: DoubleConfig | None = None, clock: Callable[[], float] = time.time) -> RunningDouble:
-    """Start the double on a background thread; returns once it accepts connections."""
+                 config: DoubleConfig | None = None, clock: Callable[[], float] = time.time,
+                 extra_hosts: Tuple[str, ...] = ()) -> RunningDouble:
+    """Start the double on background threads; returns once it accepts connections.
+
+    ``extra_hosts`` listen on the same port with the same state, for example 127.0.0.1 beside a
+    lab bridge address: rooms report on the bridge, the control node's client uses loopback
+    (the client allows plain http to loopback only).
+    """
     config = config or DoubleConfig()
     state = LabState(config, clock=clock)
     state.load()
     state.seed(rooms, seed)
-    server = ZoomDoubleServer((host, port), state)
-    thread = threading.Thread(target=server.serve_forever, name="zoom-api-double", daemon=True)
-    thread.start()
-    return RunningDouble(server, thread, state, host, server.server_address[1])
+    servers = [ZoomDoubleServer((host, port), state)]
+    bound_port = servers[0].server_address[1]
+    servers += [ZoomDoubleServer((extra, bound_port), state) for extra in extra_hosts]
+    # A short poll interval makes stop() quick (tests start and stop many doubles).
+    threads = [threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                name="zoom-api-double", daemon=True) for server in servers]
+    for thread in threads:
+        thread.start()
+    return RunningDouble(servers, threads, state, host, bound_port)
 
 
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Zoom Rooms API double for tests and the lab (loopback only)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--extra-host", action="append", default=[],
+                        help="also listen here on the same port (repeatable), e.g. 127.0.0.1 beside a lab bridge")
     parser.add_argument("--rooms", type=int, default=0, help="seed this many synthetic rooms")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--state-file", help="load rooms from and save them to this JSON file")
@@ -838,12 +916,14 @@ def main(argv: List[str] | None = None) -> int:
     config = DoubleConfig(account_id=args.account_id, client_id=args.client_id, client_secret=args.client_secret,
                           token_lifetime=args.token_lifetime, latest_version=args.latest_version,
                           upgrade_delay=args.upgrade_delay, state_file=args.state_file, verbose=args.verbose)
-    double = start_double(args.rooms, host=args.host, port=args.port, seed=args.seed, config=config)
+    double = start_double(args.rooms, host=args.host, port=args.port, seed=args.seed, config=config,
+                          extra_hosts=tuple(args.extra_host))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     print(json.dumps({"base_url": double.base_url, "token_url": double.token_url, "port": double.port,
-                      "pid": os.getpid()}), flush=True)
+                      "pid": os.getpid(),
+                      "extra_base_urls": [f"{root_url(h, double.port)}/v2" for h in args.extra_host]}), flush=True)
     stop.wait()
     double.stop()
     double.state.save()

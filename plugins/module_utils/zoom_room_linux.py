@@ -1,0 +1,239 @@
+"""Linux rooms: parsers for what the facts module reads, and the /etc/environment proxy backend.
+
+Parsers are pure (text in, plain data out). The readers take a `run` callable
+(argv, data=None) -> (rc, stdout, stderr) and a `read_file` callable (path) -> str | None,
+so a module passes its own and tests pass recordings.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import socket
+import struct
+from typing import Any, Callable
+
+from ansible.module_utils.zoom_room_proxy_policy import coverage, redact_proxy
+from ansible.module_utils.zoom_room_version import normalise_version
+
+from ansible.module_utils.zoom_room_net import InvalidValue, Network
+
+Runner = Callable[..., tuple[int, str, str]]
+FileReader = Callable[[str], "str | None"]
+
+TCP_LISTEN = "0A"
+PROXY_KEYS = {"http": ("http_proxy", "HTTP_PROXY"), "https": ("https_proxy", "HTTPS_PROXY")}
+BYPASS_KEYS = ("no_proxy", "NO_PROXY")
+
+
+# ---------------------------------------------------------------- parsers
+
+def parse_os_release(text: str) -> dict[str, str]:
+    values = dict(_key_values(text))
+    return {"name": values.get("PRETTY_NAME", values.get("NAME", "Linux")), "version": values.get("VERSION_ID", "")}
+
+
+def _hex_address(text: str) -> str:
+    """/proc/net/tcp address: little-endian 32-bit words, in hex."""
+    raw = bytes.fromhex(text)
+    if len(raw) == 4:
+        return socket.inet_ntop(socket.AF_INET, raw[::-1])
+    words = struct.unpack("<4I", raw)
+    return socket.inet_ntop(socket.AF_INET6, struct.pack(">4I", *words))
+
+
+def parse_proc_net_tcp(text: str, port: int) -> list[dict[str, Any]]:
+    """Listening sockets on `port` from /proc/net/tcp or tcp6: address and socket inode."""
+    listeners = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 10 or fields[3] != TCP_LISTEN:
+            continue
+        address, port_hex = fields[1].split(":")
+        if int(port_hex, 16) == port:
+            listeners.append({"address": _hex_address(address), "inode": fields[9]})
+    return listeners
+
+
+def parse_ip_addr(text: str) -> list[dict[str, Any]]:
+    """`ip -j addr show`: the room's own global addresses (no loopback, no link-local)."""
+    addresses = []
+    for link in json.loads(text or "[]"):
+        for info in link.get("addr_info", []):
+            if info.get("scope") != "global":
+                continue
+            addresses.append({"interface": link.get("ifname"), "address": info["local"],
+                              "prefix": info.get("prefixlen")})
+    return addresses
+
+
+def parse_dpkg_status(text: str) -> dict[str, Any]:
+    """`dpkg-query -W -f '${Status}\\t${Version}'`: installed only when dpkg says `install ok installed`."""
+    status, _, version = text.partition("\t")
+    installed = status.strip().endswith(" installed") and status.strip().startswith("install")
+    return {"installed": installed, "raw_version": version.strip() if installed else None}
+
+
+def _key_values(text: str) -> list[tuple[str, str]]:
+    pairs = []
+    for line in text.splitlines():
+        parsed = parse_environment_line(line)
+        if parsed:
+            pairs.append(parsed)
+    return pairs
+
+
+def parse_environment_line(line: str) -> tuple[str, str] | None:
+    """`KEY=value`, `KEY="value"`, `export KEY='value'`; comments and blanks give None."""
+    match = re.match(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*?)\s*$", line)
+    if not match:
+        return None
+    value = match.group(2)
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        value = value[1:-1]
+    return match.group(1), value
+
+
+# ---------------------------------------------------------------- /etc/environment proxy
+
+def proxy_from_environment(text: str) -> dict[str, Any]:
+    """The proxy setting /etc/environment gives programs (the lowercase name wins, as curl does)."""
+    values = dict(_key_values(text))
+    servers = {}
+    for scheme, keys in PROXY_KEYS.items():
+        value = next((values[k] for k in keys if values.get(k)), None)
+        if value:
+            servers[scheme] = value
+    bypass_text = next((values[k] for k in BYPASS_KEYS if k in values), "")
+    bypass = [entry.strip() for entry in bypass_text.split(",") if entry.strip()]
+    return {"mode": "manual" if servers else "none", "servers": servers, "pac_url": None, "bypass": bypass}
+
+
+def render_environment(text: str, proxy: dict[str, Any]) -> str:
+    """`text` with the proxy variables set to `proxy`; every other line kept byte for byte.
+
+    Both spellings of each variable are written, since programs read one or the other.
+    Existing lines are edited in place; missing ones are appended.
+    """
+    wanted: dict[str, str | None] = {}
+    for scheme, keys in PROXY_KEYS.items():
+        for key in keys:
+            wanted[key] = proxy["servers"].get(scheme) if proxy["mode"] == "manual" else None
+    bypass = ",".join(proxy.get("bypass", []))
+    for key in BYPASS_KEYS:
+        wanted[key] = bypass or None
+    lines = text.splitlines(keepends=True)
+    result, seen = [], set()
+    for line in lines:
+        parsed = parse_environment_line(line)
+        if not parsed or parsed[0] not in wanted:
+            result.append(line)
+            continue
+        key = parsed[0]
+        if key in seen or wanted[key] is None:
+            seen.add(key)
+            continue  # a duplicate or a variable to remove
+        seen.add(key)
+        if parsed[1] == wanted[key]:
+            result.append(line)
+        else:
+            ending = "\n" if line.endswith("\n") else ""
+            result.append(f'{key}="{wanted[key]}"{ending}')
+    if result and not result[-1].endswith("\n") and any(k not in seen and v for k, v in wanted.items()):
+        result[-1] += "\n"
+    result.extend(f'{key}="{value}"\n' for key, value in wanted.items() if key not in seen and value)
+    return "".join(result)
+
+
+class EnvironmentFileProxy:
+    """The proxy of a Linux room: /etc/environment, read by pam_env for every login session."""
+
+    name = "environment_file"
+
+    def __init__(self, read_file: FileReader, write_file: Callable[[str, str], None],
+                 path: str = "/etc/environment"):
+        self.read_file = read_file
+        self.write_file = write_file
+        self.path = path
+
+    def read(self) -> dict[str, Any]:
+        text = self.read_file(self.path)
+        return {"path": self.path, "content": text, "proxy": proxy_from_environment(text or "")}
+
+    def with_proxy(self, before: dict[str, Any], proxy: dict[str, Any]) -> dict[str, Any]:
+        if proxy["mode"] == "pac":
+            raise InvalidValue(f"policy: 'pac' cannot be expressed in {self.path} (no PAC variable exists "
+                               "for Linux programs); use manual or direct")
+        if proxy == before["proxy"]:
+            return before
+        content = render_environment(before["content"] or "", proxy)
+        return {**before, "content": content, "proxy": proxy_from_environment(content)}
+
+    def apply(self, after: dict[str, Any]) -> None:
+        current = self.read_file(self.path)
+        if current != after["content"] and after["content"] is not None:
+            self.write_file(self.path, after["content"])
+
+    def matches(self, now: dict[str, Any], after: dict[str, Any]) -> bool:
+        return now["content"] == after["content"]
+
+    def render(self, state: dict[str, Any]) -> str:
+        return state["content"] or ""
+
+    def facts(self, state: dict[str, Any], subnets: list[Network]) -> dict[str, Any]:
+        proxy = state["proxy"]
+        return {**redact_proxy(proxy), **coverage(proxy, subnets),
+                "sources": [{"source": self.path, **redact_proxy(proxy)}]}
+
+
+# ---------------------------------------------------------------- facts readers
+
+def read_listener(read_file: FileReader, port: int) -> dict[str, Any]:
+    listeners = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        listeners += parse_proc_net_tcp(read_file(table) or "", port)
+    if not listeners:
+        return {"listening": False, "addresses": [], "process": None}
+    return {"listening": True, "addresses": sorted({entry["address"] for entry in listeners}),
+            "process": process_of_inodes({entry["inode"] for entry in listeners}, read_file)}
+
+
+def process_of_inodes(inodes: set[str], read_file: FileReader) -> str | None:
+    """The command owning a socket inode: walks /proc/<pid>/fd (root sees every process)."""
+    targets = {f"socket:[{inode}]" for inode in inodes}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in targets for fd in fds):
+                cmdline = (read_file(f"/proc/{pid}/cmdline") or "").split("\0")
+                return " ".join(part for part in cmdline if part) or None
+        except OSError:
+            continue
+    return None
+
+
+def read_app(run: Runner, package: str) -> dict[str, Any]:
+    """The room app as the package manager knows it (dpkg first, then rpm)."""
+    rc, out, _ = run(["dpkg-query", "-W", "-f", "${Status}\t${Version}", package])
+    if rc == 0:
+        status = parse_dpkg_status(out)
+        return _app(package, status["raw_version"], "dpkg") if status["installed"] else _app(package, None, None)
+    rc, out, _ = run(["rpm", "-q", "--qf", "%{VERSION}", package])
+    if rc == 0 and out.strip():
+        return _app(package, out.strip(), "rpm")
+    return _app(package, None, None)
+
+
+def _app(package: str, raw_version: str | None, source: str | None) -> dict[str, Any]:
+    try:
+        version = normalise_version(raw_version) if raw_version else None
+    except InvalidValue:
+        version = None
+    return {"installed": raw_version is not None, "name": package, "version": version,
+            "raw_version": raw_version, "version_source": source}
+
+
+def ip_network_of(entry: dict[str, Any]) -> Network:
+    return ipaddress.ip_interface(f"{entry['address']}/{entry['prefix']}").network

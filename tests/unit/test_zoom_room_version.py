@@ -1,0 +1,43 @@
+import re
+
+import pytest
+from ansible.module_utils.zoom_room_net import InvalidValue
+from ansible.module_utils.zoom_room_version import compare, normalise_version, parse_version, version_report
+
+
+@pytest.mark.parametrize(
+    "text, parsed",
+    [("5.9.1 (2581)", (5, 9, 1, 2581)), ("5.9.1.2581", (5, 9, 1, 2581)), ("7.1.0.13088", (7, 1, 0, 13088)),
+     ("6.2", (6, 2, 0, 0)), ("1:6.2.0.4512-1", (6, 2, 0, 4512)), ("5.9.1(2581)", (5, 9, 1, 2581))],
+    ids=["api spelling", "plist spelling", "five-digit build", "major.minor", "dpkg epoch and revision",
+         "no space before build"],
+)
+def test_parse_version(text, parsed):
+    assert parse_version(text) == parsed
+
+
+@pytest.mark.parametrize("text", ["", "latest", "5.x", None])
+def test_parse_version_rejects_with_the_name(text):
+    with pytest.raises(InvalidValue, match=re.escape(f"zoom_room_min_version: '{text}' is not a version")):
+        parse_version(text, "zoom_room_min_version")
+
+
+def test_api_and_plist_spellings_are_the_same_version():
+    assert compare("5.9.1 (2581)", "5.9.1.2581") == 0
+    assert normalise_version("5.9.1 (2581)") == "5.9.1.2581"
+
+
+@pytest.mark.parametrize(
+    "installed, minimum, target, controllers, expected",
+    [
+        ("6.2.0.4512", "6.0.0", None, [], {"below_minimum": False, "drift_detected": False}),
+        ("5.16.2.3001", "6.0.0", None, [], {"below_minimum": True}),
+        ("6.2.0.4512", None, "6.3.0 (100)", [], {"differs_from_target": True, "upgrade_needed": True}),
+        ("6.2.0.4512", None, None, ["6.2.1 (4600)", "6.4.0 (1)"], {"drift": ["6.4.0.1"], "drift_detected": True}),
+        (None, "6.0.0", None, [], {"installed": None, "below_minimum": None}),
+    ],
+    ids=["current", "below minimum", "target newer", "drift in major.minor only", "not installed"],
+)
+def test_version_report(installed, minimum, target, controllers, expected):
+    report = version_report(installed, minimum, target, controllers)
+    assert {key: report[key] for key in expected} == expected
