@@ -112,7 +112,7 @@ class CallbackModule(CallbackBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._started = _utcnow()
-        self._playbook = "run"
+        self._playbooks: list[str] = []
         self._rooms: dict[str, dict[str, Any]] = {}
         self._reported: set[str] = set()  # hosts that set zoom_room_report or were unreachable
         self._platform_hints: dict[str, str] = {}
@@ -122,8 +122,11 @@ class CallbackModule(CallbackBase):
     # ------------------------------------------------------------------ events
 
     def v2_playbook_on_start(self, playbook: Any) -> None:
-        self._started = _utcnow()
-        self._playbook = getattr(playbook, "_file_name", None) or "run"
+        # Called once per playbook on the command line; the report covers the whole command.
+        path = getattr(playbook, "_file_name", None) or "run"
+        if not self._playbooks:
+            self._started = _utcnow()
+        self._playbooks.append(str(path))
 
     def v2_runner_on_ok(self, result: Any) -> None:
         for facts in _facts_in(result.result):
@@ -184,13 +187,17 @@ class CallbackModule(CallbackBase):
 
     def _build_report(self) -> dict[str, Any]:
         check_mode = bool(context.CLIARGS.get("check", False))
+        first = self._playbooks[0] if self._playbooks else "run"
+        run_data = dict(self._run_data)
+        if len(self._playbooks) > 1:
+            run_data["playbooks"] = [playbook_short_name(path) for path in self._playbooks]
         return build_report(
-            run_id=make_run_id(self._started, self._playbook),
-            playbook=playbook_short_name(self._playbook),
+            run_id=make_run_id(self._started, first),
+            playbook=playbook_short_name(first),
             started=self._started,
             finished=_utcnow(),
             rooms=self._rooms,
-            run_data=self._run_data,
+            run_data=run_data,
             check_mode=check_mode,
             platform_hints=self._platform_hints,
             run_errors=self._run_errors,

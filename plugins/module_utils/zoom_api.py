@@ -30,6 +30,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Tuple
@@ -117,6 +118,10 @@ class ZoomTransportError(ZoomApiError):
     """Connection-level failure: refused, reset, TLS, DNS."""
 
 
+# Errors that make every further call pointless (as opposed to one room's 4xx).
+FATAL_ERRORS = (ZoomConfigError, ZoomAuthError, ZoomRateLimitError, ZoomTimeoutError, ZoomTransportError)
+
+
 # --------------------------------------------------------------------------- pure helpers
 
 _API_VERSION = re.compile(r"^\s*(\d+(?:\.\d+){1,2})\s*(?:\(\s*(\d+)\s*\)|\.(\d+))?\s*$")
@@ -158,21 +163,34 @@ def classify_devices(devices: List[Mapping[str, Any]]) -> Dict[str, List[Mapping
 
 
 def platform_of(device_system: str | None) -> str:
-    """Room platform from the API's free-text device_system.
+    """Platform family from the API's free-text device_system.
 
     'Win10 Build 19043.1266' -> windows, 'macOS 14.4' -> macos, 'Linux ...' -> linux,
-    'Android 10 (Poly Studio X50)' -> appliance, empty -> unknown.
+    'iPadOS 17.4' -> ios, 'Android 10 (Poly Studio X50)' -> android, other text -> other, empty -> unknown.
     """
     text = (device_system or "").strip().lower()
     if not text:
         return "unknown"
-    if text.startswith("win"):
-        return "windows"
-    if text.startswith(("mac", "os x", "darwin")):
-        return "macos"
-    if text.startswith(("linux", "ubuntu", "debian")):
-        return "linux"
-    return "appliance"
+    for family, prefixes in _PLATFORM_PREFIXES:
+        if text.startswith(prefixes):
+            return family
+    return "other"
+
+
+_PLATFORM_PREFIXES = (
+    ("windows", ("win",)),
+    ("macos", ("mac", "os x", "darwin")),
+    ("linux", ("linux", "ubuntu", "debian")),
+    ("ios", ("ipados", "ios")),
+    ("android", ("android",)),
+)
+
+
+def room_platform(device_system: str | None) -> str:
+    """A room computer's platform: windows, macos, linux, or appliance (Android based Poly, Neat,
+    Yealink... bars that Ansible cannot log in to); unknown when Zoom reports nothing."""
+    family = platform_of(device_system)
+    return family if family in ("windows", "macos", "linux", "unknown") else "appliance"
 
 
 def usable_address(ip: str | None) -> bool:
@@ -214,10 +232,31 @@ def room_summary(devices: List[Mapping[str, Any]]) -> Dict[str, Any]:
     computer = computers[0] if computers else None
     return {
         "room_computer": computer,
-        "platform": computer["platform"] if computer else "unknown",
+        "platform": room_platform(computer["device_system"]) if computer else "unknown",
         "reported_ip": computer["ip_address"] if computer else None,
         "room_computer_version": computer["app_version"] if computer else None,
         "controller_versions": [d["app_version"] for d in devices if d["role"] == "controller"],
+    }
+
+
+def without_activation_code(room: Mapping[str, Any]) -> Dict[str, Any]:
+    """A room list item minus its activation code: the code signs a room in, so it is not
+    inventory data and is never cached or returned unless asked for."""
+    return {k: v for k, v in room.items() if k != "activation_code"}
+
+
+def room_record(room: Mapping[str, Any], devices: List[Mapping[str, Any]]) -> Dict[str, Any]:
+    """Everything the toolkit keeps about one room: list item, normalised devices and summary."""
+    normalised = [normalise_device(d) for d in devices]
+    summary = room_summary(normalised)
+    return {
+        "room": without_activation_code(room),
+        "devices": normalised,
+        "room_computer_id": summary["room_computer"]["id"] if summary["room_computer"] else None,
+        "platform": summary["platform"],
+        "reported_ip": summary["reported_ip"],
+        "room_computer_version": summary["room_computer_version"],
+        "controller_versions": summary["controller_versions"],
     }
 
 
@@ -549,6 +588,30 @@ class ZoomClient:
     def list_devices(self, room_id: str) -> List[Dict[str, Any]]:
         """GET /rooms/{roomId}/devices: the raw device dicts."""
         return self._call("GET", f"/rooms/{_quote(room_id)}/devices").json().get("devices") or []
+
+    def devices_by_room(self, room_ids: List[str], max_workers: int = 4
+                        ) -> Tuple[Dict[str, List[Dict[str, Any]]], Dict[str, str]]:
+        """Devices of many rooms, fetched in parallel: ({room_id: devices}, {room_id: error}).
+
+        One room's API error (a 4xx) is recorded and that room gets no devices; errors in
+        FATAL_ERRORS (credentials, rate limits, network) stop the whole batch.
+        """
+        devices: Dict[str, List[Dict[str, Any]]] = {}
+        errors: Dict[str, str] = {}
+        pool = ThreadPoolExecutor(max_workers=max(1, int(max_workers)), thread_name_prefix="zoom-api")
+        try:
+            futures = {room_id: pool.submit(self.list_devices, room_id) for room_id in room_ids}
+            for room_id, future in futures.items():
+                try:
+                    devices[room_id] = future.result()
+                except FATAL_ERRORS:
+                    raise
+                except ZoomApiError as exc:
+                    errors[room_id] = exc.message
+                    devices[room_id] = []
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return devices, errors
 
     def set_app_version(self, room_id: str, device_id: str, action: str) -> Dict[str, Any]:
         """PUT .../devices/{deviceId}/app_version. Zoom's 400 answers become outcomes, not exceptions:

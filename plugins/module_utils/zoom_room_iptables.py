@@ -13,6 +13,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
+from ansible.module_utils.zoom_room_net import Network
 from ansible.module_utils.zoom_room_packetfilter import (
     MANAGED_COMMENT,
     Outcome,
@@ -22,8 +23,6 @@ from ansible.module_utils.zoom_room_packetfilter import (
     port_answer,
     subnet_answer,
 )
-
-from ansible.module_utils.zoom_room_net import Network
 
 Runner = Callable[..., tuple[int, str, str]]
 NON_TERMINAL_TARGETS = frozenset({"LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "CT", "TRACE", "AUDIT"})

@@ -7,6 +7,7 @@ so a module passes its own and tests pass recordings.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import os
@@ -15,10 +16,15 @@ import socket
 import struct
 from typing import Any, Callable
 
-from ansible.module_utils.zoom_room_proxy_policy import coverage, redact_proxy
-from ansible.module_utils.zoom_room_version import normalise_version
-
 from ansible.module_utils.zoom_room_net import InvalidValue, Network
+from ansible.module_utils.zoom_room_proxy_policy import (
+    coverage,
+    desired_proxy,
+    redact_proxy,
+    required_bypass,
+    validate_policy,
+)
+from ansible.module_utils.zoom_room_version import normalise_version
 
 Runner = Callable[..., tuple[int, str, str]]
 FileReader = Callable[[str], "str | None"]
@@ -162,6 +168,14 @@ class EnvironmentFileProxy:
         text = self.read_file(self.path)
         return {"path": self.path, "content": text, "proxy": proxy_from_environment(text or "")}
 
+    def desired(self, before: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        """Pure. params: policy, server, bypass, pac_url, controller_subnets (ipaddress networks)."""
+        validate_policy(params["policy"], params.get("server"), params.get("pac_url"))
+        proxy = desired_proxy(before["proxy"], params["policy"], required_bypass("posix", params["controller_subnets"]),
+                              server=params.get("server"), extra_bypass=params.get("bypass") or [],
+                              pac_url=params.get("pac_url"))
+        return self.with_proxy(before, proxy)
+
     def with_proxy(self, before: dict[str, Any], proxy: dict[str, Any]) -> dict[str, Any]:
         if proxy["mode"] == "pac":
             raise InvalidValue(f"policy: 'pac' cannot be expressed in {self.path} (no PAC variable exists "
@@ -170,6 +184,29 @@ class EnvironmentFileProxy:
             return before
         content = render_environment(before["content"] or "", proxy)
         return {**before, "content": content, "proxy": proxy_from_environment(content)}
+
+    def backup_reference(self, state: dict[str, Any], backup_dir: str | None) -> dict[str, Any]:
+        """What a module returns as `backup`: the file may hold proxy credentials, so its bytes stay on the
+        host (a 0600 copy in `backup_dir`, written only when a change is applied) and only a reference leaves."""
+        content = state["content"]
+        digest = hashlib.sha256(content.encode()).hexdigest() if content is not None else None
+        copy = None
+        if backup_dir and content is not None:
+            copy = os.path.join(backup_dir, f"{os.path.basename(self.path)}.{digest[:16]}")
+            if self.read_file(copy) != content:
+                os.makedirs(backup_dir, mode=0o700, exist_ok=True)
+                fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                    handle.write(content)
+        return {"path": self.path, "sha256": digest, "copy": copy, "proxy": redact_proxy(state["proxy"])}
+
+    def state_from_backup(self, reference: dict[str, Any]) -> dict[str, Any]:
+        if reference.get("path") != self.path or not reference.get("copy"):
+            raise ValueError(f"restore: no saved copy of {self.path} in this backup")
+        content = self.read_file(reference["copy"])
+        if content is None or hashlib.sha256(content.encode()).hexdigest() != reference.get("sha256"):
+            raise ValueError(f"restore: the saved copy {reference['copy']} is missing or was changed")
+        return {"path": self.path, "content": content, "proxy": proxy_from_environment(content)}
 
     def apply(self, after: dict[str, Any]) -> None:
         current = self.read_file(self.path)
@@ -182,7 +219,7 @@ class EnvironmentFileProxy:
     def render(self, state: dict[str, Any]) -> str:
         return state["content"] or ""
 
-    def facts(self, state: dict[str, Any], subnets: list[Network]) -> dict[str, Any]:
+    def proxy_facts(self, state: dict[str, Any], subnets: list[Network]) -> dict[str, Any]:
         proxy = state["proxy"]
         return {**redact_proxy(proxy), **coverage(proxy, subnets),
                 "sources": [{"source": self.path, **redact_proxy(proxy)}]}

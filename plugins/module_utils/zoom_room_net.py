@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, Union
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Union, not `|`: module_utils also run on a Mac's /usr/bin/python3 (3.9).
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007
 
 # Bypass entries that mean "local traffic" on some platform: WinINet's <local>, the
 # loopback names every HTTP stack honours.

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ansible.module_utils.zoom_room_net import Network
 from ansible.module_utils.zoom_room_packetfilter import (
     MANAGED_COMMENT,
     Outcome,
@@ -25,8 +26,6 @@ from ansible.module_utils.zoom_room_packetfilter import (
     port_answer,
     subnet_answer,
 )
-
-from ansible.module_utils.zoom_room_net import Network
 
 # Tables iptables-nft creates: their rules use xtables compat matches, so they are read
 # through iptables-save by the iptables layer instead.

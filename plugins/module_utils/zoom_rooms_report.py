@@ -36,7 +36,6 @@ SEVERITY_ORDER: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 
 REDACTED = "<redacted>"
 RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[A-Za-z0-9_.-]+$")
-REPORT_FILES = ("report.json", "report.html", "junit.xml")
 LATEST_LINK = "latest"
 
 ROOM_UNREACHABLE_NEXT_STEP = (
@@ -206,14 +205,21 @@ def _as_list(value: Any) -> list[Any]:
     return [value]
 
 
+def as_bool(value: Any) -> bool:
+    """A flag as a playbook may send it: true/false, or "yes"/"True"/"1" from a template."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "on", "1")
+    return bool(value)
+
+
 def normalize_verify(verify: Any) -> dict[str, Any]:
-    if isinstance(verify, bool):
-        return {"passed": verify, "findings": []}
+    if isinstance(verify, (bool, str)):
+        return {"passed": as_bool(verify), "findings": []}
     source = verify if isinstance(verify, Mapping) else {}
     passed = source.get("passed")
     return {
         **source,
-        "passed": passed if passed is None else bool(passed),
+        "passed": None if passed is None or passed == "" else as_bool(passed),
         "findings": [normalize_finding(f) for f in _as_list(source.get("findings"))],
     }
 
@@ -237,7 +243,7 @@ def normalize_room(raw: Mapping[str, Any], platform_hint: str | None = None) -> 
         "planned": _as_list(room.get("planned")),
         "changed": _as_list(room.get("changed")),
         "verify": normalize_verify(room.get("verify")),
-        "rolled_back": bool(room.get("rolled_back", False)),
+        "rolled_back": as_bool(room.get("rolled_back", False)),
         "errors": errors,
     }
     # Contract keys first (readable JSON), then whatever else the playbook sent (site, facts_before, ...).
@@ -681,6 +687,7 @@ def prune_runs(base: Path, keep: int, protect: Iterable[str] = ()) -> list[Path]
 
 def write_report(base: Path, report: Mapping[str, Any], keep: int) -> Path:
     """Write report.json/html/junit.xml into a new run dir, point latest at it, prune. Returns the dir."""
+    report = redact(report)  # build_report already did; a report from elsewhere gets it here
     run_dir = create_run_dir(base, str(report["run"]["id"]))
     if run_dir.name != report["run"]["id"]:
         report = {**report, "run": {**report["run"], "id": run_dir.name}}

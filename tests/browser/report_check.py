@@ -3,7 +3,8 @@
 check_report_in_browser(report_dir, screenshot) drives /usr/bin/chromium over the Chrome
 DevTools Protocol (https://chromedevtools.github.io/devtools-protocol/) on a loopback
 --remote-debugging-port, with a minimal stdlib WebSocket client (RFC 6455). It returns the
-status counts as rendered, the rows left after applying the status filter, any console
+status counts as rendered, the rows left after applying the status filter and a site filter
+(the first six letters of the first site, upper-cased: matching is case-insensitive), any console
 errors / uncaught exceptions / CSP violations, any alert()/confirm()/prompt() the page ran,
 and saves a PNG screenshot.
 
@@ -79,6 +80,21 @@ APPLY_FILTER_JS = """
 })(%s)
 """
 
+APPLY_SITE_FILTER_JS = """
+(function (site) {
+  document.getElementById("status-filter").value = "all";
+  var input = document.getElementById("site-filter");
+  input.value = site;
+  input.dispatchEvent(new Event("input", {bubbles: true}));
+  var visible = Array.prototype.filter.call(document.querySelectorAll("tr[data-room]"), function (tr) {
+    return tr.getClientRects().length > 0;
+  }).map(function (tr) { return tr.dataset.room; });
+  input.value = "";
+  input.dispatchEvent(new Event("input", {bubbles: true}));
+  return {site: site, visible_rooms: visible};
+})(%s)
+"""
+
 # The page opens sorted worst first (status ascending): this click flips it to healthy first.
 SORT_BY_STATUS_JS = """
 (function () {
@@ -89,8 +105,11 @@ SORT_BY_STATUS_JS = """
 }())
 """
 
+# Back to the page's first view (all rooms, worst first) with the worst room opened.
 SHOW_FIRST_PROBLEM_JS = """
 (function () {
+  var status = document.querySelector('th[data-sort="status"]');
+  if (status && status.getAttribute("aria-sort") !== "ascending") { status.querySelector("button").click(); }
   var select = document.getElementById("status-filter");
   select.value = "all";
   select.dispatchEvent(new Event("change", {bubbles: true}));
@@ -354,6 +373,8 @@ def check_report_in_browser(report_dir: Path, screenshot: Path, filter_status: s
         shown = devtools.evaluate(READ_PAGE_JS)
         status = filter_status or _pick_filter_status(shown["counts"])
         filtered = devtools.evaluate(APPLY_FILTER_JS % json.dumps(status))
+        site = next((row["site"] for row in shown["rows"] if row["site"]), "")
+        site_filtered = devtools.evaluate(APPLY_SITE_FILTER_JS % json.dumps(site[:6].upper()))
         sorted_statuses = devtools.evaluate(SORT_BY_STATUS_JS)
         expanded = devtools.evaluate(SHOW_FIRST_PROBLEM_JS)
         _screenshot(devtools, Path(screenshot))
@@ -364,6 +385,7 @@ def check_report_in_browser(report_dir: Path, screenshot: Path, filter_status: s
             "counts": shown["counts"],
             "rows": shown["rows"],
             "filter": filtered,
+            "site_filter": site_filtered,
             "sorted_by_status": sorted_statuses,
             "expanded_room": expanded,
             "script_elements": shown["scripts"],

@@ -460,9 +460,9 @@ def status(podman: Podman, config: LabConfig) -> str:
     running = set(podman.run("ps", "--filter", f"label=zr.lab={config.name}", "--format", "{{.Names}}").split())
     rows = [f"{'host':<16} {'running':<8} {'mgmt':<15} {'controller address':<18} faults"]
     probe = state["probe"]
-    rows.append(f"{probe['name']:<16} {str(probe['name'] in running):<8} {probe['mgmt_ip']:<15} {'-':<18} -")
+    rows.append(f"{probe['name']:<16} {probe['name'] in running!s:<8} {probe['mgmt_ip']:<15} {'-':<18} -")
     for name, room in sorted(state["rooms"].items()):
-        rows.append(f"{name:<16} {str(name in running):<8} {room['mgmt_ip']:<15} {room['address']:<18} "
+        rows.append(f"{name:<16} {name in running!s:<8} {room['mgmt_ip']:<15} {room['address']:<18} "
                     f"{','.join(room['faults']) or '-'}")
     rows.append(f"controller segment {state['networks']['ctl']['subnet']}, "
                 f"second segment {state['networks']['guest']['subnet']}")

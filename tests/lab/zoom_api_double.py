@@ -266,6 +266,7 @@ class LabState:
         self.rooms: Dict[str, Dict[str, Any]] = {}
         self.tokens: Dict[str, float] = {}
         self.tokens_issued = 0
+        self.issued_tokens: List[str] = []  # every token ever issued, for leak checks in tests
         self.page_tokens: Dict[str, Tuple[int, str, float]] = {}
         self.faults: List[Dict[str, Any]] = []
         self.exchanges: List[Dict[str, Any]] = []
@@ -417,6 +418,7 @@ class LabState:
             token = "lab." + secrets.token_urlsafe(24)
             self.tokens[token] = self.clock() + self.config.token_lifetime
             self.tokens_issued += 1
+            self.issued_tokens.append(token)
             return token
 
     def token_state(self, token: str) -> str:
@@ -516,6 +518,7 @@ class ZoomDoubleServer(ThreadingHTTPServer):
 class ZoomApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like the real API
     timeout = 30  # close idle kept-alive connections
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
     server: ZoomDoubleServer
 
     ROUTES: Tuple[Tuple[str, re.Pattern, str], ...] = (
@@ -889,7 +892,7 @@ def start_double(rooms: int = 0, *, host: str = "127.0.0.1", port: int = 0, seed
     bound_port = servers[0].server_address[1]
     servers += [ZoomDoubleServer((extra, bound_port), state) for extra in extra_hosts]
     # A short poll interval makes stop() quick (tests start and stop many doubles).
-    threads = [threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+    threads = [threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
                                 name="zoom-api-double", daemon=True) for server in servers]
     for thread in threads:
         thread.start()

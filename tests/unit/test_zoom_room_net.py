@@ -2,7 +2,6 @@ import ipaddress
 import re
 
 import pytest
-
 from ansible.module_utils.zoom_room_net import (
     InvalidValue,
     bypass_covers_local,

@@ -2,6 +2,7 @@ import ipaddress
 import re
 
 import pytest
+from ansible.module_utils.zoom_room_net import InvalidValue
 from ansible.module_utils.zoom_room_proxy_policy import (
     coverage,
     desired_proxy,
@@ -9,8 +10,6 @@ from ansible.module_utils.zoom_room_proxy_policy import (
     required_bypass,
     validate_policy,
 )
-
-from ansible.module_utils.zoom_room_net import InvalidValue
 
 SUBNETS = [ipaddress.ip_network("10.89.90.0/24")]
 MANUAL = {"mode": "manual", "servers": {"http": "proxy:3128", "https": "proxy:3128"}, "pac_url": None,

@@ -1,0 +1,220 @@
+"""Action plugin zoom_rooms_api: Zoom Rooms API data per room, app version changes, activation codes.
+
+Runs on the controller only (no connection to the room host); documented in
+plugins/modules/zoom_rooms_api.py. Pure parts (target device, outcome rules, summary) are separate
+from the I/O (run_api_task) so they are unit-tested without Ansible or a network.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Tuple
+
+import ansible.module_utils
+
+# Controller-side plugins do not see the project module_utils by default: add them.
+ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "module_utils"))
+
+from ansible.module_utils.zoom_api import (  # noqa: E402
+    APP_VERSION_ACTIONS,
+    ZoomApiError,
+    ZoomClient,
+    normalise_device,
+    room_record,
+    settings_from,
+    version_key,
+)
+from ansible.plugins.action import ActionBase  # noqa: E402
+
+CONNECTION_OPTIONS = ("base_url", "token_url", "account_id", "client_id", "client_secret", "ca_bundle", "timeout",
+                      "max_attempts", "max_requests_per_second")
+
+ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
+    "base_url": {"type": "str"},
+    "token_url": {"type": "str"},
+    "account_id": {"type": "str"},
+    "client_id": {"type": "str"},
+    "client_secret": {"type": "str", "no_log": True},
+    "ca_bundle": {"type": "path"},
+    "timeout": {"type": "float", "default": 30.0},
+    "max_attempts": {"type": "int", "default": 5},
+    "max_requests_per_second": {"type": "float", "default": 10.0},
+    "max_workers": {"type": "int", "default": 4},
+    "room_ids": {"type": "list", "elements": "str"},
+    "app_version_action": {"type": "str", "choices": list(APP_VERSION_ACTIONS), "aliases": ["action"]},
+    "device_ids": {"type": "dict", "default": {}},
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "float", "default": 900.0},
+    "poll_interval": {"type": "float", "default": 15.0},
+    "regenerate_activation_code": {"type": "bool", "default": False},
+}
+
+# Outcomes that mean "the room is where the caller wanted it" (or would be, in check mode).
+SUCCESS_OUTCOMES = frozenset({"upgraded", "downgraded", "cancelled", "requested", "already_current_or_updating",
+                              "would_upgrade", "would_downgrade", "would_cancel"})
+CHANGED_OUTCOMES = frozenset({"upgraded", "downgraded", "cancelled", "requested", "timeout"})
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def target_device(record: Mapping[str, Any], device_id: str | None = None) -> Dict[str, Any] | None:
+    """The device to change: the given id, else the room computer."""
+    wanted = device_id or record.get("room_computer_id")
+    return next((d for d in record["devices"] if d["id"] == wanted), None) if wanted else None
+
+
+def version_changed(before: Mapping[str, Any], now: Mapping[str, Any] | None) -> bool:
+    """True once the device reports a different app version than before the change."""
+    if now is None:
+        return False
+    if before.get("app_version") and now.get("app_version"):
+        return version_key(before["app_version"]) != version_key(now["app_version"])
+    return before.get("app_version_raw") != now.get("app_version_raw")
+
+
+def finished_outcome(action: str, before: Mapping[str, Any], now: Mapping[str, Any]) -> str:
+    """'upgraded' / 'downgraded' by the direction the version actually moved."""
+    old, new = version_key(before.get("app_version")), version_key(now.get("app_version"))
+    if old and new and new < old:
+        return "downgraded"
+    if old and new and new > old:
+        return "upgraded"
+    return f"{action}d"
+
+
+def outcome(name: str, device: Mapping[str, Any] | None, *, after: Mapping[str, Any] | None = None,
+            code: int | None = None, message: str = "") -> Dict[str, Any]:
+    return {
+        "outcome": name,
+        "ok": name in SUCCESS_OUTCOMES,
+        "changed": name in CHANGED_OUTCOMES,
+        "device_id": device["id"] if device else None,
+        "before": device["app_version"] if device else None,
+        "after": (after or device or {}).get("app_version"),
+        "code": code,
+        "message": message,
+    }
+
+
+def summarise(outcomes: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
+    return {
+        "counts": dict(Counter(o["outcome"] for o in outcomes.values())),
+        "failed_room_ids": sorted(room_id for room_id, o in outcomes.items() if not o["ok"]),
+    }
+
+
+# --------------------------------------------------------------------------- I/O
+
+
+def gather(client: ZoomClient, room_ids: List[str] | None, max_workers: int
+           ) -> Tuple[Dict[str, Dict[str, Any]], List[str], Dict[str, str]]:
+    """({room_id: room_record}, missing room ids, {room_id: device read error}).
+
+    One paged GET /rooms serves any number of ids (N/300 calls instead of N GET /rooms/{id}) and
+    carries the room status, which the profile does not.
+    """
+    wanted = None if room_ids is None else set(room_ids)
+    rooms = [room for room in client.list_rooms() if wanted is None or room["id"] in wanted]
+    missing = sorted(wanted - {room["id"] for room in rooms}) if wanted is not None else []
+    devices, errors = client.devices_by_room([room["id"] for room in rooms], max_workers)
+    return {room["id"]: room_record(room, devices[room["id"]]) for room in rooms}, missing, errors
+
+
+def change_versions(client: ZoomClient, records: Mapping[str, Dict[str, Any]], params: Mapping[str, Any],
+                    check_mode: bool, sleep: Callable[[float], None], clock: Callable[[], float]
+                    ) -> Dict[str, Dict[str, Any]]:
+    """Request the app version change for every room, then poll until each version moved or time ran out."""
+    action = params["app_version_action"]
+    outcomes: Dict[str, Dict[str, Any]] = {}
+    pending: Dict[str, Dict[str, Any]] = {}
+    for room_id, record in records.items():
+        device = target_device(record, (params.get("device_ids") or {}).get(room_id))
+        if device is None:
+            outcomes[room_id] = outcome("no_room_computer", None, message="no such device in this room")
+        elif check_mode:
+            outcomes[room_id] = outcome(f"would_{action}", device)
+        else:
+            answer = client.set_app_version(room_id, device["id"], action)
+            if not answer["ok"]:
+                outcomes[room_id] = outcome(answer["outcome"], device, code=answer["code"], message=answer["message"])
+            elif action == "cancel":
+                outcomes[room_id] = outcome("cancelled", device)
+            elif not params["wait"]:
+                outcomes[room_id] = outcome("requested", device)
+            else:
+                pending[room_id] = device
+    outcomes.update(wait_for_versions(client, pending, action, params, sleep, clock))
+    return outcomes
+
+
+def wait_for_versions(client: ZoomClient, pending: Dict[str, Dict[str, Any]], action: str,
+                      params: Mapping[str, Any], sleep: Callable[[float], None], clock: Callable[[], float]
+                      ) -> Dict[str, Dict[str, Any]]:
+    """Poll GET devices for the pending rooms until each device's version changed or wait_timeout."""
+    outcomes: Dict[str, Dict[str, Any]] = {}
+    latest: Dict[str, Dict[str, Any] | None] = dict.fromkeys(pending)
+    deadline = clock() + float(params["wait_timeout"])
+    while pending and clock() < deadline:
+        sleep(max(0.0, min(float(params["poll_interval"]), deadline - clock())))
+        devices, _ = client.devices_by_room(list(pending), params["max_workers"])
+        for room_id, before in list(pending.items()):
+            now = next((normalise_device(d) for d in devices.get(room_id, []) if d.get("id") == before["id"]), None)
+            latest[room_id] = now or latest[room_id]
+            if version_changed(before, now):
+                outcomes[room_id] = outcome(finished_outcome(action, before, now), before, after=now)
+                del pending[room_id]
+    for room_id, before in pending.items():
+        outcomes[room_id] = outcome("timeout", before, after=latest[room_id],
+                                    message=f"version unchanged after {float(params['wait_timeout']):g}s")
+    return outcomes
+
+
+def regenerate_codes(client: ZoomClient, room_ids: List[str]) -> Dict[str, str]:
+    return {room_id: client.get_room(room_id, regenerate_activation_code=True).get("basic", {})
+            .get("activation_code", "") for room_id in room_ids}
+
+
+def run_api_task(client: ZoomClient, params: Mapping[str, Any], check_mode: bool = False,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
+                 ) -> Dict[str, Any]:
+    """The whole task without Ansible: gather, optionally change versions / regenerate codes, re-read."""
+    records, missing, errors = gather(client, params.get("room_ids"), params["max_workers"])
+    result: Dict[str, Any] = {"changed": False, "rooms": records, "missing_room_ids": missing, "errors": errors}
+    if params.get("app_version_action"):
+        outcomes = change_versions(client, records, params, check_mode, sleep, clock)
+        result.update(outcomes=outcomes, summary=summarise(outcomes))
+        result["changed"] = any(o["changed"] or o["outcome"].startswith("would_") for o in outcomes.values())
+        changed_rooms = [room_id for room_id, o in outcomes.items() if o["changed"]]
+        if changed_rooms:  # hand back what the API says now, not what it said before the change
+            fresh, _, _ = gather(client, changed_rooms, params["max_workers"])
+            records.update(fresh)
+    if params.get("regenerate_activation_code") and records:
+        result["changed"] = True
+        if not check_mode:
+            result["activation_codes"] = regenerate_codes(client, sorted(records))
+    return result
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False  # talks to the Zoom API from the controller only
+    _supports_check_mode = True
+
+    def run(self, tmp: Any = None, task_vars: Dict[str, Any] | None = None) -> Dict[str, Any]:
+        _, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        result = super().run(tmp, task_vars)
+        try:
+            settings = settings_from({name: params.get(name) for name in CONNECTION_OPTIONS})
+            client = ZoomClient(settings, logger=self._log)
+            result.update(run_api_task(client, params, check_mode=bool(self._task.check_mode)))
+        except ZoomApiError as exc:
+            result.update(failed=True, msg=exc.message)
+        except ValueError as exc:
+            result.update(failed=True, msg=str(exc))
+        return result
+
+    def _log(self, message: str, verbosity: int) -> None:
+        self._display.verbose(message, caplevel=max(0, verbosity - 1))

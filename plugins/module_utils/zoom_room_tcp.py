@@ -1,0 +1,102 @@
+"""Concurrent TCP connect tests, as a controller on the probe's segment would try them.
+
+Non-blocking sockets and one selector: hundreds of targets cost one process and about one
+timeout of wall time, with at most `concurrency` sockets open at once.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import selectors
+import socket
+import time
+from typing import Any, Iterable, Sequence
+
+NO_ROUTE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH}
+
+
+def classify_errno(code: int) -> str:
+    if code == 0:
+        return "open"
+    if code == errno.ECONNREFUSED:
+        return "refused"
+    if code in NO_ROUTE_ERRNOS:
+        return "no_route"
+    if code == errno.ETIMEDOUT:
+        return "timeout"
+    return "error"
+
+
+def probe_many(targets: Sequence[dict[str, Any]], timeout: float, concurrency: int) -> dict[str, dict[str, Any]]:
+    """{name: {address, port, state, latency_ms, error}} for targets [{name, address, port}]."""
+    results: dict[str, dict[str, Any]] = {}
+    pending = list(targets)
+    selector = selectors.DefaultSelector()
+    in_flight: dict[socket.socket, tuple[dict[str, Any], float]] = {}
+    try:
+        while pending or in_flight:
+            while pending and len(in_flight) < concurrency:
+                target = pending.pop(0)
+                started = time.monotonic()
+                sock, immediate = _start_connect(target)
+                if sock is None:
+                    results[target["name"]] = _result(target, immediate, started)
+                    continue
+                in_flight[sock] = (target, started)
+                selector.register(sock, selectors.EVENT_WRITE)
+            _collect(selector, in_flight, results, timeout)
+    finally:
+        for sock in in_flight:
+            sock.close()
+        selector.close()
+    return results
+
+
+def _start_connect(target: dict[str, Any]) -> tuple[socket.socket | None, int]:
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(target["address"]).version == 6 else socket.AF_INET
+    except ValueError:
+        return None, errno.EINVAL
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    code = sock.connect_ex((target["address"], int(target["port"])))
+    if code in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY):
+        return sock, 0
+    sock.close()
+    return None, code
+
+
+def _collect(selector: selectors.BaseSelector, in_flight: dict, results: dict, timeout: float) -> None:
+    now = time.monotonic()
+    deadline = min((started + timeout for _, started in in_flight.values()), default=now)
+    for key, _ in selector.select(max(0.0, deadline - now)) if in_flight else []:
+        sock = key.fileobj
+        target, started = in_flight.pop(sock)
+        selector.unregister(sock)
+        code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        sock.close()
+        results[target["name"]] = _result(target, code, started)
+    now = time.monotonic()
+    for sock, (target, started) in list(in_flight.items()):
+        if now - started >= timeout:
+            in_flight.pop(sock)
+            selector.unregister(sock)
+            sock.close()
+            results[target["name"]] = {**_result(target, 0, started), "state": "timeout",
+                                       "error": f"no answer within {timeout:g}s"}
+
+
+def _result(target: dict[str, Any], code: int, started: float) -> dict[str, Any]:
+    return {"address": target["address"], "port": int(target["port"]), "state": classify_errno(code),
+            "latency_ms": round((time.monotonic() - started) * 1000, 1),
+            "error": None if code == 0 else errno.errorcode.get(code, str(code))}
+
+
+def in_connected_subnet(address: str, connected: Iterable[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(subnet, strict=False) for subnet in connected
+               if ipaddress.ip_network(subnet, strict=False).version == ip.version)

@@ -1,0 +1,232 @@
+#!/usr/bin/python
+"""zoom_room_firewall: admit the controller port from the controller subnets only, on every layer that blocks it."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: zoom_room_firewall
+short_description: Make a room's host firewall admit TCP 9090 from the controller subnets, and only from them
+description:
+  - Computes where an admission is needed, diffs it against what the host has, applies only the
+    difference, re-reads the host and verifies that every controller subnet is admitted. If the host
+    does not show the desired state, the module puts back what it found and fails.
+  - Linux. Every filtering layer that blocks the port gets the admission. For nftables, that is each base
+    chain on the input hook that would not accept. An accept in one chain does not override a drop in
+    another table's chain, so a rule in C(inet filter) alone is not enough. With iptables, the module
+    inserts one ACCEPT per subnet at the top of INPUT. With ufw, it inserts C(allow proto tcp from SUBNET
+    to any port PORT) at position 1.
+  - The admission persists across reboots. nftables native tables go to C(/etc/nftables.conf). iptables
+    rules go to C(/etc/iptables/rules.v4)/C(rules.v6) (iptables-persistent) or C(/etc/sysconfig/iptables).
+    ufw saves its rules itself.
+  - macOS. The Application Firewall (socketfilterfw) permits the Zoom Rooms app. It filters per
+    application, not per address, so the scope to controller subnets cannot be expressed there.
+    "Block all incoming connections" is only switched off when I(allow_disable_block_all=true).
+  - Our rules carry the comment C(zoom-rooms controller tcp/PORT). C(state=absent) removes them and nothing else.
+version_added: "1.0.0"
+author: Zoom Rooms toolkit maintainers
+options:
+  sources:
+    description:
+      - Controller subnets (CIDR) to admit. Never "any". Required when I(state=present).
+    type: list
+    elements: str
+    default: []
+  port:
+    description: The controller port on the room.
+    type: int
+    default: 9090
+  state:
+    description: C(present) admits; C(absent) removes our admission rules.
+    type: str
+    choices: [present, absent]
+    default: present
+  backend:
+    description:
+      - C(auto) acts on every active layer (nftables native tables, then ufw or iptables).
+      - A named backend acts on that one only; verification still checks the whole host on Linux.
+    type: str
+    choices: [auto, nftables, iptables, ufw, socketfilterfw]
+    default: auto
+  persist:
+    description: Linux. Save the change in the backend's boot-time configuration.
+    type: bool
+    default: true
+  restore:
+    description:
+      - A C(backup) returned by an earlier run of this module. The module puts that state back instead
+        of computing one. The rollback of a failed verification uses it.
+    type: dict
+  allow_disable_block_all:
+    description: macOS. Allow switching off "Block all incoming connections", which otherwise wins over any app rule.
+    type: bool
+    default: false
+  app_path:
+    description: macOS. The Zoom Rooms application bundle.
+    type: path
+    default: /Applications/ZoomPresence.app
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Admit controllers to the room app
+  zoom_room_firewall:
+    sources: "{{ zoom_room_controller_subnets }}"
+    port: "{{ zoom_room_controller_port }}"
+  register: zoom_room_firewall_result
+
+- name: Put back what the room had
+  zoom_room_firewall:
+    restore: "{{ zoom_room_firewall_result.backup }}"
+  when: zoom_room_firewall_result.changed
+
+- name: Remove the admission again
+  zoom_room_firewall:
+    state: absent
+"""
+
+RETURN = r"""
+changed:
+  description: Whether the host's firewall was (or in check mode would be) changed.
+  returned: always
+  type: bool
+diff:
+  description: Our admission rules per layer before and after, for a person to read (shown with --diff).
+  returned: when changed
+  type: dict
+  sample: {before: "nftables:\n(no admission rules)\n", after: "nftables:\ninet fault input: ip saddr ... accept\n"}
+backup:
+  description: Machine-readable state of every layer before the change; pass it as I(restore) to undo.
+  returned: always
+  type: dict
+  sample: {nftables: {managed: {}, config: "#!/usr/sbin/nft -f ..."}}
+layers:
+  description: The layers acted on, outermost first.
+  returned: always
+  type: list
+  elements: str
+  sample: [nftables, ufw]
+verdicts:
+  description: Per controller subnet, the verdict after the run (admitted, blocked, unknown) and what decides it.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{subnet: 10.89.1.0/24, verdict: admitted, decided_by: "inet fault input: ip saddr 10.89.1.0/24 accept"}]
+"""
+
+import platform
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.zoom_room_change import apply_with_rollback, planned_change, restore_target
+from ansible.module_utils.zoom_room_host import all_admitted, command_runner, firewall_facts, linux_layers
+from ansible.module_utils.zoom_room_macos import AppFirewallBackend
+from ansible.module_utils.zoom_room_net import InvalidValue, Network, parse_cidrs, parse_port
+
+
+class MacAppFirewallLayer:
+    """The macOS Application Firewall behind the same read/desired/apply surface as the Linux layers."""
+
+    name = "socketfilterfw"
+
+    def __init__(self, module: AnsibleModule, port: int):
+        self.backend = AppFirewallBackend(command_runner(module), module.params["app_path"])
+        self.port = port
+        self.allow_disable_block_all = module.params["allow_disable_block_all"]
+
+    def read(self) -> dict[str, Any]:
+        return self.backend.read()
+
+    def desired(self, before: dict[str, Any], subnets: list[Network], present: bool) -> dict[str, Any]:
+        return self.backend.desired(before, {"state": "present" if present else "absent",
+                                             "allow_disable_block_all": self.allow_disable_block_all})
+
+    def apply(self, after: dict[str, Any]) -> None:
+        self.backend.apply(self.backend.read(), after)
+
+    def matches(self, now: dict[str, Any], after: dict[str, Any]) -> bool:
+        return now == after
+
+    def render(self, state: dict[str, Any]) -> str:
+        return self.backend.render(state)
+
+    def verdicts(self, subnets: list[Network]) -> list[dict[str, str]]:
+        return self.backend.firewall_facts(self.backend.read(), subnets, self.port)["verdicts"]
+
+
+def pick_layers(module: AnsibleModule, port: int) -> list[Any]:
+    if platform.system() == "Darwin" or module.params["backend"] == "socketfilterfw":
+        return [MacAppFirewallLayer(module, port)]
+    return linux_layers(command_runner(module), port, module.params["backend"], module.params["persist"])
+
+
+def validated(module: AnsibleModule) -> tuple[int, list[Network], bool]:
+    """Every parameter checked before the host is touched; errors name the parameter."""
+    params = module.params
+    try:
+        port = parse_port(params["port"], "port")
+        present = params["state"] == "present"
+        subnets = parse_cidrs(params["sources"], "sources", required=present and not params["restore"])
+    except InvalidValue as error:
+        module.fail_json(msg=str(error))
+    for index, subnet in enumerate(subnets):
+        if subnet.prefixlen == 0:
+            module.fail_json(msg=f"sources[{index}]: '{subnet}' admits any address; give the controller subnets")
+    return port, subnets, present
+
+
+def run_module(module: AnsibleModule) -> dict[str, Any]:
+    port, subnets, present = validated(module)
+    layers = pick_layers(module, port)
+    before = {layer.name: layer.read() for layer in layers}
+    restore = module.params["restore"]
+    try:
+        after = (restore_target(before, restore) if restore is not None else
+                 {layer.name: layer.desired(before[layer.name], subnets, present) for layer in layers})
+    except ValueError as error:
+        module.fail_json(msg=str(error))
+    result = {**planned_change(layers, before, after), "layers": [layer.name for layer in layers]}
+    if result["changed"] and not module.check_mode:
+        must_admit = present and restore is None
+        problem = apply_with_rollback(layers, before, after, lambda: still_blocked(layers, subnets, must_admit))
+        if problem:
+            module.fail_json(msg=f"{problem}; the previous firewall state was put back", **result)
+    result["verdicts"] = firewall_facts(layers, subnets)["verdicts"] if subnets else []
+    return result
+
+
+def still_blocked(layers: list[Any], subnets: list[Network], must_admit: bool) -> str | None:
+    """After the change, every controller subnet must be admitted by the whole host."""
+    if not must_admit or not subnets:
+        return None
+    facts = firewall_facts(layers, subnets)
+    if all_admitted(facts):
+        return None
+    return "still not admitted: " + "; ".join(f"{v['subnet']} {v['verdict']} by {v['decided_by']}"
+                                              for v in facts["verdicts"] if v["verdict"] != "admitted")
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "sources": {"type": "list", "elements": "str", "default": []},
+            "port": {"type": "int", "default": 9090},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "backend": {"type": "str", "choices": ["auto", "nftables", "iptables", "ufw", "socketfilterfw"],
+                        "default": "auto"},
+            "persist": {"type": "bool", "default": True},
+            "restore": {"type": "dict"},
+            "allow_disable_block_all": {"type": "bool", "default": False},
+            "app_path": {"type": "path", "default": "/Applications/ZoomPresence.app"},
+        },
+        supports_check_mode=True,
+    )
+    module.exit_json(**run_module(module))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+#!/usr/bin/python
+"""Documentation for the zoom_rooms_api action plugin (plugins/action/zoom_rooms_api.py).
+
+The work happens in the action plugin on the controller; this file only carries the docs that
+ansible-doc reads, and fails if something runs it as a module.
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: zoom_rooms_api
+short_description: Zoom Rooms API data per room, remote app upgrade/downgrade, activation codes
+description:
+  - Reads each room's list entry and devices from the Zoom REST API and returns them per room id,
+    with the devices normalised (app versions as C(X.Y.Z.build)) and a summary (the room computer's
+    reported IP and version, the controllers' versions).
+  - With I(app_version_action), asks Zoom to upgrade, downgrade or cancel the room computer's Zoom
+    Rooms app (Mac and Windows rooms only; controllers cannot be changed remotely) and, with
+    I(wait), polls the devices until the version moved or I(wait_timeout) passed. Zoom's refusals
+    (codes 8001-8004) become per-room outcomes, not task failures.
+  - With I(regenerate_activation_code), issues a new activation code for every selected room.
+  - Runs on the controller only (action plugin, no connection to the room). Use it once per run,
+    for example in a play on C(localhost) or with C(run_once=true).
+  - Credentials come from the options or the C(ZOOM_*) environment variables, as for the
+    C(zoom_rooms) inventory plugin.
+version_added: "1.0.0"
+author:
+  - Zoom Rooms remediation toolkit
+options:
+  base_url:
+    description: Zoom REST API base URL; default C(https://api.zoom.us/v2) or C(ZOOM_API_BASE_URL).
+    type: str
+  token_url:
+    description: OAuth token URL; default C(https://zoom.us/oauth/token) or C(ZOOM_OAUTH_TOKEN_URL).
+    type: str
+  account_id:
+    description: Server-to-Server OAuth app account ID; default C(ZOOM_ACCOUNT_ID).
+    type: str
+  client_id:
+    description: Server-to-Server OAuth app client ID; default C(ZOOM_CLIENT_ID).
+    type: str
+  client_secret:
+    description: Server-to-Server OAuth app client secret; default C(ZOOM_CLIENT_SECRET). Never returned or logged.
+    type: str
+  ca_bundle:
+    description: PEM file of CA certificates to trust instead of the system store.
+    type: path
+  timeout:
+    description: Seconds to wait for each HTTP response.
+    type: float
+    default: 30
+  max_attempts:
+    description: Attempts per request on per-second rate limits, server errors and (for reads) timeouts.
+    type: int
+    default: 5
+  max_requests_per_second:
+    description: Client-side pacing; C(0) disables it. Rooms endpoints are category Medium (Pro 20/s).
+    type: float
+    default: 10
+  max_workers:
+    description: Rooms read in parallel.
+    type: int
+    default: 4
+  room_ids:
+    description:
+      - Zoom room ids (C(zoom_room_id) from the inventory) to work on.
+      - Omitted or null means every room of the account; an empty list means none.
+      - Ids the account does not have are listed in RV(missing_room_ids).
+    type: list
+    elements: str
+  app_version_action:
+    description:
+      - Change the Zoom Rooms app version of each selected room's room computer (or the device in
+        I(device_ids)). Omit to only read.
+    type: str
+    choices: [upgrade, downgrade, cancel]
+    aliases: [action]
+  device_ids:
+    description: Room id to device id, where the device to change is not the room computer found in the API.
+    type: dict
+    default: {}
+  wait:
+    description: After an upgrade or downgrade request, poll until the version changed.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to keep polling before the outcome is C(timeout).
+    type: float
+    default: 900
+  poll_interval:
+    description: Seconds between polls.
+    type: float
+    default: 15
+  regenerate_activation_code:
+    description:
+      - Issue a new activation code for every selected room (codes are valid for 10 days).
+      - The new codes are returned in RV(activation_codes); set C(no_log) on the task if its output is kept.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Reads for real; changes are reported as C(would_upgrade) and so on, without being requested.
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+notes:
+  - Zoom documents version changes for Mac and Windows rooms only; appliances and controllers are refused.
+  - Rate limits, retries and the daily limit behave as described in docs/zoom-api.md.
+"""
+
+EXAMPLES = r"""
+- name: Read API data for the rooms in this play
+  zoom_rooms_api:
+    room_ids: "{{ ansible_play_hosts | map('extract', hostvars, 'zoom_room_id') | select | list }}"
+  run_once: true
+  register: zoom_api
+
+- name: Upgrade rooms below the minimum version and wait for them
+  zoom_rooms_api:
+    room_ids: "{{ rooms_to_upgrade }}"
+    app_version_action: upgrade
+    wait_timeout: 1800
+  delegate_to: localhost
+  run_once: true
+  register: upgrade
+
+- name: Rooms whose upgrade did not go through
+  ansible.builtin.debug:
+    var: upgrade.summary.failed_room_ids
+
+- name: New activation code for one room
+  zoom_rooms_api:
+    room_ids: [qMOLddnySIGGVycz8aX_JQ]
+    regenerate_activation_code: true
+  run_once: true
+  no_log: true
+  register: codes
+"""
+
+RETURN = r"""
+rooms:
+  description: Per room id, the API data after any change.
+  returned: always
+  type: dict
+  contains:
+    room:
+      description:
+        - The C(GET /rooms) list item (id, room_id, name, status, location_id, tag_ids), without the
+          activation code.
+      type: dict
+    devices:
+      description:
+        - Normalised devices, each with id, type, role (room_computer, controller, other), app_version
+          (X.Y.Z.build), app_version_raw, device_system, platform, status, ip_address, hostname.
+      type: list
+      elements: dict
+    room_computer_id:
+      description: Device id of the room computer, or null when the room has none.
+      type: str
+    platform:
+      description: windows, macos, linux, appliance or unknown (from the room computer's device_system).
+      type: str
+    reported_ip:
+      description: The room computer's ip_address as Zoom reports it (127.0.0.1 points at a proxy on the room).
+      type: str
+    room_computer_version:
+      description: Room computer app version, X.Y.Z.build.
+      type: str
+    controller_versions:
+      description: App versions of the room's controllers, X.Y.Z.build.
+      type: list
+      elements: str
+  sample:
+    qMOLddnySIGGVycz8aX_JQ:
+      room: {id: qMOLddnySIGGVycz8aX_JQ, name: HQ 3F Boardroom, status: Available, location_id: 49D7a0xPQvGQ2DCMZgSe7w}
+      room_computer_id: "{0.0.1.00000000}.{eff76542-ac52-4c78-bd90-67f968bab16f}"
+      platform: windows
+      reported_ip: 10.20.0.10
+      room_computer_version: 6.2.0.4512
+      controller_versions: [6.2.0.4512]
+missing_room_ids:
+  description: Requested room ids the account does not have.
+  returned: always
+  type: list
+  elements: str
+errors:
+  description: Room id to the API error that kept its devices from being read (the room has no devices then).
+  returned: always
+  type: dict
+outcomes:
+  description:
+    - Per room id, the result of I(app_version_action).
+    - "C(outcome) is one of: upgraded, downgraded, cancelled, requested (wait=false), timeout,
+      already_current_or_updating (8001), no_downgrade_target (8002), nothing_to_cancel (8003),
+      device_not_in_room (8004), rejected (another 400), no_room_computer, would_upgrade,
+      would_downgrade, would_cancel (check mode)."
+  returned: when app_version_action is set
+  type: dict
+  contains:
+    outcome: {description: See above., type: str}
+    ok: {description: The room ended where it was asked to (or would, in check mode)., type: bool}
+    changed: {description: Zoom accepted a change for this room., type: bool}
+    device_id: {description: The device asked to change., type: str}
+    before: {description: Version before, X.Y.Z.build., type: str}
+    after: {description: Version last seen, X.Y.Z.build., type: str}
+    code: {description: Zoom error code of a refusal., type: int}
+    message: {description: Zoom's message of a refusal, or why the wait ended., type: str}
+summary:
+  description: Outcome counts and the room ids whose outcome is not ok.
+  returned: when app_version_action is set
+  type: dict
+  sample:
+    counts: {upgraded: 12, already_current_or_updating: 3, timeout: 1}
+    failed_room_ids: [qMOLddnySIGGVycz8aX_JQ]
+activation_codes:
+  description: Room id to the newly issued activation code.
+  returned: when regenerate_activation_code is true and not in check mode
+  type: dict
+"""
+
+
+def main() -> None:
+    from ansible.module_utils.basic import AnsibleModule
+
+    module = AnsibleModule(argument_spec={}, bypass_checks=True)
+    module.fail_json(msg="zoom_rooms_api is an action plugin (plugins/action/zoom_rooms_api.py); "
+                         "it cannot run as a module on a host")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,825 @@
+"""macOS backends against recorded output (tests/unit/fixtures/macos, each file names its source) and a fake Mac."""
+
+import copy
+import ipaddress
+import plistlib
+import re
+from pathlib import Path
+
+import pytest
+from ansible.module_utils import zoom_room_macos as macos
+from ansible.module_utils.zoom_room_macos import (
+    DEFAULT_APP_PATH,
+    IFCONFIG,
+    LSOF,
+    NETWORKSETUP,
+    PER_APP_NOTE,
+    SOCKETFILTERFW,
+    SW_VERS,
+    AppFirewallBackend,
+    MacCommandError,
+    NetworkSetupProxyBackend,
+    app_state_from_listapps,
+    macos_facts,
+    parse_allow_signed_app,
+    parse_app_blocked,
+    parse_auto_proxy,
+    parse_block_all,
+    parse_bypass_domains,
+    parse_global_state,
+    parse_ifconfig,
+    parse_listapps,
+    parse_lsof_listeners,
+    parse_network_services,
+    parse_stealth,
+    parse_sw_vers,
+    parse_web_proxy,
+    read_app,
+)
+from ansible.module_utils.zoom_room_net import InvalidValue
+from ansible.module_utils.zoom_room_proxy_policy import required_bypass
+
+FIXTURES = Path(__file__).parent / "fixtures" / "macos"
+APP = DEFAULT_APP_PATH
+SUBNETS = [ipaddress.ip_network("10.89.90.0/24"), ipaddress.ip_network("10.89.91.0/24")]
+REQUIRED = required_bypass("macos", SUBNETS)
+
+
+def fixture(name: str) -> str:
+    """A recorded output without its leading '# source:' / '# command:' lines."""
+    lines = (FIXTURES / name).read_text().splitlines(keepends=True)
+    while lines and lines[0].startswith("#"):
+        lines.pop(0)
+    return "".join(lines)
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.txt")), ids=lambda path: path.name)
+def test_every_fixture_names_its_source_and_command(path):
+    head = path.read_text().splitlines()[:4]
+    assert head[0].startswith("# source: ") and len(head[0]) > len("# source: ") + 10
+    assert any(line.startswith("# command: ") for line in head)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# socketfilterfw parsers: one table per parser, every wording we have a source for
+
+
+def check(parsed, expected, note_has=None):
+    assert parsed.value == expected
+    if expected is None:
+        assert parsed.note, "an unparsed output must say why"
+    if note_has:
+        assert note_has in parsed.note
+
+
+@pytest.mark.parametrize(
+    "name, expected, note_has",
+    [
+        ("sfw_globalstate_enabled.txt", 1, None),
+        ("sfw_globalstate_disabled.txt", 0, None),
+        ("sfw_globalstate_state2.txt", 2, None),
+        ("sfw_globalstate_blocking.txt", 2, None),
+        ("sfw_status_kolide.txt", 2, None),
+        ("sfw_status_sonoma.txt", 1, None),
+        ("sfw_status_blockall_old.txt", 1, None),
+        ("sfw_managed.txt", None, "managed by a configuration profile"),
+        ("sfw_stealth_new.txt", None, "unrecognised output"),
+    ],
+    ids=["enabled", "disabled", "state 2", "state 2 blocking wording (Sequoia)", "combined kolide",
+         "combined sonoma", "combined old block-all", "managed Mac refuses", "other getter's output"],
+)
+def test_parse_global_state(name, expected, note_has):
+    check(parse_global_state(fixture(name)), expected, note_has)
+
+
+@pytest.mark.parametrize("text, expected", [("Firewall is enabled.\n", 1), ("Firewall is disabled.", 0), ("", None)],
+                         ids=["no state number", "no state number, off", "no output"])
+def test_parse_global_state_without_state_number(text, expected):
+    check(parse_global_state(text), expected)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("sfw_blockall_disabled_old.txt", False),
+        ("sfw_blockall_enabled_old.txt", True),
+        ("sfw_blockall_disabled_new.txt", False),
+        ("sfw_blockall_enabled_new.txt", True),
+        ("sfw_blockall_blocking.txt", True),
+        ("sfw_setblockall_on.txt", True),
+        ("sfw_status_kolide.txt", False),
+        ("sfw_status_sonoma.txt", False),
+        ("sfw_status_blockall_old.txt", True),
+        ("sfw_globalstate_blocking.txt", None),
+        ("sfw_managed.txt", None),
+    ],
+    ids=["old disabled", "old enabled", "new disabled", "new enabled", "blocking wording", "setblockall on reply",
+         "combined kolide", "combined sonoma", "combined old", "global-state line is not a block-all answer",
+         "managed Mac refuses"],
+)
+def test_parse_block_all(name, expected):
+    check(parse_block_all(fixture(name)), expected)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("sfw_stealth_old.txt", True), ("sfw_stealth_new.txt", False), ("sfw_status_kolide.txt", True),
+     ("sfw_status_sonoma.txt", True), ("sfw_status_blockall_old.txt", False), ("sfw_globalstate_enabled.txt", None)],
+    ids=["old enabled", "new off", "combined kolide", "combined sonoma", "combined old disabled", "absent"],
+)
+def test_parse_stealth(name, expected):
+    check(parse_stealth(fixture(name)), expected)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("sfw_status_kolide.txt", True), ("sfw_status_sonoma.txt", False), ("sfw_status_blockall_old.txt", True),
+     ("sfw_globalstate_enabled.txt", None)],
+    ids=["kolide enabled", "sonoma disabled", "old enabled", "absent"],
+)
+def test_parse_allow_signed_app(name, expected):
+    check(parse_allow_signed_app(fixture(name)), expected)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("sfw_appblocked_not_part.txt", "absent"), ("sfw_appblocked_permitted_generic.txt", "permitted"),
+     ("sfw_appblocked_blocked_path.txt", "blocked"), ("sfw_appblocked_permitted_app.txt", "permitted"),
+     ("sfw_managed.txt", None)],
+    ids=["not part of the firewall", "generic permitted", "path blocked", "brief wording", "managed"],
+)
+def test_parse_app_blocked(name, expected):
+    check(parse_app_blocked(fixture(name)), expected)
+
+
+@pytest.mark.parametrize(
+    "name, count, zoom_state",
+    [("sfw_listapps_nixdarwin.txt", 9, "absent"), ("sfw_listapps_zoom_allowed.txt", 2, "permitted"),
+     ("sfw_listapps_zoom_blocked.txt", 2, "blocked"), ("sfw_listapps_state.txt", 6, "absent"),
+     ("sfw_listapps_empty.txt", 0, "absent")],
+    ids=["nix-darwin capture", "zoom allowed", "zoom blocked", "state-number layout", "no apps"],
+)
+def test_parse_listapps(name, count, zoom_state):
+    parsed = parse_listapps(fixture(name))
+    assert parsed.note is None
+    assert len(parsed.value) == count
+    assert app_state_from_listapps(parsed.value, APP) == zoom_state
+
+
+def test_parse_listapps_reads_verdicts_of_both_layouts():
+    assert parse_listapps(fixture("sfw_listapps_nixdarwin.txt")).value[0] == {
+        "path": "/usr/libexec/sshd-session", "allowed": False}
+    assert {"path": "Pop Helper.app", "allowed": False} in parse_listapps(fixture("sfw_listapps_state.txt")).value
+
+
+@pytest.mark.parametrize(
+    "entries, expected",
+    [([{"path": "ZoomPresence.app", "allowed": True}], "permitted"),
+     ([{"path": "ZoomPresence", "allowed": False}], "blocked"),
+     ([{"path": f"{APP}/Contents/MacOS/ZoomPresence", "allowed": True}], "permitted"),
+     ([{"path": f"{APP}", "allowed": None}], None),
+     ([{"path": "/Applications/ZoomPresence.app.old", "allowed": True}], "absent")],
+    ids=["listed by name", "listed without .app", "executable inside the bundle", "verdict unreadable",
+         "prefix of another path is not the app"],
+)
+def test_app_state_from_listapps(entries, expected):
+    assert app_state_from_listapps(entries, APP) == expected
+
+
+def test_parse_listapps_flags_a_truncated_list_and_rejects_other_output():
+    truncated = parse_listapps(fixture("sfw_listapps_zoom_blocked.txt").replace("= 2", "= 3"))
+    assert len(truncated.value) == 2 and "header says 3" in truncated.note
+    check(parse_listapps(fixture("sfw_globalstate_enabled.txt")), None)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# networksetup parsers
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [(fixture("ns_services.txt"), [("Wi-Fi", True), ("USB 10/100/1000 LAN", True), ("Thunderbolt Bridge", True),
+                                   ("iPhone USB", True), ("Bluetooth PAN", False)]),
+     (fixture("ns_services_vpn.txt"), [("USB 10/100/1000 LAN", True), ("Wi-Fi", True), ("iPhone USB", True),
+                                       ("Bluetooth PAN", True), ("Thunderbolt Bridge", True), ("SGB VPN", True)]),
+     ("** Error: The parameters were not valid.\n", None)],
+    ids=["asterisk marks a disabled service", "notice line skipped", "error"],
+)
+def test_parse_network_services(text, expected):
+    parsed = parse_network_services(text)
+    if expected is None:
+        check(parsed, None)
+    else:
+        assert [(service["name"], service["enabled"]) for service in parsed.value] == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [(fixture("ns_webproxy_enabled.txt"), {"enabled": True, "server": "127.0.0.1", "port": 7890,
+                                           "authenticated": False}),
+     (fixture("ns_webproxy_disabled.txt"), {"enabled": False, "server": None, "port": None, "authenticated": False}),
+     ("Enabled: Yes\nServer: ::1\nPort: 3128\n", {"enabled": True, "server": "::1", "port": 3128,
+                                                  "authenticated": None}),
+     ("Wi-Fi is not a recognized network service.\n** Error: The parameters were not valid.\n", None)],
+    ids=["enabled", "disabled, empty server", "IPv6 server keeps its colons", "unknown service"],
+)
+def test_parse_web_proxy(text, expected):
+    check(parse_web_proxy(text), expected)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("ns_autoproxy_on.txt", {"url": "http://wpad.example.com/proxy.pac", "enabled": True}),
+     ("ns_autoproxy_null.txt", {"url": None, "enabled": False}), ("ns_webproxy_enabled.txt", None)],
+    ids=["on", "(null) url", "other output"],
+)
+def test_parse_auto_proxy(name, expected):
+    check(parse_auto_proxy(fixture(name)), expected)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [(fixture("ns_bypass_default.txt"), ["*.local", "169.254/16"]), (fixture("ns_bypass_none.txt"), []),
+     ("** Error: The parameters were not valid.\n", None)],
+    ids=["macOS default list", "there aren't any", "error"],
+)
+def test_parse_bypass_domains(text, expected):
+    check(parse_bypass_domains(text), expected)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# lsof, ifconfig, sw_vers
+
+
+@pytest.mark.parametrize(
+    "name, port, expected",
+    [("lsof_table.txt", 9090, [("ZoomPrese", 4242, "0.0.0.0"), ("ZoomPrese", 4242, "::")]),
+     ("lsof_fields.txt", 9090, [("ZoomPresence", 4242, "127.0.0.1"), ("ZoomPresence", 4242, "::1")]),
+     ("lsof_table.txt", 9091, []),
+     ("lsof_empty.txt", 9090, [])],
+    ids=["table, wildcard v4 and v6", "-F fields, loopback", "other port", "nothing listens"],
+)
+def test_parse_lsof_listeners(name, port, expected):
+    parsed = parse_lsof_listeners(fixture(name), port)
+    assert [(item["process"], item["pid"], item["address"]) for item in parsed.value] == expected
+
+
+def test_parse_lsof_skips_connections_and_rejects_other_output():
+    established = "p1\ncZoomPresence\nf3\ntIPv4\nn10.0.0.5:9090->10.0.0.9:50000\nTST=ESTABLISHED\n"
+    assert parse_lsof_listeners(established, 9090).value == []
+    check(parse_lsof_listeners("lsof: unsupported option\n", 9090), None)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("ifconfig_yosemite.txt", [("en0", "172.30.7.47", 16)]),
+     ("ifconfig_catalina.txt", [("en0", "192.168.6.15", 24), ("en0", "2001:db8:10::15", 64),
+                                ("utun3", "10.8.0.6", 32)])],
+    ids=["10.10: hex netmask, loopback and link-local left out", "10.15: secured v6, point-to-point"],
+)
+def test_parse_ifconfig(name, expected):
+    parsed = parse_ifconfig(fixture(name))
+    assert [(item["interface"], item["address"], item["prefix"]) for item in parsed.value] == expected
+
+
+def test_parse_ifconfig_rejects_other_output():
+    check(parse_ifconfig("ifconfig: interface en9 does not exist\n"), None)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("sw_vers_sonoma.txt", {"name": "macOS 14.5 (23F79)", "version": "14.5"}),
+     ("sw_vers_panther.txt", {"name": "Mac OS X 10.3 (7A100)", "version": "10.3"}),
+     ("lsof_empty.txt", None)],
+    ids=["macOS 14", "Mac OS X 10.3", "no output"],
+)
+def test_parse_sw_vers(name, expected):
+    check(parse_sw_vers(fixture(name)), expected)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# the app
+
+
+def plist_reader(plists):
+    def read(path):
+        if path not in plists:
+            raise FileNotFoundError(path)
+        value = plists[path]
+        if isinstance(value, Exception):
+            raise value
+        return value
+    return read
+
+
+INFO = f"{APP}/Contents/Info.plist"
+
+
+@pytest.mark.parametrize(
+    "plists, app_path, expected",
+    [({INFO: plistlib.loads(fixture("info_plist.txt").encode())}, APP,
+      {"installed": True, "name": "us.zoom.ZoomPresence", "version": "7.1.0.13088", "version_source": "info_plist"}),
+     ({}, APP, {"installed": False, "name": "us.zoom.ZoomPresence", "version": None, "version_source": None}),
+     ({INFO: {"CFBundleShortVersionString": "5.17.0 (3370)"}}, APP,
+      {"installed": True, "name": "us.zoom.ZoomPresence", "version": "5.17.0.3370", "version_source": "info_plist"}),
+     ({INFO: {"CFBundleShortVersionString": "7.1.0"}}, APP,
+      {"installed": True, "name": "us.zoom.ZoomPresence", "version": "7.1.0.0", "version_source": "info_plist"}),
+     ({INFO: {"CFBundleShortVersionString": "beta"}}, APP,
+      {"installed": True, "name": "us.zoom.ZoomPresence", "version": None, "version_source": None}),
+     ({"/Volumes/Rooms/ZoomPresence.app/Contents/Info.plist": {"CFBundleShortVersionString": "6.2.0.4512"}},
+      "/Volumes/Rooms/ZoomPresence.app",
+      {"installed": True, "name": "us.zoom.ZoomPresence", "version": "6.2.0.4512", "version_source": "info_plist"})],
+    ids=["recorded Info.plist", "not installed", "API-style version", "no build number", "unparseable version",
+         "other app path"],
+)
+def test_read_app(plists, app_path, expected):
+    assert read_app(plist_reader(plists), app_path) == expected
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# application firewall: desired (pure), commands/apply (recording runner), facts
+
+FW = {"enabled": True, "block_all": False, "stealth": False, "allow_signed_app": False, "app_path": APP,
+      "app_state": "permitted"}
+PRESENT = {"state": "present", "allow_disable_block_all": False}
+
+
+@pytest.mark.parametrize(
+    "before, params, changes",
+    [({**FW, "enabled": False, "app_state": "absent"}, PRESENT, {}),
+     ({**FW, "app_state": "blocked"}, PRESENT, {"app_state": "permitted"}),
+     ({**FW, "app_state": "absent"}, PRESENT, {"app_state": "permitted"}),
+     ({**FW, "block_all": True}, PRESENT, {}),
+     ({**FW, "block_all": True, "app_state": "absent"}, {**PRESENT, "allow_disable_block_all": True},
+      {"block_all": False, "app_state": "permitted"}),
+     (FW, PRESENT, {}),
+     (FW, {"state": "absent"}, {"app_state": "absent"}),
+     ({**FW, "block_all": True}, {"state": "absent", "allow_disable_block_all": True}, {"app_state": "absent"})],
+    ids=["firewall off: nothing to do", "app blocked: unblocked", "app absent: added",
+         "block-all on without permission stays on", "block-all on with permission: switched off",
+         "already right", "absent removes the entry", "absent leaves block-all alone"],
+)
+def test_firewall_desired(before, params, changes):
+    snapshot = copy.deepcopy(before)
+    assert AppFirewallBackend(None).desired(before, params) == {**before, **changes}
+    assert before == snapshot, "desired() must not modify its input"
+
+
+def test_firewall_desired_rejects_unknown_state():
+    with pytest.raises(InvalidValue, match="state: 'gone' is not one of present, absent"):
+        AppFirewallBackend(None).desired(FW, {"state": "gone"})
+
+
+class Recorder:
+    """A runner that records argv and answers every command with `reply`."""
+
+    def __init__(self, reply=(0, "", "")):
+        self.calls, self.reply = [], reply
+
+    def __call__(self, argv):
+        self.calls.append(list(argv))
+        return self.reply
+
+
+def sfw(*args):
+    return [SOCKETFILTERFW, *args]
+
+
+@pytest.mark.parametrize(
+    "before, after, expected",
+    [({**FW, "app_state": "absent"}, FW, [sfw("--add", APP), sfw("--unblockapp", APP)]),
+     ({**FW, "app_state": "blocked"}, FW, [sfw("--unblockapp", APP)]),
+     ({**FW, "app_state": None}, FW, [sfw("--add", APP), sfw("--unblockapp", APP)]),
+     ({**FW, "app_state": "absent", "block_all": True}, FW,
+      [sfw("--add", APP), sfw("--unblockapp", APP), sfw("--setblockall", "off")]),
+     (FW, {**FW, "app_state": "absent"}, [sfw("--remove", APP)]),
+     (FW, {**FW, "app_state": "absent", "block_all": True}, [sfw("--remove", APP), sfw("--setblockall", "on")]),
+     ({**FW, "app_state": "absent"}, {**FW, "app_state": "blocked"}, [sfw("--add", APP), sfw("--blockapp", APP)]),
+     (FW, {**FW, "stealth": True, "enabled": False}, [])],
+    ids=["add then unblock", "unblock only", "unknown entry: add then unblock", "then block-all off",
+         "remove", "rollback restores block-all", "restore a blocked entry", "never writes stealth or global state"],
+)
+def test_firewall_apply_runs_exact_argv(before, after, expected):
+    runner = Recorder()
+    AppFirewallBackend(runner).apply(before, after)
+    assert runner.calls == expected
+
+
+def test_firewall_apply_runs_nothing_when_nothing_changes():
+    runner = Recorder()
+    backend = AppFirewallBackend(runner)
+    after = backend.desired(FW, PRESENT)
+    assert after == FW
+    backend.apply(FW, after)
+    assert runner.calls == []
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [(1, "", "must be root"),
+     (0, "Firewall settings cannot be modified from command line on managed Mac computers.\n", ""),
+     (0, "The application is not part of the firewall\n", "")],
+    ids=["non-zero exit", "managed Mac refuses with exit 0", "add silently ignored without root"],
+)
+def test_firewall_apply_fails_loudly(reply):
+    with pytest.raises(MacCommandError, match="--unblockapp"):
+        AppFirewallBackend(Recorder(reply)).apply({**FW, "app_state": "blocked"}, FW)
+
+
+def test_firewall_remove_of_an_unlisted_app_is_not_an_error():
+    runner = Recorder((0, "The application is not part of the firewall\n", ""))
+    AppFirewallBackend(runner).apply({**FW, "app_state": None}, {**FW, "app_state": "absent"})
+    assert runner.calls == [sfw("--remove", APP)]
+
+
+@pytest.mark.parametrize(
+    "state, verdict, active",
+    [({**FW, "enabled": False, "block_all": True, "app_state": "blocked"}, "admitted", False),
+     ({**FW, "block_all": True}, "blocked", True),
+     (FW, "admitted", True),
+     ({**FW, "app_state": "blocked"}, "blocked", True),
+     ({**FW, "app_state": "absent", "allow_signed_app": True}, "admitted", True),
+     ({**FW, "app_state": "absent", "allow_signed_app": False}, "blocked", True),
+     ({**FW, "app_state": "absent", "allow_signed_app": None}, "unknown", True),
+     ({**FW, "enabled": None}, "unknown", True),
+     ({**FW, "block_all": None}, "unknown", True)],
+    ids=["firewall off admits", "block-all blocks", "app permitted", "app blocked", "unlisted, signed allowed",
+         "unlisted, signed not allowed", "unlisted, signed unknown", "state unreadable", "block-all unreadable"],
+)
+def test_firewall_facts_give_one_verdict_for_every_subnet(state, verdict, active):
+    facts = AppFirewallBackend(None).firewall_facts(state, SUBNETS, 9090)
+    assert facts["backend"] == "socketfilterfw" and facts["active"] is active
+    assert [(item["subnet"], item["verdict"]) for item in facts["verdicts"]] == [
+        ("10.89.90.0/24", verdict), ("10.89.91.0/24", verdict)]
+    assert facts["block_all"] == state["block_all"]
+    assert any(PER_APP_NOTE in note for note in facts["notes"])
+
+
+def test_firewall_render_is_readable():
+    text = AppFirewallBackend(None).render({**FW, "block_all": True, "app_state": "absent", "stealth": None})
+    assert text == ("application firewall: on\nblock all incoming connections: on\nstealth mode: unknown\n"
+                    f"{APP}: not listed\n")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# proxy: desired (pure), commands/apply, facts
+
+WIFI = {"mode": "manual", "servers": {"http": "127.0.0.1:7890", "https": "127.0.0.1:7890"}, "pac_url": None,
+        "bypass": ["*.local", "169.254/16"]}
+ETHERNET = {"mode": "none", "servers": {}, "pac_url": None, "bypass": []}
+PROXIES = {"Wi-Fi": WIFI, "USB 10/100/1000 LAN": ETHERNET}
+PAC = "http://wpad.corp.example/proxy.pac"
+
+
+def params(policy, **extra):
+    return {"policy": policy, "server": None, "bypass": [], "pac_url": None, "controller_subnets": SUBNETS, **extra}
+
+
+@pytest.mark.parametrize(
+    "policy_params, expected",
+    [(params("keep"), {"Wi-Fi": {**WIFI, "bypass": [*WIFI["bypass"], *REQUIRED]}, "USB 10/100/1000 LAN": ETHERNET}),
+     (params("direct"), {"Wi-Fi": {**ETHERNET, "bypass": WIFI["bypass"]}, "USB 10/100/1000 LAN": ETHERNET}),
+     (params("manual", server="http://proxy.corp.example:3128", bypass=["corp.example"]),
+      {service: {"mode": "manual", "pac_url": None, "bypass": ["corp.example", *REQUIRED],
+                 "servers": {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3128"}}
+       for service in PROXIES}),
+     (params("pac", pac_url=PAC),
+      {"Wi-Fi": {"mode": "pac", "servers": {}, "pac_url": PAC, "bypass": [*WIFI["bypass"], *REQUIRED]},
+       "USB 10/100/1000 LAN": {"mode": "pac", "servers": {}, "pac_url": PAC, "bypass": REQUIRED}})],
+    ids=["keep: only the bypass of a service with a proxy", "direct: proxies off, bypass kept",
+         "manual on both services", "pac on both services"],
+)
+def test_proxy_desired(policy_params, expected):
+    before = copy.deepcopy(PROXIES)
+    assert NetworkSetupProxyBackend(None).desired(before, policy_params) == expected
+    assert before == PROXIES, "desired() must not modify its input"
+
+
+@pytest.mark.parametrize(
+    "policy_params, message",
+    [(params("manual", server="socks5://proxy:1080"), "server: 'socks5://' proxies"),
+     (params("manual", server="http://user:pw@proxy:3128"), "server: networksetup keeps proxy credentials"),
+     (params("sometimes"), "policy: 'sometimes' is not one of")],
+    ids=["socks proxy", "credentials in the URL", "unknown policy"],
+)
+def test_proxy_desired_rejects(policy_params, message):
+    with pytest.raises(InvalidValue, match=re.escape(message)):
+        NetworkSetupProxyBackend(None).desired(PROXIES, policy_params)
+
+
+def ns(*args):
+    return [NETWORKSETUP, *args]
+
+
+def test_proxy_commands_for_manual_touch_only_what_differs_bypass_first():
+    backend = NetworkSetupProxyBackend(None)
+    after = backend.desired(PROXIES, params("manual", server="127.0.0.1:7890"))
+    assert backend.commands(PROXIES, after) == [
+        ns("-setproxybypassdomains", "Wi-Fi", *WIFI["bypass"], *REQUIRED),
+        ns("-setproxybypassdomains", "USB 10/100/1000 LAN", *REQUIRED),
+        ns("-setwebproxy", "USB 10/100/1000 LAN", "127.0.0.1", "7890"),
+        ns("-setsecurewebproxy", "USB 10/100/1000 LAN", "127.0.0.1", "7890"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "before, after, expected",
+    [({"Wi-Fi": WIFI}, {"Wi-Fi": {**ETHERNET, "bypass": WIFI["bypass"]}},
+      [ns("-setwebproxystate", "Wi-Fi", "off"), ns("-setsecurewebproxystate", "Wi-Fi", "off")]),
+     ({"Wi-Fi": WIFI}, {"Wi-Fi": {"mode": "pac", "servers": {}, "pac_url": PAC, "bypass": WIFI["bypass"]}},
+      [ns("-setwebproxystate", "Wi-Fi", "off"), ns("-setsecurewebproxystate", "Wi-Fi", "off"),
+       ns("-setautoproxyurl", "Wi-Fi", PAC), ns("-setautoproxystate", "Wi-Fi", "on")]),
+     ({"Wi-Fi": {"mode": "pac", "servers": {}, "pac_url": PAC, "bypass": ["a.example"]}}, {"Wi-Fi": WIFI},
+      [ns("-setproxybypassdomains", "Wi-Fi", *WIFI["bypass"]), ns("-setwebproxy", "Wi-Fi", "127.0.0.1", "7890"),
+       ns("-setsecurewebproxy", "Wi-Fi", "127.0.0.1", "7890"), ns("-setautoproxystate", "Wi-Fi", "off")]),
+     ({"Wi-Fi": {**ETHERNET, "bypass": ["*.local"]}}, {"Wi-Fi": ETHERNET},
+      [ns("-setproxybypassdomains", "Wi-Fi", "Empty")]),
+     ({"Wi-Fi": {**WIFI, "servers": {"http": "[::1]:3128"}}}, {"Wi-Fi": {**WIFI, "servers": {"https": "[::1]:3128"}}},
+      [ns("-setwebproxystate", "Wi-Fi", "off"), ns("-setsecurewebproxy", "Wi-Fi", "::1", "3128")])],
+    ids=["direct", "pac replaces manual", "rollback from pac to manual", "'Empty' clears the bypass list",
+         "IPv6 proxy host"],
+)
+def test_proxy_apply_runs_exact_argv(before, after, expected):
+    runner = Recorder()
+    NetworkSetupProxyBackend(runner).apply(before, after)
+    assert runner.calls == expected
+
+
+def test_proxy_apply_runs_nothing_when_nothing_changes():
+    runner = Recorder()
+    backend = NetworkSetupProxyBackend(runner)
+    after = backend.desired({"USB 10/100/1000 LAN": ETHERNET}, params("keep"))
+    assert after == {"USB 10/100/1000 LAN": ETHERNET}
+    backend.apply({"USB 10/100/1000 LAN": ETHERNET}, after)
+    assert runner.calls == []
+
+
+def test_proxy_facts_one_source_per_service_redacted_and_covering_only_if_all_cover():
+    state = {"Wi-Fi": {**WIFI, "servers": {"http": "http://user:secret@proxy:3128"}}, "Ethernet": ETHERNET}
+    facts = NetworkSetupProxyBackend(None).proxy_facts(state, SUBNETS)
+    assert [source["source"] for source in facts["sources"]] == ["networksetup:Wi-Fi", "networksetup:Ethernet"]
+    assert facts["servers"] == {"http": "http://***@proxy:3128"}
+    assert "secret" not in repr(facts)
+    assert facts["mode"] == "manual" and facts["bypass"] == WIFI["bypass"]
+    assert facts["bypass_covers_local"] is False
+    assert facts["bypass_covers_subnets"] == {"10.89.90.0/24": False, "10.89.91.0/24": False}
+    fixed = NetworkSetupProxyBackend(None).proxy_facts({"Wi-Fi": {**WIFI, "bypass": REQUIRED}}, SUBNETS)
+    assert fixed["bypass_covers_local"] is True and set(fixed["bypass_covers_subnets"].values()) == {True}
+
+
+def test_proxy_render_is_readable():
+    text = NetworkSetupProxyBackend(None).render({"Wi-Fi": WIFI, "Ethernet": ETHERNET})
+    assert text == ("Wi-Fi: manual http=127.0.0.1:7890 https=127.0.0.1:7890\n  bypass: *.local, 169.254/16\n"
+                    "Ethernet: none\n  bypass: (none)\n")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# a fake Mac: answers the read commands from its state (newest wordings), changes state on the write commands
+
+
+class FakeMac:
+    def __init__(self, *, firewall=1, block_all=False, stealth=True, signed_app=False, apps=None, services=None):
+        self.firewall, self.block_all, self.stealth, self.signed_app = firewall, block_all, stealth, signed_app
+        self.apps = dict(apps or {})  # path -> allowed
+        self.services = copy.deepcopy(services or {})  # name -> {"enabled", "web", "secure", "auto", "bypass"}
+        self.calls = []
+
+    def __call__(self, argv):
+        self.calls.append(list(argv))
+        handler = {SOCKETFILTERFW: self._socketfilterfw, NETWORKSETUP: self._networksetup, SW_VERS: self._fixture,
+                   IFCONFIG: self._fixture, LSOF: self._fixture}.get(argv[0])
+        return handler(argv) if handler else (127, "", f"{argv[0]}: not simulated")
+
+    def _fixture(self, argv):
+        name = {SW_VERS: "sw_vers_sonoma.txt", IFCONFIG: "ifconfig_catalina.txt", LSOF: "lsof_fields.txt"}[argv[0]]
+        return 0, fixture(name), ""
+
+    def _socketfilterfw(self, argv):
+        flag, args = argv[1], argv[2:]
+        if flag.startswith("--get") and flag != "--getappblocked":
+            return 0, "".join(self._getter(getter) for getter in argv[1:]), ""
+        if flag == "--listapps":
+            rows = "".join(f"{index} : {path} \n             ({'Allow' if allowed else 'Block'} incoming connections)\n"
+                           for index, (path, allowed) in enumerate(self.apps.items(), 1))
+            return 0, f"Total number of apps = {len(self.apps)} \n{rows}", ""
+        if flag == "--add":
+            self.apps.setdefault(args[0], True)
+            return 0, f"Application at path ( {args[0]} ) added to firewall \n", ""
+        if flag in ("--unblockapp", "--blockapp"):
+            if args[0] not in self.apps:
+                return 0, "The application is not part of the firewall \n", ""
+            self.apps[args[0]] = flag == "--unblockapp"
+            verdict = "permitted" if self.apps[args[0]] else "blocked"
+            return 0, f"Incoming connection to the application is {verdict}\n", ""
+        if flag == "--remove":
+            self.apps.pop(args[0], None)
+            return 0, f"Application at path ( {args[0]} ) removed from firewall \n", ""
+        if flag == "--setblockall":
+            self.block_all = args[0] == "on"
+            return 0, f"Firewall has block all state set to {'enabled' if self.block_all else 'disabled'}.\n", ""
+        return 1, "", f"unsupported {flag}"
+
+    def _getter(self, flag):
+        on_off = {True: "enabled", False: "disabled"}
+        return {
+            "--getglobalstate": f"Firewall is {on_off[self.firewall > 0]}. (State = {self.firewall})\n",
+            "--getblockall": f"Firewall has block all state set to {on_off[self.block_all]}.\n",
+            "--getstealthmode": f"Firewall stealth mode is {'on' if self.stealth else 'off'}\n",
+            "--getallowsigned": ("Automatically allow built-in signed software ENABLED.\nAutomatically allow "
+                                 f"downloaded signed software {on_off[self.signed_app].upper()}.\n"),
+        }[flag]
+
+    def _networksetup(self, argv):
+        flag, args = argv[1], argv[2:]
+        if flag == "-listallnetworkservices":
+            names = "".join(("" if svc["enabled"] else "*") + f"{name}\n" for name, svc in self.services.items())
+            return 0, f"An asterisk (*) denotes that a network service is disabled.\n{names}", ""
+        service = self.services.get(args[0]) if args else None
+        if service is None:
+            unknown = args[0] if args else ""
+            return 4, f"{unknown} is not a recognized network service.\n** Error: The parameters were not valid.\n", ""
+        kind = "secure" if "secure" in flag else "web"
+        if flag in ("-getwebproxy", "-getsecurewebproxy"):
+            proxy = service[kind]
+            return 0, (f"Enabled: {'Yes' if proxy['enabled'] else 'No'}\nServer: {proxy['server'] or ''}\n"
+                       f"Port: {proxy['port'] or 0}\nAuthenticated Proxy Enabled: 0\n"), ""
+        if flag == "-getautoproxyurl":
+            auto = service["auto"]
+            return 0, f"URL: {auto['url'] or '(null)'}\nEnabled: {'Yes' if auto['enabled'] else 'No'}\n", ""
+        if flag == "-getproxybypassdomains":
+            text = "".join(f"{entry}\n" for entry in service["bypass"])
+            return 0, text or f"There aren't any bypass domains set on {args[0]}.\n", ""
+        if flag in ("-setwebproxy", "-setsecurewebproxy"):
+            service[kind] = {"enabled": True, "server": args[1], "port": int(args[2])}
+        elif flag in ("-setwebproxystate", "-setsecurewebproxystate"):
+            service[kind]["enabled"] = args[1] == "on"
+        elif flag == "-setautoproxyurl":
+            service["auto"] = {"url": args[1], "enabled": True}
+        elif flag == "-setautoproxystate":
+            service["auto"]["enabled"] = args[1] == "on"
+        elif flag == "-setproxybypassdomains":
+            service["bypass"] = [] if args[1:] == ["Empty"] else list(args[1:])
+        else:
+            return 1, "", f"unsupported {flag}"
+        return 0, "", ""
+
+
+def mac_service(enabled=True, web=None, secure=None, pac=None, bypass=()):
+    def proxy(server):
+        host, port = server.rsplit(":", 1) if server else (None, None)
+        return {"enabled": bool(server), "server": host, "port": int(port) if port else None}
+    return {"enabled": enabled, "web": proxy(web), "secure": proxy(secure),
+            "auto": {"url": pac, "enabled": bool(pac)}, "bypass": list(bypass)}
+
+
+def office_mac(**firewall):
+    return FakeMac(
+        apps={"/usr/sbin/cupsd": True, **firewall.pop("apps", {})},
+        services={
+            "Wi-Fi": mac_service(web="10.1.1.1:3128", secure="10.1.1.1:3128", bypass=["*.local", "169.254/16"]),
+            "USB 10/100/1000 LAN": mac_service(),
+            "Bluetooth PAN": mac_service(enabled=False, web="10.9.9.9:8080"),
+        },
+        **firewall,
+    )
+
+
+def converge(backend, mac, wanted):
+    """The module's flow: read -> desired -> apply -> read; returns (before, after, now)."""
+    before = backend.read()
+    after = backend.desired(before, wanted)
+    backend.apply(before, after)
+    return before, after, backend.read()
+
+
+@pytest.mark.parametrize(
+    "mac_firewall, wanted",
+    [({"block_all": True}, {"state": "present", "allow_disable_block_all": True}),
+     ({"apps": {APP: False}}, PRESENT),
+     ({}, PRESENT),
+     ({"apps": {APP: True}}, {"state": "absent"})],
+    ids=["block-all on, app unlisted", "app blocked", "app unlisted", "remove the app"],
+)
+def test_firewall_round_trip_on_a_fake_mac(mac_firewall, wanted):
+    mac = office_mac(**mac_firewall)
+    backend = AppFirewallBackend(mac)
+    before, after, now = converge(backend, mac, wanted)
+    assert after != before, "the scenario must need a change"
+    assert now == after
+    mac.calls.clear()
+    again = backend.read()
+    assert backend.desired(again, wanted) == again, "a second run changes nothing"
+    backend.apply(again, backend.desired(again, wanted))
+    assert [call[1] for call in mac.calls] == ["--getglobalstate", "--listapps"], "only reads on the second run"
+    backend.apply(now, before)  # the module's rollback
+    assert backend.read() == before
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [params("keep"), params("direct"), params("manual", server="proxy.corp.example:3128", bypass=["corp.example"]),
+     params("pac", pac_url=PAC)],
+    ids=["keep", "direct", "manual", "pac"],
+)
+def test_proxy_round_trip_on_a_fake_mac_skips_disabled_services(wanted):
+    mac = office_mac()
+    disabled_before = copy.deepcopy(mac.services["Bluetooth PAN"])
+    backend = NetworkSetupProxyBackend(mac)
+    before, after, now = converge(backend, mac, wanted)
+    assert set(before) == {"Wi-Fi", "USB 10/100/1000 LAN"}
+    assert after != before and now == after
+    assert mac.services["Bluetooth PAN"] == disabled_before
+    assert not any("Bluetooth PAN" in call for call in mac.calls)
+    assert backend.desired(now, wanted) == now, "a second run changes nothing"
+    backend.apply(now, before)  # the module's rollback
+    assert backend.read() == before
+
+
+def test_proxy_reads_named_services_only():
+    mac = office_mac()
+    assert list(NetworkSetupProxyBackend(mac, ["Bluetooth PAN"]).read()) == ["Bluetooth PAN"]
+    assert [call[1] for call in mac.calls] == ["-getwebproxy", "-getsecurewebproxy", "-getautoproxyurl",
+                                              "-getproxybypassdomains"]
+
+
+def test_proxy_read_names_the_service_whose_output_it_cannot_parse():
+    with pytest.raises(MacCommandError, match="Ethernet"):
+        NetworkSetupProxyBackend(office_mac(), ["Ethernet"]).read()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# facts
+
+FACT_KEYS = {"schema", "platform", "os", "hostname", "controller_port", "app", "listener", "firewall", "proxy",
+             "addresses", "errors"}
+
+
+def test_macos_facts_on_a_fake_mac():
+    mac = office_mac(apps={APP: True})
+    plists = {INFO: plistlib.loads(fixture("info_plist.txt").encode())}
+    facts = macos_facts(mac, plist_reader(plists), 9090, SUBNETS, hostname="room-mac-01")
+    assert set(facts) == FACT_KEYS and facts["errors"] == []
+    assert (facts["schema"], facts["platform"], facts["hostname"], facts["controller_port"]) == (
+        1, "macos", "room-mac-01", 9090)
+    assert facts["os"] == {"name": "macOS 14.5 (23F79)", "version": "14.5"}
+    assert facts["app"]["version"] == "7.1.0.13088"
+    assert facts["listener"] == {"listening": True, "addresses": ["127.0.0.1", "::1"], "process": "ZoomPresence"}
+    assert [item["verdict"] for item in facts["firewall"]["verdicts"]] == ["admitted", "admitted"]
+    assert facts["proxy"]["mode"] == "manual"
+    assert [source["source"] for source in facts["proxy"]["sources"]] == [
+        "networksetup:Wi-Fi", "networksetup:USB 10/100/1000 LAN"]
+    assert facts["proxy"]["bypass_covers_subnets"] == {"10.89.90.0/24": False, "10.89.91.0/24": False}
+    assert {"interface": "en0", "address": "192.168.6.15", "prefix": 24} in facts["addresses"]
+    # sw_vers, ifconfig, lsof, 2 x socketfilterfw, networksetup list + 4 per enabled service
+    assert len(mac.calls) == 5 + 1 + 4 * 2
+
+
+@pytest.mark.parametrize(
+    "reply, root, expected",
+    [((1, "", ""), True, ({"listening": False, "addresses": [], "process": None}, None)),
+     ((1, "", "lsof: WARNING: can't stat() smbfs file system /Volumes/share\n"), True,
+      ({"listening": False, "addresses": [], "process": None}, None)),
+     ((1, "", ""), False, ({"listening": False, "addresses": [], "process": None}, "run the facts task with become")),
+     ((0, fixture("lsof_fields.txt"), ""), False,
+      ({"listening": True, "addresses": ["127.0.0.1", "::1"], "process": "ZoomPresence"}, None))],
+    ids=["exit 1, no output: nothing listens", "a warning is not an error", "not root: says it may not see the app",
+         "not root but found it"],
+)
+def test_read_listener(monkeypatch, reply, root, expected):
+    monkeypatch.setattr(macos, "_running_as_root", lambda: root)
+    parsed = macos.read_listener(Recorder(reply), 9090)
+    assert parsed.value == expected[0]
+    assert (parsed.note is None) if expected[1] is None else (expected[1] in parsed.note)
+
+
+def test_read_listener_reports_a_failing_lsof():
+    with pytest.raises(MacCommandError, match="lsof: illegal option"):
+        macos.read_listener(Recorder((1, "", "lsof: illegal option character: F\n")), 9090)
+
+
+def test_macos_facts_collect_errors_and_never_raise():
+    def broken(argv):
+        if argv[0] == SOCKETFILTERFW:
+            return 1, "", "socketfilterfw: Operation not permitted"
+        if argv[0] == NETWORKSETUP:
+            return 0, "** Error: The parameters were not valid.\n", ""
+        if argv[0] == LSOF:
+            return 0, "lsof: WARNING: can't stat() smbfs file system\n", ""
+        return 0, "", ""
+
+    facts = macos_facts(broken, plist_reader({INFO: PermissionError("Operation not permitted")}), 9090, SUBNETS,
+                        hostname="room-mac-02")
+    assert set(facts) == FACT_KEYS
+    assert [error.split(":", 1)[0] for error in facts["errors"]] == [
+        "firewall", "proxy", "os", "app", "listener"]
+    assert [item["verdict"] for item in facts["firewall"]["verdicts"]] == ["unknown", "unknown"]
+    assert facts["app"] == {"installed": True, "name": "us.zoom.ZoomPresence", "version": None, "version_source": None}
+    assert facts["listener"]["listening"] is None
+    assert facts["proxy"]["bypass_covers_local"] is None and facts["addresses"] == []
+
+
+def test_every_fixture_is_used_by_a_test():
+    """A recorded output nobody parses proves nothing (checked on this file's text, so it holds under xdist)."""
+    source = Path(__file__).read_text()
+    unused = sorted(path.name for path in FIXTURES.glob("*.txt") if f'"{path.name}"' not in source)
+    assert not unused, f"fixtures no test reads: {unused}"

@@ -1,0 +1,486 @@
+"""The Windows filters: recorded task results in, facts / module options out (tests/unit/fixtures/windows)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from zoom_room_windows import (
+    FilterModule,
+    firewall_mismatches,
+    firewall_review,
+    normalise_version,
+    proxy_backup,
+    proxy_restore,
+    proxy_settings,
+    proxy_target,
+    windows_bypass,
+    windows_facts,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "windows"
+SUBNET = "10.89.90.0/24"
+SUBNETS = [SUBNET]
+REQUIRED = ["localhost", "127.0.0.1", "10.89.90.*", "<local>"]
+OUR_RULE_VERDICT = "Windows Defender Firewall (Private): allow rule 'Zoom Rooms controller (TCP 9090)'"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def facts_of(name: str) -> dict[str, Any]:
+    return windows_facts(fixture(name), SUBNETS, 9090)
+
+
+NO_PROXY_SOURCES = [
+    {"source": "WinINet (ZR-LON-04\\ZoomRooms)", "mode": "none", "servers": {}, "pac_url": None, "bypass": [],
+     "auto_detect": True},
+    {"source": "WinHTTP", "mode": "none", "servers": {}, "pac_url": None, "bypass": []},
+]
+NO_PROXY = {"mode": "none", "servers": {}, "pac_url": None, "bypass": [], "bypass_covers_local": True,
+            "bypass_covers_subnets": {SUBNET: True}, "sources": NO_PROXY_SOURCES}
+APP = {"installed": True, "name": "Zoom Rooms", "version": "6.2.0.4512", "version_source": "registry"}
+LISTENING = {"listening": True, "addresses": ["0.0.0.0", "::"], "process": "ZoomRooms.exe"}
+ADMITTED = {"backend": "windows_defender", "active": True, "block_all": False, "notes": [],
+            "verdicts": [{"subnet": SUBNET, "verdict": "admitted", "decided_by": OUR_RULE_VERDICT}]}
+
+HEALTHY_FACTS = {
+    "schema": 1,
+    "platform": "windows",
+    "os": {"name": "Microsoft Windows 11 IoT Enterprise LTSC", "version": "10.0.26100"},
+    "hostname": "ZR-LON-04",
+    "controller_port": 9090,
+    "app": APP,
+    "listener": LISTENING,
+    "firewall": ADMITTED,
+    "proxy": NO_PROXY,
+    "addresses": [{"interface": "Ethernet", "address": "10.20.30.11", "prefix": 24}],
+    "errors": [],
+}
+
+
+def test_healthy_room_gives_the_whole_schema():
+    assert facts_of("no_proxy") == HEALTHY_FACTS
+
+
+# One row per recorded situation: the facts sections the situation is about, spelled out in full.
+SITUATIONS = [
+        ("wininet_proxy_no_bypass", {"proxy": {
+            "mode": "manual", "servers": {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3128"},
+            "pac_url": None, "bypass": [], "bypass_covers_local": False, "bypass_covers_subnets": {SUBNET: False},
+            "sources": [{"source": "WinINet (ZR-LON-04\\ZoomRooms)", "mode": "manual",
+                         "servers": {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3128"},
+                         "pac_url": None, "bypass": [], "auto_detect": False}, NO_PROXY_SOURCES[1]]}}),
+        ("wininet_pac", {"proxy": {
+            "mode": "pac", "servers": {}, "pac_url": "http://wpad.corp.example/proxy.pac", "bypass": [],
+            "bypass_covers_local": False, "bypass_covers_subnets": {SUBNET: False},
+            "sources": [{"source": "WinINet (ZR-LON-04\\ZoomRooms)", "mode": "pac", "servers": {},
+                         "pac_url": "http://wpad.corp.example/proxy.pac", "bypass": [], "auto_detect": False},
+                        NO_PROXY_SOURCES[1]]}}),
+        ("winhttp_differs", {"proxy": {
+            "mode": "manual", "servers": {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3128"},
+            "pac_url": None, "bypass": ["localhost", "127.0.0.1", "10.89.90.*", "<local>"],
+            "bypass_covers_local": True, "bypass_covers_subnets": {SUBNET: False},
+            "sources": [
+                {"source": "WinINet (ZR-LON-04\\ZoomRooms)", "mode": "manual",
+                 "servers": {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3128"}, "pac_url": None,
+                 "bypass": ["localhost", "127.0.0.1", "10.89.90.*", "<local>"], "auto_detect": False},
+                {"source": "WinHTTP", "mode": "manual",
+                 "servers": {"http": "***@winhttp-proxy.corp.example:8080", "https": "winhttp-proxy.corp.example:8443"},
+                 "pac_url": None, "bypass": ["<local>"]}]}}),
+        ("winhttp_netsh_fallback", {"proxy": {
+            "mode": "manual",
+            "servers": {"http": "winhttp-proxy.corp.example:8080", "https": "winhttp-proxy.corp.example:8080"},
+            "pac_url": None, "bypass": ["<local>", "10.89.90.*"], "bypass_covers_local": True,
+            "bypass_covers_subnets": {SUBNET: True},
+            "sources": [NO_PROXY_SOURCES[0],
+                        {"source": "WinHTTP", "mode": "manual",
+                         "servers": {"http": "winhttp-proxy.corp.example:8080",
+                                     "https": "winhttp-proxy.corp.example:8080"},
+                         "pac_url": None, "bypass": ["<local>", "10.89.90.*"]}]}}),
+        ("block_rule_overrides", {"listener": LISTENING, "firewall": {
+            "backend": "windows_defender", "active": True, "block_all": False,
+            "verdicts": [{"subnet": SUBNET, "verdict": "blocked",
+                          "decided_by": "Windows Defender Firewall (Private): block rule 'zoomrooms.exe'"}],
+            "notes": ["block rule 'zoomrooms.exe' (profiles Private, Public) blocks TCP 9090 from 10.89.90.0/24;"
+                      " block rules win over allow rules, so no allow rule can admit it"
+                      " (the toolkit reports it and does not delete it)"]}}),
+        ("app_missing", {
+            "app": {"installed": False, "name": None, "version": None, "version_source": None},
+            "listener": {"listening": False, "addresses": [], "process": None},
+            "firewall": {"backend": "windows_defender", "active": True, "block_all": False, "notes": [],
+                         "verdicts": [{"subnet": SUBNET, "verdict": "blocked",
+                                       "decided_by": "Windows Defender Firewall (Private): default inbound action"
+                                                     " Block, no allow rule for TCP 9090 from 10.89.90.0/24"}]}}),
+        ("two_uninstall_entries", {"app": {"installed": True, "name": "Zoom Rooms (6.2.0.4512)",
+                                           "version": "6.2.0.4512", "version_source": "registry"}}),
+        ("file_version_only", {
+            "app": {"installed": True, "name": "ZoomRooms.exe", "version": "6.1.5.4300",
+                    "version_source": "file_version"},
+            "listener": {"listening": True, "addresses": ["0.0.0.0"], "process": "ZoomRooms.exe"},
+            "firewall": ADMITTED}),
+        ("listener_absent", {"app": APP, "listener": {"listening": False, "addresses": [], "process": None},
+                             "firewall": ADMITTED, "proxy": NO_PROXY}),
+]
+
+
+@pytest.mark.parametrize("name, expected", SITUATIONS, ids=[name for name, _ in SITUATIONS])
+def test_recorded_situation(name, expected):
+    facts = facts_of(name)
+    assert {key: facts[key] for key in expected} == expected
+    assert facts["errors"] == []
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in FIXTURES.glob("*.json")))
+def test_every_fixture_says_where_its_format_comes_from(name):
+    data = fixture(name)
+    assert next(iter(data)) == "_source"
+    assert "learn.microsoft.com" in data["_source"] or "ansible.windows" in data["_source"]
+
+
+def test_proxy_credentials_never_reach_the_facts():
+    assert "S3cretPw" in json.dumps(fixture("winhttp_differs"))
+    assert "S3cretPw" not in json.dumps(facts_of("winhttp_differs"))
+
+
+@pytest.mark.parametrize(
+    "raw, error",
+    [({"failed": True, "msg": "Access is denied", "result": {}}, "facts script: Access is denied"),
+     (None, "facts script: no result registered (got NoneType)")],
+    ids=["script failed", "nothing registered"],
+)
+def test_a_failed_read_gives_partial_facts_not_a_failure(raw, error):
+    facts = windows_facts(raw, SUBNETS, 9090)
+    assert error in facts["errors"]
+    assert facts["app"]["installed"] is False
+    assert facts["firewall"]["verdicts"] == [{"subnet": SUBNET, "verdict": "unknown",
+                                              "decided_by": "firewall state not read"}]
+
+
+def test_section_errors_and_unloaded_hives_are_reported():
+    raw = fixture("no_proxy")
+    raw["result"]["errors"] = ["firewall: Access is denied"]
+    raw["result"]["wininet"][0]["loaded"] = False
+    facts = windows_facts(raw, SUBNETS, 9090)
+    assert facts["errors"][0] == "firewall: Access is denied"
+    assert "registry hive of ZR-LON-04\\ZoomRooms is not loaded" in facts["errors"][1]
+    assert "firewall rules were read only in part; see errors" in facts["firewall"]["notes"]
+
+
+@pytest.mark.parametrize("subnets, port, message", [
+    (["10.89.90.0/33"], 9090, "zoom_room_controller_subnets[0]: '10.89.90.0/33' is not a CIDR"),
+    (SUBNETS, 70000, "zoom_room_controller_port: 70000 is out of range"),
+], ids=["bad subnet", "bad port"])
+def test_bad_inputs_name_the_variable(subnets, port, message):
+    with pytest.raises(AnsibleFilterError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        windows_facts(fixture("no_proxy"), subnets, port)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("6.2.0.4512", "6.2.0.4512"), ("6.2.0 (4512)", "6.2.0.4512"), ("6, 1, 5, 4300", "6.1.5.4300"),
+    ("5.17.5", "5.17.5"), ("v6.0.11.100", "6.0.11.100"), ("", None), ("unknown", None), (None, None),
+], ids=["dotted", "api style", "commas", "three parts", "leading v", "empty", "words", "none"])
+def test_normalise_version(value, expected):
+    assert normalise_version(value) == expected
+
+
+# --------------------------------------------------------------------------- firewall verdict rules
+
+def rule(**overrides: Any) -> dict[str, Any]:
+    base = {"name": "{r}", "display_name": "r", "action": "Allow", "profile": "Any", "source": "Local",
+            "protocol": "TCP", "local_port": ["9090"], "remote_port": ["Any"], "local_address": ["Any"],
+            "remote_address": ["Any"], "program": "Any", "package": None, "service": "Any", "interface_type": "Any"}
+    return {**base, **overrides}
+
+
+def room(rules: list[dict[str, Any]], **profile_changes: dict[str, str]) -> dict[str, Any]:
+    raw = fixture("no_proxy")
+    raw["result"]["firewall_rules"] = rules
+    for entry in raw["result"]["firewall_profiles"]:
+        entry.update(profile_changes.get(entry["name"], {}))
+    return raw
+
+
+def verdict_of(raw: dict[str, Any], subnet: str = SUBNET) -> tuple[str, str]:
+    firewall = windows_facts(raw, [subnet], 9090)["firewall"]
+    return firewall["verdicts"][0]["verdict"], firewall["verdicts"][0]["decided_by"]
+
+
+P = "Windows Defender Firewall (Private): "
+NO_ALLOW = P + "default inbound action Block, no allow rule for TCP 9090 from 10.89.90.0/24"
+
+
+@pytest.mark.parametrize(
+    "rules, profiles, subnet, expected",
+    [
+        ([], {}, SUBNET, ("blocked", NO_ALLOW)),
+        ([rule(display_name="any remote")], {}, SUBNET, ("admitted", P + "allow rule 'any remote'")),
+        ([rule(display_name="port any", local_port=["Any"])], {}, SUBNET, ("admitted", P + "allow rule 'port any'")),
+        ([rule(display_name="range", local_port=["9000-9100"])], {}, SUBNET, ("admitted", P + "allow rule 'range'")),
+        ([rule(local_port=["8080", "RPC"])], {}, SUBNET, ("blocked", NO_ALLOW)),
+        ([rule(protocol="UDP")], {}, SUBNET, ("blocked", NO_ALLOW)),
+        ([rule(display_name="cidr", remote_address=["10.89.0.0/16"])], {}, SUBNET,
+         ("admitted", P + "allow rule 'cidr'")),
+        ([rule(display_name="ip range", remote_address=["10.89.90.0-10.89.90.255"])], {}, SUBNET,
+         ("admitted", P + "allow rule 'ip range'")),
+        ([rule(display_name="half", remote_address=["10.89.90.0-10.89.90.127"])], {}, SUBNET,
+         ("blocked", NO_ALLOW + "; allow rule"
+          " 'half' covers only part of 10.89.90.0/24")),
+        ([rule(display_name="one controller", remote_address=["10.89.90.20"])], {}, SUBNET,
+         ("blocked", NO_ALLOW + "; allow rule"
+          " 'one controller' covers only part of 10.89.90.0/24")),
+        ([rule(display_name="local subnet", remote_address=["LocalSubnet"])], {}, "10.20.30.0/24",
+         ("admitted", P + "allow rule 'local subnet'")),
+        ([rule(remote_address=["LocalSubnet"])], {}, SUBNET,
+         ("blocked", NO_ALLOW)),
+        ([rule(display_name="public only", profile="Public")], {}, SUBNET,
+         ("blocked", NO_ALLOW)),
+        ([rule(display_name="app", local_port=["Any"], program="%ProgramFiles%\\ZoomRooms\\bin\\ZoomRooms.exe")], {},
+         SUBNET, ("admitted", P + "allow rule 'app'")),
+        ([rule(program="C:\\Tools\\other.exe")], {}, SUBNET,
+         ("blocked", NO_ALLOW)),
+        ([rule(service="termservice")], {}, SUBNET,
+         ("blocked", NO_ALLOW)),
+        ([rule(display_name="allow"), rule(display_name="deny", action="Block", local_port=["Any"])], {}, SUBNET,
+         ("blocked", P + "block rule 'deny'")),
+        ([rule(display_name="allow"), rule(display_name="deny part", action="Block",
+                                           remote_address=["10.89.90.128/25"])], {}, SUBNET,
+         ("blocked", P + "block rule 'deny part'")),
+        ([rule(display_name="allow"), rule(display_name="maybe", action="Block", remote_port=["443"])], {}, SUBNET,
+         ("unknown", P + "block rule 'maybe' may apply (remote port 443)")),
+        ([rule(display_name="intranet", remote_address=["Intranet"])], {}, SUBNET,
+         ("unknown", P + "allow rule 'intranet' may apply (remote address keyword Intranet)")),
+        ([rule(display_name="allow")], {"Private": {"allow_inbound_rules": "False"}}, SUBNET,
+         ("blocked", P + "block all inbound connections (AllowInboundRules False)")),
+        ([], {"Private": {"enabled": "False"}}, SUBNET, ("admitted", P + "firewall off")),
+        ([], {"Private": {"default_inbound_action": "Allow"}}, SUBNET,
+         ("admitted", P + "default inbound action Allow")),
+        ([rule(display_name="local rule")], {"Private": {"allow_local_firewall_rules": "False"}}, SUBNET,
+         ("blocked", NO_ALLOW)),
+        ([rule(display_name="gpo rule", source="GroupPolicy")], {"Private": {"allow_local_firewall_rules": "False"}},
+         SUBNET, ("admitted", P + "allow rule 'gpo rule'")),
+    ],
+    ids=["no rule: default block", "allow from any address", "allow on any port", "allow on a port range",
+         "other ports and keywords", "udp only", "allow from a wider cidr", "allow from an ip range",
+         "allow from half the subnet", "allow from one controller", "local subnet covers a directly attached subnet",
+         "local subnet does not cover a routed subnet", "rule for another profile", "program rule for ZoomRooms.exe",
+         "program rule for another exe", "service rule", "block beats allow", "block on part of the subnet",
+         "block rule that may apply", "allow rule the evaluator cannot decide", "shields up", "profile off",
+         "profile default allow", "gpo ignores local rules", "gpo rule still applies"],
+)
+def test_verdict(rules, profiles, subnet, expected):
+    assert verdict_of(room(rules, **profiles), subnet) == expected
+
+
+def test_shields_up_and_firewall_off_show_in_the_flags():
+    shields_up = windows_facts(room([], Private={"allow_inbound_rules": "False"}), SUBNETS, 9090)["firewall"]
+    assert shields_up["block_all"] is True and shields_up["active"] is True
+    off = windows_facts(room([], Private={"enabled": "False"}), SUBNETS, 9090)["firewall"]
+    assert off["block_all"] is False and off["active"] is False
+
+
+def test_profile_of_the_interface_on_the_controller_subnet_decides():
+    raw = room([rule(display_name="domain only", profile="Domain")])
+    result = raw["result"]
+    result["connection_profiles"].append({"interface_alias": "Wi-Fi", "interface_index": 7,
+                                          "network_category": "DomainAuthenticated"})
+    result["addresses"].append({"interface_alias": "Wi-Fi", "interface_index": 7, "address": "10.89.90.50",
+                                "prefix": 24})
+    assert verdict_of(raw) == ("admitted", "Windows Defender Firewall (Domain): allow rule 'domain only'")
+    assert verdict_of(raw, "10.77.0.0/24")[0] == "blocked"  # routed: the default-route interface (Private) decides
+
+
+def test_gpo_ignoring_local_rules_is_noted():
+    notes = windows_facts(room([], Private={"allow_local_firewall_rules": "False"}), SUBNETS, 9090)["firewall"]["notes"]
+    assert notes == ["Group Policy sets AllowLocalFirewallRules False on the Private profile: locally created rules"
+                     " (like the toolkit's) are ignored there"]
+
+
+# --------------------------------------------------------------------------- bypass and proxy planning
+
+@pytest.mark.parametrize(
+    "current, subnets, expected",
+    [
+        ("", SUBNETS, ["localhost", "127.0.0.1", "10.89.90.*", "<local>"]),
+        ("corp.example;<local>", SUBNETS, ["corp.example", "localhost", "127.0.0.1", "10.89.90.*", "<local>"]),
+        (REQUIRED, SUBNETS, REQUIRED),
+        ("<LOCAL> 10.1.*", ["10.89.90.0/23"],
+         ["10.1.*", "localhost", "127.0.0.1", "10.89.90.*", "10.89.91.*", "<local>"]),
+    ],
+    ids=["empty", "keeps entries and moves <local> last", "already complete", "two blocks for a /23"],
+)
+def test_bypass(current, subnets, expected):
+    assert windows_bypass(current, subnets) == expected
+
+
+def backup_from(inet: str, http: str, target: dict[str, Any] | None = None) -> dict[str, Any]:
+    target = target or {"scope": "user", "user": "ZR-LON-04\\ZoomRooms"}
+    return proxy_backup(fixture(inet), fixture(http), target)
+
+
+def test_backup_keeps_the_module_values():
+    assert backup_from("inet_proxy_before_manual", "http_proxy_before_manual") == {
+        "scope": "user", "user": "ZR-LON-04\\ZoomRooms",
+        "wininet": {"proxy": "proxy.corp.example:3128", "bypass": "corp.example;<local>", "auto_config_url": None,
+                    "auto_detect": True},
+        "winhttp": {"proxy": "winhttp-proxy.corp.example:8080", "bypass": "<local>"},
+    }
+
+
+def test_no_backup_without_a_diff():
+    with pytest.raises(AnsibleFilterError, match=r"ansible\.windows\.win_inet_proxy: could not read"):
+        proxy_backup({"changed": False}, fixture("http_proxy_before_none"), {"scope": "machine", "user": None})
+
+
+@pytest.mark.parametrize(
+    "inet, http, policy, kwargs, wininet, winhttp",
+    [
+        ("inet_proxy_before_manual", "http_proxy_before_manual", "keep", {},
+         {"proxy": "proxy.corp.example:3128", "bypass": ["corp.example", *REQUIRED], "auto_config_url": "",
+          "auto_detect": True, "needs_change": True},
+         {"proxy": "winhttp-proxy.corp.example:8080", "bypass": REQUIRED, "needs_change": True}),
+        ("inet_proxy_before_none", "http_proxy_before_none", "keep", {},
+         {"proxy": "", "bypass": [], "auto_config_url": "", "auto_detect": True, "needs_change": False},
+         {"proxy": "", "bypass": [], "needs_change": False}),
+        ("inet_proxy_before_manual", "http_proxy_before_manual", "direct", {},
+         {"proxy": "", "bypass": [], "auto_config_url": "", "auto_detect": False, "needs_change": True},
+         {"proxy": "", "bypass": [], "needs_change": True}),
+        ("inet_proxy_before_none", "http_proxy_before_none", "manual",
+         {"server": "http://proxy.new.example:8080", "bypass": ["intranet.example"]},
+         {"proxy": "proxy.new.example:8080", "bypass": ["intranet.example", *REQUIRED], "auto_config_url": "",
+          "auto_detect": True, "needs_change": True},
+         {"proxy": "proxy.new.example:8080", "bypass": ["intranet.example", *REQUIRED], "needs_change": True}),
+        ("inet_proxy_before_manual", "http_proxy_before_manual", "pac", {"pac_url": "http://wpad.corp.example/p.pac"},
+         {"proxy": "", "bypass": [], "auto_config_url": "http://wpad.corp.example/p.pac", "auto_detect": True,
+          "needs_change": True},
+         {"proxy": "winhttp-proxy.corp.example:8080", "bypass": REQUIRED, "needs_change": True}),
+    ],
+    ids=["keep fixes both bypass lists", "keep leaves a room without proxy alone", "direct removes both",
+         "manual sets server and bypass on both", "pac on WinINet, WinHTTP kept"],
+)
+def test_proxy_settings(inet, http, policy, kwargs, wininet, winhttp):
+    planned = proxy_settings(backup_from(inet, http), policy, SUBNETS, kwargs.get("server"), kwargs.get("bypass"),
+                             kwargs.get("pac_url"))
+    assert planned["wininet"] == wininet
+    assert planned["winhttp"] == winhttp
+
+
+def test_applying_the_plan_is_a_fixed_point():
+    planned = proxy_settings(backup_from("inet_proxy_before_manual", "http_proxy_before_manual"), "keep", SUBNETS)
+    applied = {"scope": "user", "user": "u",
+               "wininet": {**planned["wininet"], "bypass": ";".join(planned["wininet"]["bypass"])},
+               "winhttp": {**planned["winhttp"], "bypass": ";".join(planned["winhttp"]["bypass"])}}
+    again = proxy_settings(applied, "keep", SUBNETS)
+    assert again["wininet"]["needs_change"] is False
+    assert again["winhttp"]["needs_change"] is False
+
+
+def test_proxy_diff_is_readable_and_redacted():
+    backup = backup_from("inet_proxy_before_none", "http_proxy_before_none")
+    planned = proxy_settings(backup, "manual", SUBNETS, "http://svc:pw@proxy.new.example:8080")
+    assert planned["diff"]["before"] == ("WinINet: proxy=(none) bypass=(none) pac=(none) auto_detect=True\n"
+                                         "WinHTTP: proxy=(none) bypass=(none)\n")
+    assert "pw@" not in planned["diff"]["after"]
+    assert "WinHTTP: proxy=***@proxy.new.example:8080 bypass=localhost;127.0.0.1;10.89.90.*;<local>" \
+        in planned["diff"]["after"]
+
+
+@pytest.mark.parametrize("policy, server, pac_url, message", [
+    ("sometimes", None, None, "zoom_room_proxy_policy: 'sometimes' is not one of"),
+    ("manual", None, None, "zoom_room_proxy_server: required"),
+    ("pac", None, None, "zoom_room_proxy_pac_url: required"),
+], ids=["unknown policy", "manual without server", "pac without url"])
+def test_proxy_settings_reject_bad_policy(policy, server, pac_url, message):
+    backup = backup_from("inet_proxy_before_none", "http_proxy_before_none")
+    with pytest.raises(AnsibleFilterError, match=message):
+        proxy_settings(backup, policy, SUBNETS, server, None, pac_url)
+
+
+def test_restore_gives_back_the_saved_values():
+    assert proxy_restore(backup_from("inet_proxy_before_manual", "http_proxy_before_manual")) == {
+        "wininet": {"proxy": "proxy.corp.example:3128", "bypass": ["corp.example", "<local>"], "auto_config_url": "",
+                    "auto_detect": True},
+        "winhttp": {"proxy": "winhttp-proxy.corp.example:8080", "bypass": ["<local>"]},
+    }
+
+
+@pytest.mark.parametrize(
+    "name, requested, expected",
+    [
+        ("proxy_scope_autologon", "", {"scope": "user", "user": "ZR-LON-04\\ZoomRooms", "become": True,
+                                       "why": "Winlogon AutoAdminLogon account"}),
+        ("proxy_scope_autologon", "CORP\\zr-svc", {"scope": "user", "user": "CORP\\zr-svc", "become": True,
+                                                   "why": "zoom_room_windows_proxy_user"}),
+        ("proxy_scope_machine", "CORP\\zr-svc",
+         {"scope": "machine", "user": None, "become": False,
+          "why": "policy ProxySettingsPerUser=0: WinINet settings are per machine"}),
+    ],
+    ids=["auto-logon account", "named account wins", "per-machine policy"],
+)
+def test_proxy_target(name, requested, expected):
+    assert proxy_target(fixture(name), requested) == expected
+
+
+def test_proxy_target_without_an_account_asks_for_one():
+    with pytest.raises(AnsibleFilterError, match="zoom_room_windows_proxy_user: WinINet proxy settings are per user"):
+        proxy_target(fixture("proxy_scope_no_autologon"), "")
+
+
+# --------------------------------------------------------------------------- firewall role planning
+
+def test_review_saves_the_rule_and_reports_overriding_block_rules():
+    review = firewall_review(fixture("firewall_read_existing_and_block"), "Zoom Rooms controller (TCP 9090)",
+                             SUBNETS, 9090, ["domain", "private"])
+    assert review["backup"]["existed"] is True
+    assert review["backup"]["restore"] == {
+        "name": "Zoom Rooms controller (TCP 9090)", "description": "added by hand in 2023", "direction": "in",
+        "action": "allow", "protocol": "tcp", "localip": "any", "remoteip": "10.89.0.0/255.255.0.0",
+        "program": "any", "service": "any", "profiles": ["domain"], "enabled": False, "localport": "9090",
+        "remoteport": "any"}
+    assert review["notes"] == [
+        f"block rule 'Block inbound from guest Wi-Fi' ({profile} profile) overrides the allow rule for 10.89.90.0/24:"
+        " TCP 9090 stays blocked until it is removed or narrowed (not deleted by the toolkit)"
+        for profile in ("Domain", "Private")]
+
+
+def test_review_without_a_rule_restores_by_removing_ours():
+    review = firewall_review(fixture("firewall_read_absent"), "Zoom Rooms controller (TCP 9090)", SUBNETS, 9090)
+    assert review == {"backup": {"existed": False, "rules": [], "restore": None}, "notes": []}
+
+
+@pytest.mark.parametrize(
+    "subnets, profiles, state, expected",
+    [
+        (["10.89.90.0/24", "10.89.91.0/24"], ["domain", "private"], "present", []),
+        (["10.89.90.0/23"], ["private", "domain"], "present", []),
+        (SUBNETS, ["domain", "private"], "present",
+         ["rule 'Zoom Rooms controller (TCP 9090)' remote addresses: found [IPv4Network('10.89.90.0/23')], wanted"
+          " [IPv4Network('10.89.90.0/24')]"]),
+        (["10.89.90.0/24", "10.89.91.0/24"], ["domain", "private", "public"], "present",
+         ["rule 'Zoom Rooms controller (TCP 9090)' profiles: found 3, wanted 2147483647"]),
+        (SUBNETS, ["domain"], "absent", ["rule 'Zoom Rooms controller (TCP 9090)' still exists"]),
+    ],
+    ids=["as asked", "same addresses written differently", "other subnets", "other profiles", "should be gone"],
+)
+def test_mismatches_after_the_change(subnets, profiles, state, expected):
+    assert firewall_mismatches(fixture("firewall_read_after"), "Zoom Rooms controller (TCP 9090)", subnets, 9090,
+                               profiles, state) == expected
+
+
+def test_filters_are_registered():
+    assert set(FilterModule().filters()) == {
+        "zoom_room_windows_facts", "zoom_room_windows_bypass", "zoom_room_windows_proxy_target",
+        "zoom_room_windows_proxy_backup", "zoom_room_windows_proxy_settings", "zoom_room_windows_proxy_restore",
+        "zoom_room_windows_firewall_review", "zoom_room_windows_firewall_mismatches"}
+
+
+def test_fixtures_are_not_mutated_by_the_filter():
+    raw = fixture("block_rule_overrides")
+    before = copy.deepcopy(raw)
+    windows_facts(raw, SUBNETS, 9090)
+    assert raw == before
