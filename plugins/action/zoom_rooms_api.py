@@ -131,9 +131,11 @@ def change_versions(client: ZoomClient, records: Mapping[str, Dict[str, Any]], p
     outcomes: Dict[str, Dict[str, Any]] = {}
     pending: Dict[str, Dict[str, Any]] = {}
     for room_id, record in records.items():
-        device = target_device(record, (params.get("device_ids") or {}).get(room_id))
+        wanted_id = (params.get("device_ids") or {}).get(room_id)
+        device = target_device(record, wanted_id)
         if device is None:
-            outcomes[room_id] = outcome("no_room_computer", None, message="no such device in this room")
+            outcomes[room_id] = (outcome("device_not_in_room", None, message=f"{wanted_id} is not in this room")
+                                 if wanted_id else outcome("no_room_computer", None, message="no room computer"))
         elif check_mode:
             outcomes[room_id] = outcome(f"would_{action}", device)
         else:

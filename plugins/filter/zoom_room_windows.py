@@ -108,7 +108,7 @@ def script_result(raw: Any) -> tuple[dict[str, Any], list[str]]:
         message = text(record.get("output") if isinstance(record, dict) else record).splitlines()
         if message:
             errors.append(f"facts script: {message[0]}")
-    result = raw.get("result", raw) if "result" in raw else raw
+    result = raw.get("result", raw)
     if not isinstance(result, dict):
         errors.append("facts script: result is not a dictionary")
         result = {}
@@ -581,9 +581,12 @@ def proxy_facts(result: dict[str, Any], subnets: Sequence[Network], errors: list
 
 
 def windows_facts(raw: Any, controller_subnets: Any, port: Any = 9090) -> dict[str, Any]:
-    """The room facts schema (docs/facts.md) from the registered result of facts_windows.yml's script."""
+    """The room facts schema (docs/facts.md) from the registered result of facts_windows.yml's script.
+
+    Diagnosis works without controller subnets (no verdicts then); remediation requires them.
+    """
     try:
-        subnets = parse_cidrs(controller_subnets, "zoom_room_controller_subnets")
+        subnets = parse_cidrs(controller_subnets or [], "zoom_room_controller_subnets", required=False)
         port_number = parse_port(port, "zoom_room_controller_port")
     except InvalidValue as error:
         raise AnsibleFilterError(str(error)) from None
@@ -695,7 +698,9 @@ def stack_options(desired: dict[str, Any], current: dict[str, Any]) -> dict[str,
 
 
 def same_settings(options: dict[str, Any], current: dict[str, Any]) -> bool:
-    return all((options.get(k) or None) == (current.get(k) or None) for k in options)
+    """What the module would compare; a bypass list left without any proxy is inert and not a difference."""
+    keys = [k for k in options if not (k == "bypass" and not options.get("proxy") and not current.get("proxy"))]
+    return all((options.get(k) or None) == (current.get(k) or None) for k in keys)
 
 
 def proxy_settings(backup: Any, policy: Any, controller_subnets: Any, server: Any = None, bypass: Any = None,

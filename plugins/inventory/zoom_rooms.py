@@ -127,9 +127,11 @@ options:
 """
 
 EXAMPLES = r"""
-# inventory/prod.zoom_rooms.yml -- credentials from ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET
+---
+# inventory/prod.zoom_rooms.yml: credentials from ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET
 plugin: zoom_rooms
 
+---
 # A subset, with a cache and extra groups
 plugin: zoom_rooms
 filters:
@@ -146,7 +148,8 @@ keyed_groups:
   - key: zoom_room_app_version
     prefix: app
 
-# Credentials in the file, the secret vault-encrypted (ansible-vault encrypt_string)
+---
+# Credentials in the file, the secret vault-encrypted (ansible-vault encrypt_string --name client_secret)
 plugin: zoom_rooms
 account_id: AbCdEf123456
 client_id: Zx9yW8vU7t

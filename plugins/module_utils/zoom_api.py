@@ -338,7 +338,7 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
-def check_url(name: str, url: str) -> str:
+def check_url(name: str, url: str) -> None:
     """Reject URLs that would send credentials in clear text or nowhere sensible."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
@@ -349,7 +349,6 @@ def check_url(name: str, url: str) -> str:
         )
     if parts.username or parts.password:
         raise ZoomConfigError(f"{name}: credentials do not belong in the URL")
-    return url.rstrip("/")
 
 
 # --------------------------------------------------------------------------- settings
@@ -381,7 +380,9 @@ def settings_from(options: Mapping[str, Any] | None = None,
         if value in (None, ""):
             value = environ.get(env_name) or None
         if value is not None:
-            values[name] = str(value)
+            values[name] = str(value).strip()
+    if "base_url" in values:
+        values["base_url"] = values["base_url"].rstrip("/")  # paths are appended as "/rooms..."
     missing = [f"{name} (or {ENV_VARS[name]})" for name in ("account_id", "client_id", "client_secret")
                if not values.get(name)]
     if missing:

@@ -8,10 +8,10 @@ DOCUMENTATION = r"""
 module: zoom_room_proxy
 short_description: Make a room's proxy settings leave local and controller traffic alone
 description:
-  - Zoom's firewall KB (KB0065712) names the cause: a web proxy on the room intercepts local traffic,
+  - Zoom's firewall KB (KB0065712) names the cause; a web proxy on the room intercepts local traffic,
     and the controller then shows the room's IP as 127.0.0.1. This module sets the proxy by a policy.
     Unless the policy removes the proxy, the bypass list always gains loopback and every controller subnet.
-  - Linux. C(/etc/environment): C(http_proxy)/C(https_proxy)/C(no_proxy) in both lower and upper case.
+  - Linux. In C(/etc/environment), C(http_proxy)/C(https_proxy)/C(no_proxy) in both lower and upper case.
     Existing lines are edited in place and every other line stays byte for byte.
   - macOS. C(networksetup) web, secure web and auto proxy and the bypass domains, for every enabled
     network service or the ones named in I(services).

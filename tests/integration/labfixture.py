@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -106,5 +107,5 @@ class Lab:
         return result
 
     def heal_all(self) -> None:
-        for room in self.rooms:
-            self.labctl("heal", room)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda room: self.labctl("heal", room), self.rooms))

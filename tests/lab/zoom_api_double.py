@@ -27,7 +27,7 @@ where the document lists a 404 and 400 code 1012 where it lists only a 400.
 
 CLI: ``python tests/lab/zoom_api_double.py --host 127.0.0.1 --port 0 --rooms N [--state-file PATH]
 [--extra-host ADDR ...]`` prints one JSON line {"base_url", "token_url", "port", "pid",
-"extra_base_urls"} once listening. Credentials default to LAB_ACCOUNT_ID / LAB_CLIENT_ID /
+"extra_base_urls", "extra_token_urls"} once listening. Credentials default to LAB_ACCOUNT_ID / LAB_CLIENT_ID /
 LAB_CLIENT_SECRET below (flags --account-id, --client-id, --client-secret).
 """
 
@@ -81,6 +81,21 @@ class DoubleConfig:
     state_file: str | None = None
     record: bool = False  # keep every /v2 exchange for OpenAPI validation in tests
     verbose: bool = False
+
+
+class ManualClock:
+    """A clock tests move by hand: pass it as the double's ``clock`` (and a client's clock and sleep)."""
+
+    def __init__(self, now: float = 1_760_000_000.0):  # 2025-10-09T08:53:20Z
+        self.now = now
+        self.slept: List[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -926,7 +941,9 @@ def main(argv: List[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     print(json.dumps({"base_url": double.base_url, "token_url": double.token_url, "port": double.port,
                       "pid": os.getpid(),
-                      "extra_base_urls": [f"{root_url(h, double.port)}/v2" for h in args.extra_host]}), flush=True)
+                      "extra_base_urls": [f"{root_url(h, double.port)}/v2" for h in args.extra_host],
+                      "extra_token_urls": [f"{root_url(h, double.port)}/oauth/token" for h in args.extra_host]}),
+          flush=True)
     stop.wait()
     double.stop()
     double.state.save()

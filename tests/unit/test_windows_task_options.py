@@ -28,6 +28,10 @@ TASK_FILES = [
     "roles/zoom_room_proxy/tasks/windows.yml",
     "roles/zoom_room_proxy/tasks/rollback_windows.yml",
 ]
+PLAYBOOKS = [
+    "roles/zoom_room_firewall/molecule/windows/converge.yml",
+    "roles/zoom_room_firewall/molecule/windows/verify.yml",
+]
 FQCN = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+\.[a-z0-9_]+$")
 # Modules whose arguments are free-form names rather than documented options.
 FREE_FORM = {"ansible.builtin.set_fact": {"cacheable"}}
@@ -59,9 +63,12 @@ def walk_tasks(tasks: list[dict[str, Any]], where: str) -> Iterator[tuple[str, d
 
 
 def module_calls(path: Path) -> list[tuple[str, str, dict[str, Any] | str | None]]:
-    """(task label, module FQCN, arguments) for every task of a task file."""
+    """(task label, module FQCN, arguments) for every task of a task file or of every play of a playbook."""
+    data = yaml.safe_load(path.read_text())
+    if data and "hosts" in data[0]:
+        data = [task for play in data for key in ("pre_tasks", "tasks", "post_tasks") for task in play.get(key) or []]
     calls = []
-    for label, task in walk_tasks(yaml.safe_load(path.read_text()), path.name):
+    for label, task in walk_tasks(data, path.name):
         modules = [key for key in task if FQCN.match(key)]
         assert len(modules) == 1, f"{label}: expected exactly one module called by its FQCN, found {modules}"
         calls.append((label, modules[0], task[modules[0]]))
@@ -95,7 +102,7 @@ def option_problems(module: str, args: dict[str, Any] | str | None) -> list[str]
 
 
 CALLS = [(f"{task_file}: {label}", module, args)
-         for task_file in TASK_FILES for label, module, args in module_calls(ROOT / task_file)]
+         for task_file in TASK_FILES + PLAYBOOKS for label, module, args in module_calls(ROOT / task_file)]
 
 
 def test_task_files_call_windows_modules():

@@ -144,6 +144,7 @@ def test_settings_come_from_env_and_explicit_options_win():
     assert (explicit.client_id, explicit.base_url, explicit.timeout) == ("mine", "https://api.zoom.example/v2", 7.0)
     defaults = settings_from(CREDENTIALS, {})
     assert (defaults.base_url, defaults.token_url) == ("https://api.zoom.us/v2", "https://zoom.us/oauth/token")
+    assert settings_from({**CREDENTIALS, "base_url": "https://api.zoom.us/v2/"}, {}).base_url == "https://api.zoom.us/v2"
     assert "env-secret" not in repr(from_env) and "client_secret" not in repr(from_env)
 
 
@@ -173,43 +174,34 @@ def test_loopback_http_and_any_https_are_allowed(url):
 # --------------------------------------------------------------------------- client against the double
 
 
-class FakeClock:
-    def __init__(self, now: float):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @dataclass
 class Harness:
     client: ZoomClient
-    clock: FakeClock
-    sleeps: List[float] = field(default_factory=list)
+    clock: zd.ManualClock
     logs: List[Tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def sleeps(self) -> List[float]:
+        return self.clock.slept
 
 
 @pytest.fixture
 def double():
     running = zd.start_double(45, config=zd.DoubleConfig(record=True, token_lifetime=3600, upgrade_delay=3600),
-                              clock=FakeClock(DOUBLE_EPOCH))
+                              clock=zd.ManualClock(DOUBLE_EPOCH))
     yield running
     running.stop()
 
 
 def harness(double, **options: Any) -> Harness:
-    clock = FakeClock(1000.0)
-    h = Harness(client=None, clock=clock)  # type: ignore[arg-type]
-
-    def sleep(seconds: float) -> None:  # backoff without waiting; time moves on for the token cache
-        h.sleeps.append(seconds)
-        clock.now += seconds
-
+    """A client whose backoff does not wait: sleeping moves its own clock (and so the token cache) on."""
+    clock = zd.ManualClock(1000.0)
+    logs: List[Tuple[int, str]] = []
     settings = settings_from({**CREDENTIALS, "base_url": double.base_url, "token_url": double.token_url,
                               "timeout": 5, "max_attempts": 4, **options}, {})
-    h.client = ZoomClient(settings, logger=lambda message, level: h.logs.append((level, message)), sleep=sleep,
-                          clock=clock, rand=lambda: 1.0)
-    return h
+    client = ZoomClient(settings, logger=lambda message, level: logs.append((level, message)), sleep=clock.sleep,
+                        clock=clock, rand=lambda: 1.0)
+    return Harness(client, clock, logs)
 
 
 def requests_to(double, path: str) -> int:

@@ -24,22 +24,14 @@ import zoom_api_double as zd
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_760_000_000.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def openapi() -> zd.OpenApiCheck:
     return zd.OpenApiCheck()
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> zd.ManualClock:
+    return zd.ManualClock()
 
 
 @pytest.fixture
@@ -406,6 +398,7 @@ def test_cli_prints_where_it_listens_and_keeps_state(tmp_path):
         assert info["pid"] == process.pid and info["base_url"] == f"http://127.0.0.1:{info['port']}/v2"
         assert info["token_url"] == f"http://127.0.0.1:{info['port']}/oauth/token"
         assert info["extra_base_urls"] == [f"http://127.0.0.2:{info['port']}/v2"]
+        assert info["extra_token_urls"] == [f"http://127.0.0.2:{info['port']}/oauth/token"]
         for host in ("127.0.0.1", "127.0.0.2"):
             conn = http.client.HTTPConnection(host, info["port"], timeout=10)
             conn.request("POST", "/_lab/rooms/zr-room-07/report", body=json.dumps(

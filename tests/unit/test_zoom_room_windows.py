@@ -162,6 +162,12 @@ def test_a_failed_read_gives_partial_facts_not_a_failure(raw, error):
                                               "decided_by": "firewall state not read"}]
 
 
+def test_no_controller_subnets_gives_facts_without_verdicts():
+    facts = windows_facts(fixture("no_proxy"), [], 9090)
+    assert facts["firewall"]["verdicts"] == []
+    assert facts["proxy"]["bypass_covers_subnets"] == {}
+
+
 def test_section_errors_and_unloaded_hives_are_reported():
     raw = fixture("no_proxy")
     raw["result"]["errors"] = ["firewall: Access is denied"]
@@ -378,6 +384,14 @@ def test_applying_the_plan_is_a_fixed_point():
     again = proxy_settings(applied, "keep", SUBNETS)
     assert again["wininet"]["needs_change"] is False
     assert again["winhttp"]["needs_change"] is False
+
+
+def test_keep_ignores_an_inert_bypass_without_proxy():
+    backup = {"scope": "machine", "user": None,
+              "wininet": {"proxy": None, "bypass": "old.example", "auto_config_url": None, "auto_detect": True},
+              "winhttp": {"proxy": None, "bypass": None}}
+    assert proxy_settings(backup, "keep", SUBNETS)["wininet"]["needs_change"] is False
+    assert proxy_settings(backup, "direct", SUBNETS)["wininet"]["needs_change"] is True  # WPAD off
 
 
 def test_proxy_diff_is_readable_and_redacted():

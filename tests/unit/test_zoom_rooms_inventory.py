@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Set
 
 import pytest
+import yaml
 import zoom_api_double as zd
 import zoom_rooms
 from ansible.constants import DEFAULT_VAULT_ID_MATCH
@@ -204,20 +205,23 @@ def test_inventory_lists_one_host_per_room_computer(double, tmp_path):
 
 
 def test_inventory_cache_serves_when_the_api_cannot(double, tmp_path):
+    """Starts from inventory/zoom_rooms.example.yml, so the shipped example is known to work."""
     cache_dir = tmp_path / "cache"
-    config = write_config(tmp_path / "zoom_rooms.yml", double, f"""\
-        cache: true
-        cache_plugin: ansible.builtin.jsonfile
-        cache_connection: {cache_dir}
-        cache_timeout: 600
-        filters:
-          status: Available
-        """)
+    example = yaml.safe_load((PROJECT / "inventory/zoom_rooms.example.yml").read_text())
+    assert example["cache"] is True and "client_secret" not in example
+    example.update(base_url=double.base_url, token_url=double.token_url, account_id=zd.LAB_ACCOUNT_ID,
+                   client_id=zd.LAB_CLIENT_ID, max_requests_per_second=0, cache_connection=str(cache_dir),
+                   filters={"status": "Available"})
+    config = tmp_path / "zoom_rooms.yml"
+    config.write_text(yaml.safe_dump(example))
     env = {"ZOOM_CLIENT_SECRET": zd.LAB_CLIENT_SECRET, "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}
     first = run_inventory(config, "--list", env=env)
     assert first.returncode == 0, first.stderr
-    hosts = set(load_listing(first.stdout)["_meta"]["hostvars"])
-    assert hosts and members(load_listing(first.stdout), "status_available") == hosts
+    listing = load_listing(first.stdout)
+    hosts = set(listing["_meta"]["hostvars"])
+    assert hosts and members(listing, "status_available") == hosts
+    loopback = {h for h, v in listing["_meta"]["hostvars"].items() if v["zoom_room_reported_ip"] == "127.0.0.1"}
+    assert loopback and members(listing, "zoom_rooms_loopback_ip") == loopback  # the example's groups work
     cached = "".join(p.read_text() for p in cache_dir.iterdir())
     assert "activation_code" not in cached and zd.LAB_CLIENT_SECRET not in cached
 

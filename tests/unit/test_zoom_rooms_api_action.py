@@ -1,0 +1,268 @@
+"""The zoom_rooms_api action plugin: pure rules, the task against the in-process double, one real playbook run."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+import yaml
+import zoom_api_double as zd
+from ansible.module_utils.zoom_api import ZoomClient, normalise_device, settings_from
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def load(path: str, name: str):
+    # plugins/action and plugins/modules both hold zoom_rooms_api.py: import by path, not by name.
+    spec = importlib.util.spec_from_file_location(name, PROJECT / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+action = load("plugins/action/zoom_rooms_api.py", "zoom_rooms_api_action")
+stub = load("plugins/modules/zoom_rooms_api.py", "zoom_rooms_api_module_doc")
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def dev(device_id: str, device_type: str, version: str = "6.2.0 (4512)") -> Dict[str, Any]:
+    return normalise_device({"id": device_id, "device_type": device_type, "app_version": version,
+                             "device_system": "Win11", "status": "Online", "ip_address": "10.0.0.5"})
+
+
+RECORD = {"room_computer_id": "pc", "devices": [dev("pc", "Zoom Rooms Computer"), dev("pad", "Controller")]}
+
+
+@pytest.mark.parametrize("record, device_id, expected", [
+    pytest.param(RECORD, None, "pc", id="room computer by default"),
+    pytest.param(RECORD, "pad", "pad", id="device named in device_ids"),
+    pytest.param(RECORD, "elsewhere", None, id="device not in this room"),
+    pytest.param({"room_computer_id": None, "devices": [dev("pad", "Controller")]}, None, None,
+                 id="room without a computer"),
+])
+def test_target_device(record, device_id, expected):
+    device = action.target_device(record, device_id)
+    assert (device["id"] if device else None) == expected
+
+
+@pytest.mark.parametrize("before, now, changed", [
+    pytest.param("6.2.0 (4512)", "6.3.0 (4781)", True, id="upgraded"),
+    pytest.param("6.2.0 (4512)", "6.2.0.4512", False, id="same version in the other notation"),
+    pytest.param("6.2.0 (4512)", None, False, id="device gone from the answer"),
+    pytest.param("beta", "beta-2", True, id="unparsable versions compared raw"),
+])
+def test_version_changed(before, now, changed):
+    now_device = dev("pc", "Zoom Rooms Computer", now) if now else None
+    assert action.version_changed(dev("pc", "Zoom Rooms Computer", before), now_device) is changed
+
+
+@pytest.mark.parametrize("requested, before, now, expected", [
+    ("upgrade", "6.2.0 (4512)", "6.3.0 (4781)", "upgraded"),
+    ("downgrade", "6.3.0 (4781)", "6.2.0 (4512)", "downgraded"),
+    ("upgrade", "6.3.0 (4781)", "6.2.0 (4512)", "downgraded"),  # report what happened, not what was asked
+    ("upgrade", "beta", "beta-2", "upgraded"),
+])
+def test_finished_outcome_follows_the_version(requested, before, now, expected):
+    assert action.finished_outcome(requested, dev("a", "x", before), dev("a", "x", now)) == expected
+
+
+def test_outcome_flags_and_summary():
+    device = dev("pc", "Zoom Rooms Computer")
+    outcomes = {"r1": action.outcome("upgraded", device, after=dev("pc", "x", "6.3.0 (4781)")),
+                "r2": action.outcome("timeout", device), "r3": action.outcome("no_room_computer", None),
+                "r4": action.outcome("already_current_or_updating", device, code=8001)}
+    assert [(o["ok"], o["changed"]) for o in outcomes.values()] == [(True, True), (False, True), (False, False),
+                                                                    (True, False)]
+    assert (outcomes["r1"]["before"], outcomes["r1"]["after"]) == ("6.2.0.4512", "6.3.0.4781")
+    assert action.summarise(outcomes) == {
+        "counts": {"upgraded": 1, "timeout": 1, "no_room_computer": 1, "already_current_or_updating": 1},
+        "failed_room_ids": ["r2", "r3"]}
+
+
+def test_documentation_matches_the_argument_spec():
+    documented = yaml.safe_load(stub.DOCUMENTATION)["options"]
+    assert set(documented) == set(action.ARGUMENT_SPEC)
+    for name, spec in action.ARGUMENT_SPEC.items():
+        doc = documented[name]
+        assert doc["type"] == spec["type"], name
+        assert doc.get("default") == spec.get("default"), name
+        assert doc.get("choices") == spec.get("choices"), name
+        assert doc.get("aliases") == spec.get("aliases"), name
+    yaml.safe_load(stub.EXAMPLES)
+    yaml.safe_load(stub.RETURN)
+
+
+# --------------------------------------------------------------------------- the task against the double
+
+
+@pytest.fixture
+def world():
+    fake = zd.ManualClock()  # one clock for the double and the task: sleeping moves both on
+    double = zd.start_double(30, config=zd.DoubleConfig(record=True, upgrade_delay=25), clock=fake)
+    settings = settings_from({"base_url": double.base_url, "token_url": double.token_url,
+                              "account_id": zd.LAB_ACCOUNT_ID, "client_id": zd.LAB_CLIENT_ID,
+                              "client_secret": zd.LAB_CLIENT_SECRET}, {})
+    client = ZoomClient(settings, sleep=fake.sleep, clock=fake)
+    yield double, client, fake
+    double.stop()
+
+
+def params(**overrides: Any) -> Dict[str, Any]:
+    defaults = {name: spec.get("default") for name, spec in action.ARGUMENT_SPEC.items()}
+    return {**defaults, "poll_interval": 10.0, "wait_timeout": 120.0, **overrides}
+
+
+def run(world, check_mode: bool = False, **overrides: Any) -> Dict[str, Any]:
+    _, client, fake = world
+    return action.run_api_task(client, params(**overrides), check_mode=check_mode, sleep=fake.sleep, clock=fake)
+
+
+def computer(room: Dict[str, Any]) -> Dict[str, Any] | None:
+    return next((d for d in room["devices"] if d["device_type"] == "Zoom Rooms Computer"), None)
+
+
+def expected_outcome(room: Dict[str, Any]) -> str:
+    """What Zoom (the double) should make of an upgrade request, from the raw room state."""
+    pc = computer(room)
+    if pc is None:
+        return "no_room_computer"
+    if zd.platform_of(pc["device_system"]) not in zd.UPGRADABLE_PLATFORMS:
+        return "rejected"
+    if pc["app_version"] == zd.DEFAULT_LATEST_VERSION:
+        return "already_current_or_updating"
+    return "upgraded" if pc["status"] == "Online" else "timeout"
+
+
+def test_read_only_returns_every_room(world):
+    double = world[0]
+    result = run(world)
+    assert result["changed"] is False and result["missing_room_ids"] == [] and result["errors"] == {}
+    assert list(result["rooms"]) == list(double.state.rooms)
+    for room_id, record in result["rooms"].items():
+        raw = double.state.rooms[room_id]
+        assert "activation_code" not in record["room"]
+        assert record["reported_ip"] == (computer(raw)["ip_address"] if computer(raw) else None)
+        assert [d["app_version_raw"] for d in record["devices"]] == [d["app_version"] for d in raw["devices"]]
+    assert not [ex for ex in double.state.exchanges if ex["method"] != "GET"]
+
+
+def test_selected_rooms_and_missing_ids(world):
+    double = world[0]
+    wanted = list(double.state.rooms)[3:6]
+    result = run(world, room_ids=[*wanted, "no-such-room"])
+    assert sorted(result["rooms"]) == sorted(wanted) and result["missing_room_ids"] == ["no-such-room"]
+    assert run(world, room_ids=[])["rooms"] == {}
+
+
+def test_upgrade_waits_until_each_room_reports_the_new_version(world):
+    double, _, fake = world
+    expected = {room_id: expected_outcome(room) for room_id, room in double.state.rooms.items()}
+    assert {"upgraded", "rejected", "timeout", "no_room_computer"} <= set(expected.values())
+    started = fake.now
+    result = run(world, app_version_action="upgrade")
+    outcomes = result["outcomes"]
+    assert {room_id: o["outcome"] for room_id, o in outcomes.items()} == expected
+    for room_id, o in outcomes.items():
+        if o["outcome"] == "upgraded":
+            assert o["after"] == "6.3.0.4781" != o["before"]
+            assert result["rooms"][room_id]["room_computer_version"] == "6.3.0.4781"  # re-read after the change
+    assert result["changed"] is True
+    assert result["summary"]["failed_room_ids"] == sorted(r for r, e in expected.items()
+                                                          if e in ("rejected", "timeout", "no_room_computer"))
+    assert fake.now - started >= 120  # the offline rooms kept the wait going to the timeout
+
+
+def test_upgrade_then_downgrade(world):
+    double = world[0]
+    room_id = next(r for r, room in double.state.rooms.items() if expected_outcome(room) == "upgraded")
+    assert run(world, room_ids=[room_id], app_version_action="upgrade")["outcomes"][room_id]["outcome"] == "upgraded"
+    down = run(world, room_ids=[room_id], app_version_action="downgrade")["outcomes"][room_id]
+    assert (down["outcome"], down["before"]) == ("downgraded", "6.3.0.4781")
+
+
+def test_no_wait_and_cancel(world):
+    double = world[0]
+    room_id = next(r for r, room in double.state.rooms.items() if expected_outcome(room) == "upgraded")
+    steps = [("upgrade", False), ("cancel", True), ("cancel", True)]
+    outcomes = [run(world, room_ids=[room_id], app_version_action=step, wait=wait)["outcomes"][room_id]["outcome"]
+                for step, wait in steps]
+    assert outcomes == ["requested", "cancelled", "nothing_to_cancel"]
+
+
+def test_device_ids_pick_another_device(world):
+    double = world[0]
+    room_id, room = next((r, room) for r, room in double.state.rooms.items() if expected_outcome(room) == "upgraded")
+    controller = next(d["id"] for d in room["devices"] if d["device_type"] == "Controller")
+    result = run(world, room_ids=[room_id], app_version_action="upgrade", device_ids={room_id: controller})
+    assert (result["outcomes"][room_id]["outcome"], result["outcomes"][room_id]["code"]) == ("rejected", 300)
+    result = run(world, room_ids=[room_id], app_version_action="upgrade", device_ids={room_id: "elsewhere"})
+    assert result["outcomes"][room_id]["outcome"] == "device_not_in_room"
+    assert not [ex for ex in double.state.exchanges if "elsewhere" in ex["path"]]  # decided before asking Zoom
+
+
+def test_check_mode_changes_nothing(world):
+    double = world[0]
+    result = run(world, check_mode=True, app_version_action="upgrade", regenerate_activation_code=True)
+    assert result["changed"] is True and "activation_codes" not in result
+    assert {o["outcome"] for o in result["outcomes"].values()} == {"would_upgrade", "no_room_computer"}
+    assert [ex for ex in double.state.exchanges if ex["method"] != "GET" or ex["query"].get(
+        "regenerate_activation_code")] == []
+
+
+def test_regenerate_activation_codes(world):
+    double = world[0]
+    wanted = list(double.state.rooms)[:2]
+    before = {r: double.state.rooms[r]["activation_code"] for r in wanted}
+    result = run(world, room_ids=wanted, regenerate_activation_code=True)
+    assert result["changed"] is True
+    assert result["activation_codes"] == {r: double.state.rooms[r]["activation_code"] for r in wanted}
+    assert all(result["activation_codes"][r] != before[r] for r in wanted)
+
+
+# --------------------------------------------------------------------------- a real playbook
+
+
+def test_playbook_runs_the_action_on_the_controller(tmp_path):
+    with zd.start_double(4, config=zd.DoubleConfig(upgrade_delay=0.2)) as double:
+        room_id = next(r for r, room in double.state.rooms.items() if expected_outcome(room) == "upgraded")
+        playbook = tmp_path / "api.yml"
+        playbook.write_text(textwrap.dedent(f"""\
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - name: Read every room
+                  zoom_rooms_api:
+                    max_requests_per_second: 0
+                  register: read
+                - name: Upgrade one room
+                  zoom_rooms_api:
+                    room_ids: [{room_id}]
+                    action: upgrade
+                    poll_interval: 0.1
+                    wait_timeout: 20
+                  register: upgrade
+                - ansible.builtin.copy:
+                    content: "{{{{ {{'read': read, 'upgrade': upgrade}} | to_json }}}}"
+                    dest: {tmp_path}/result.json
+            """))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ZOOM_", "ANSIBLE_"))}
+        env.update(PATH=f"{PROJECT / '.venv/bin'}:{env.get('PATH', '')}", ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
+                   ZOOM_API_BASE_URL=double.base_url, ZOOM_OAUTH_TOKEN_URL=double.token_url,
+                   ZOOM_ACCOUNT_ID=zd.LAB_ACCOUNT_ID, ZOOM_CLIENT_ID=zd.LAB_CLIENT_ID,
+                   ZOOM_CLIENT_SECRET=zd.LAB_CLIENT_SECRET, ZOOM_ROOMS_REPORT_DIR=str(tmp_path / "reports"))
+        result = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", "-vvv", str(playbook)],
+                                cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        data = json.loads((tmp_path / "result.json").read_text())
+        assert set(data["read"]["rooms"]) == set(double.state.rooms)
+        assert data["upgrade"]["outcomes"][room_id]["outcome"] == "upgraded"
+        tokens = double.state.issued_tokens
+        assert tokens and [s for s in [zd.LAB_CLIENT_SECRET, *tokens] if s in result.stdout + result.stderr] == []
