@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.zoom_room_net import InvalidValue, Network, is_loopback
 from ansible.module_utils.zoom_room_proxy_policy import (
+    all_covered,
     coverage,
     desired_proxy,
     empty_proxy,
@@ -696,8 +697,9 @@ def proxy_section(sources: Sequence[Dict[str, Any]], controller_subnets: Sequenc
         "servers": dict(primary["servers"]) if primary else {},
         "pac_url": primary["pac_url"] if primary else None,
         "bypass": list(primary["bypass"]) if primary else [],
-        "bypass_covers_local": all(cover["bypass_covers_local"] for cover in covers),
-        "bypass_covers_subnets": {str(subnet): all(cover["bypass_covers_subnets"][str(subnet)] for cover in covers)
+        "bypass_covers_local": all_covered([cover["bypass_covers_local"] for cover in covers]),
+        "bypass_covers_subnets": {str(subnet): all_covered([cover["bypass_covers_subnets"][str(subnet)]
+                                                            for cover in covers])
                                   for subnet in controller_subnets},
         "sources": list(sources),
     }

@@ -102,6 +102,10 @@ def coverage(proxy: dict[str, Any], controller_subnets: Sequence[Network]) -> di
     if proxy.get("mode", "none") == "none":
         return {"bypass_covers_local": True,
                 "bypass_covers_subnets": {str(subnet): True for subnet in controller_subnets}}
+    if proxy.get("mode") == "pac":
+        # The PAC script decides what goes direct; its content is not read, so coverage is unknown.
+        return {"bypass_covers_local": None,
+                "bypass_covers_subnets": {str(subnet): None for subnet in controller_subnets}}
     return {
         "bypass_covers_local": bypass_covers_local(bypass),
         "bypass_covers_subnets": {str(s): bypass_covers_subnet(bypass, s) for s in controller_subnets},
@@ -124,6 +128,13 @@ def redact_url(url: str | None) -> str | None:
 def redact_proxy(proxy: dict[str, Any]) -> dict[str, Any]:
     servers = {key: redact_url(value) for key, value in proxy.get("servers", {}).items()}
     return {**proxy, "servers": servers, "pac_url": redact_url(proxy.get("pac_url"))}
+
+
+def all_covered(answers: Sequence[bool | None]) -> bool | None:
+    """AND over tri-state coverage answers: any False is False, else any unknown is None."""
+    if any(answer is False for answer in answers):
+        return False
+    return None if any(answer is None for answer in answers) else True
 
 
 def strongest_mode(modes: Sequence[str]) -> str:

@@ -78,7 +78,8 @@ SITUATIONS = [
                          "pac_url": None, "bypass": [], "auto_detect": False}, NO_PROXY_SOURCES[1]]}}),
         ("wininet_pac", {"proxy": {
             "mode": "pac", "servers": {}, "pac_url": "http://wpad.corp.example/proxy.pac", "bypass": [],
-            "bypass_covers_local": False, "bypass_covers_subnets": {SUBNET: False},
+            # The PAC script decides what goes direct and is not read: coverage unknown, not "uncovered".
+            "bypass_covers_local": None, "bypass_covers_subnets": {SUBNET: None},
             "sources": [{"source": "WinINet (ZR-LON-04\\ZoomRooms)", "mode": "pac", "servers": {},
                          "pac_url": "http://wpad.corp.example/proxy.pac", "bypass": [], "auto_detect": False},
                         NO_PROXY_SOURCES[1]]}}),

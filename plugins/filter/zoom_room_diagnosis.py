@@ -1,0 +1,24 @@
+"""Filters the playbooks use for diagnosis, remediation choice, verification, status and input checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ansible.module_utils
+
+# Controller-side plugins do not see the project's module_utils on ansible.module_utils' path.
+ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "module_utils"))
+
+from ansible.module_utils.zoom_room_findings import diagnose, fixes, room_status, verify  # noqa: E402
+from ansible.module_utils.zoom_room_inputs import input_errors  # noqa: E402
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "zoom_room_findings": diagnose,
+            "zoom_room_fixes": fixes,
+            "zoom_room_verify": verify,
+            "zoom_room_status": room_status,
+            "zoom_rooms_input_errors": input_errors,
+        }

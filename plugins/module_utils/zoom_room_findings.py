@@ -1,0 +1,233 @@
+"""Diagnosis: (room facts, probe result, Zoom API data, policy) -> findings, and the room's status.
+
+The seed article's triage table as rules. Pure: no host, no network; the filter plugin
+zoom_room_diagnosis exposes these to playbooks and the unit tests call them directly.
+Finding codes and statuses are the DESIGN.md contract.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from typing import Any, Iterable
+
+from ansible.module_utils.zoom_room_net import address_in_any, is_loopback
+from ansible.module_utils.zoom_room_version import compare, normalise_version, parse_version
+
+ACTIVATION_CODE_DAYS = 10  # Zoom KB0064185: an activation code is valid for 10 days
+FIXED_BY = {
+    "host_firewall_blocks_controller_port": "firewall",
+    "proxy_intercepts_local_traffic": "proxy",
+    "room_reports_loopback_ip": "proxy",
+}
+SEVERITY = {
+    "room_unreachable": "critical", "app_not_installed": "critical", "app_not_listening": "critical",
+    "host_firewall_blocks_controller_port": "high", "controller_port_blocked": "high",
+    "controller_segment_unroutable": "high", "proxy_intercepts_local_traffic": "high",
+    "room_reports_loopback_ip": "high", "app_version_below_minimum": "medium", "app_version_drift": "medium",
+    "activation_code_expired": "medium", "room_offline": "high",
+}
+NEXT_STEP = {
+    "room_unreachable": "Check the room computer is powered on and reachable over SSH/WinRM from the control node.",
+    "app_not_installed": "Install Zoom Rooms on the room computer, then pair the controller again.",
+    "app_not_listening": "Start or restart the Zoom Rooms app (zoom_rooms_restart_unresponsive: true restarts it "
+                         "through the Zoom API); if it keeps stopping, collect evidence for Zoom support.",
+    "host_firewall_blocks_controller_port": "Run remediate.yml: it admits TCP {port} from the controller subnets "
+                                            "in the room's firewall.",
+    "controller_port_blocked": "The room admits TCP {port} but the probe cannot reach it: check network "
+                               "firewalls/ACLs between the controller segment and the room, and Wi-Fi client "
+                               "isolation.",
+    "controller_segment_unroutable": "Put the controller and the room on a routed path (same VLAN, or routing "
+                                     "and ACLs that admit TCP {port}); on shared Wi-Fi, disable client isolation.",
+    "proxy_intercepts_local_traffic": "Run remediate.yml: it adds local addresses and the controller subnets to "
+                                      "the proxy bypass list (zoom_room_proxy_policy decides the rest).",
+    "room_reports_loopback_ip": "The room reports 127.0.0.1 to Zoom: a web proxy swallows local traffic. "
+                                "Run remediate.yml to fix the proxy bypass, then re-pair the controller.",
+    "app_version_below_minimum": "Run update_versions.yml to upgrade the room app.",
+    "app_version_drift": "Run update_versions.yml for the room; update the controller app from its app store "
+                         "(controllers cannot be changed remotely or downgraded).",
+    "activation_code_expired": "Generate a new activation code (update_versions.yml with "
+                               "zoom_rooms_regenerate_activation_codes: true, or the Zoom web portal).",
+    "room_offline": "The Zoom cloud sees the room offline: check the app is signed in and the room reaches Zoom "
+                    "on TCP 443 and UDP 3478/3479/8801.",
+}
+SUMMARY = {
+    "room_unreachable": "Ansible could not connect to the room computer",
+    "app_not_installed": "No Zoom Rooms app found on the room computer",
+    "app_not_listening": "Nothing listens on TCP {port} on the room computer",
+    "host_firewall_blocks_controller_port": "The room's firewall does not admit TCP {port} from the controllers",
+    "controller_port_blocked": "The room admits TCP {port}, but the controller segment cannot reach it",
+    "controller_segment_unroutable": "The controller segment has no route to the room's address",
+    "proxy_intercepts_local_traffic": "A proxy is set and its bypass list lacks local addresses or controller "
+                                      "subnets",
+    "room_reports_loopback_ip": "Zoom shows the room's IP as 127.0.0.1",
+    "app_version_below_minimum": "The room app is older than the fleet minimum",
+    "app_version_drift": "Room and controller app versions differ in major.minor",
+    "activation_code_expired": "The room's activation code is older than 10 days",
+    "room_offline": "The Zoom API shows the room offline",
+}
+# A probe that cannot connect is explained by these, so the network is not blamed for it.
+EXPLAINS_PROBE_FAILURE = ("app_not_installed", "app_not_listening", "host_firewall_blocks_controller_port",
+                          "controller_segment_unroutable")
+
+
+def finding(code: str, evidence: dict[str, Any], port: int = 9090) -> dict[str, Any]:
+    return {"code": code, "severity": SEVERITY[code], "summary": SUMMARY[code].format(port=port),
+            "evidence": evidence, "next_step": NEXT_STEP[code].format(port=port), "fixed_by": FIXED_BY.get(code)}
+
+
+def diagnose(facts: dict[str, Any] | None, probe: dict[str, Any] | None = None, api: dict[str, Any] | None = None,
+             policy: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every finding for one room. Missing inputs (no probe, no API) give no findings of their kind."""
+    policy = policy or {}
+    port = int(policy.get("controller_port", 9090))
+    findings: list[dict[str, Any]] = []
+    if facts is None:
+        if api:
+            findings += api_findings(api, None, policy, port)
+        return findings or [finding("room_unreachable", {"reason": policy.get("unreachable_reason", "no facts")},
+                                    port)]
+    findings += host_findings(facts, port)
+    findings += path_findings(facts, probe, policy, port, [f["code"] for f in findings])
+    findings += version_findings(facts, policy, port)
+    if api:
+        findings += api_findings(api, facts, policy, port)
+    return dedupe(findings)
+
+
+def host_findings(facts: dict[str, Any], port: int) -> list[dict[str, Any]]:
+    found = []
+    app = facts.get("app") or {}
+    if app.get("installed") is False:
+        found.append(finding("app_not_installed", {"app": app}, port))
+    elif (facts.get("listener") or {}).get("listening") is False:
+        found.append(finding("app_not_listening", {"listener": facts["listener"], "app": app}, port))
+    firewall = facts.get("firewall") or {}
+    blocked = [v for v in firewall.get("verdicts", []) if v.get("verdict") == "blocked"]
+    if blocked:
+        found.append(finding("host_firewall_blocks_controller_port",
+                             {"backend": firewall.get("backend"), "blocked": blocked,
+                              "block_all": firewall.get("block_all")}, port))
+    proxy = facts.get("proxy") or {}
+    uncovered = [subnet for subnet, covered in (proxy.get("bypass_covers_subnets") or {}).items() if covered is False]
+    if proxy.get("mode") not in (None, "none") and (proxy.get("bypass_covers_local") is False or uncovered):
+        found.append(finding("proxy_intercepts_local_traffic",
+                             {"mode": proxy.get("mode"), "servers": proxy.get("servers"), "bypass": proxy.get("bypass"),
+                              "covers_local": proxy.get("bypass_covers_local"), "uncovered_subnets": uncovered,
+                              "sources": [s.get("source") for s in proxy.get("sources", [])]}, port))
+    return found
+
+
+def path_findings(facts: dict[str, Any], probe: dict[str, Any] | None, policy: dict[str, Any], port: int,
+                  host_codes: list[str]) -> list[dict[str, Any]]:
+    """What the probe on the controller segment saw, blamed on the network only when the host explains nothing."""
+    address = policy.get("address")
+    subnets = [ipaddress.ip_network(s, strict=False) for s in policy.get("controller_subnets", [])]
+    routable = address is None or not subnets or address_in_any(address, subnets)
+    state = (probe or {}).get("state")
+    if state == "no_route" or (not routable and state != "open"):
+        return [finding("controller_segment_unroutable",
+                        {"address": address, "controller_subnets": [str(s) for s in subnets], "probe": probe}, port)]
+    if state in ("timeout", "refused", "error") and not any(c in EXPLAINS_PROBE_FAILURE for c in host_codes):
+        verdicts = (facts.get("firewall") or {}).get("verdicts", [])
+        return [finding("controller_port_blocked", {"address": address, "probe": probe,
+                                                    "host_firewall_verdicts": verdicts}, port)]
+    return []
+
+
+def version_findings(facts: dict[str, Any], policy: dict[str, Any], port: int) -> list[dict[str, Any]]:
+    version = (facts.get("app") or {}).get("version")
+    minimum = policy.get("min_version")
+    if version and minimum and compare(version, minimum) < 0:
+        return [finding("app_version_below_minimum", {"installed": version,
+                                                      "minimum": normalise_version(minimum)}, port)]
+    return []
+
+
+def api_findings(api: dict[str, Any], facts: dict[str, Any] | None, policy: dict[str, Any],
+                 port: int) -> list[dict[str, Any]]:
+    """Cloud-side findings from the Zoom API data of the room (see docs/zoom-api.md for the shape)."""
+    found = []
+    status = (api.get("room") or {}).get("status") or api.get("status")
+    if status == "Offline":
+        found.append(finding("room_offline", {"api_status": status}, port))
+    reported = api.get("reported_ip")
+    if reported and is_loopback(reported):
+        found.append(finding("room_reports_loopback_ip", {"reported_ip": reported}, port))
+    room_version = api.get("room_computer_version") or ((facts or {}).get("app") or {}).get("version")
+    minimum = policy.get("min_version")
+    if facts is None and room_version and minimum and compare(room_version, minimum) < 0:
+        found.append(finding("app_version_below_minimum", {"installed": normalise_version(room_version),
+                                                           "minimum": normalise_version(minimum),
+                                                           "source": "zoom_api"}, port))
+    drifting = [v for v in api.get("controller_versions") or []
+                if room_version and _major_minor_differs(room_version, v)]
+    if drifting:
+        found.append(finding("app_version_drift", {"room": normalise_version(room_version),
+                                                   "controllers": [normalise_version(v) for v in drifting]}, port))
+    expired = activation_expired(api, policy)
+    if expired:
+        found.append(finding("activation_code_expired", expired, port))
+    return found
+
+
+def _major_minor_differs(left: str, right: str) -> bool:
+    return parse_version(left)[:2] != parse_version(right)[:2]
+
+
+def activation_expired(api: dict[str, Any], policy: dict[str, Any]) -> dict[str, Any] | None:
+    """Only a room that is not activated has a code that matters, and only a known issue date dates it."""
+    if api.get("activated", True) and (api.get("room") or {}).get("status") != "UnderConstruction":
+        return None
+    issued = api.get("activation_code_issued_at") or policy.get("activation_code_issued_at")
+    if not issued:
+        return None
+    now = _parse_time(policy.get("now")) or datetime.datetime.now(datetime.UTC)
+    age = now - _parse_time(issued)
+    max_days = int(policy.get("activation_code_days", ACTIVATION_CODE_DAYS))
+    if age.days >= max_days:
+        return {"issued_at": str(issued), "age_days": age.days, "valid_days": max_days}
+    return None
+
+
+def _parse_time(value: Any) -> datetime.datetime | None:
+    if not value:
+        return None
+    parsed = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
+
+def dedupe(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen, result = set(), []
+    for item in findings:
+        if item["code"] not in seen:
+            seen.add(item["code"])
+            result.append(item)
+    return result
+
+
+def fixes(findings: list[dict[str, Any]]) -> list[str]:
+    """The remediation roles the findings call for, in order."""
+    return sorted({f["fixed_by"] for f in findings if f.get("fixed_by")}, key=["firewall", "proxy"].index)
+
+
+def verify(before: list[dict[str, Any]], after: list[dict[str, Any]], applied: list[str]) -> dict[str, Any]:
+    """A change is good when every finding it targeted is gone and it brought no new finding."""
+    targeted = {f["code"] for f in before if f.get("fixed_by") in applied}
+    before_codes, after_codes = {f["code"] for f in before}, {f["code"] for f in after}
+    remaining = sorted(targeted & after_codes)
+    new = sorted(after_codes - before_codes)
+    return {"passed": not remaining and not new, "remaining_targeted": remaining, "new": new,
+            "findings": after}
+
+
+def room_status(findings: list[dict[str, Any]], mode: str, applied: list[str] | None = None,
+                verified: dict[str, Any] | None = None) -> str:
+    """healthy | fixed | needs_attention | failed (DESIGN.md); unreachable is the callback's to set."""
+    if verified is not None and not verified["passed"]:
+        return "failed"
+    if not findings:
+        return "healthy"
+    if mode != "apply" or not applied:
+        return "needs_attention"
+    return "fixed" if verified is not None and not verified["findings"] else "needs_attention"

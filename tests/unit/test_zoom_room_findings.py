@@ -1,0 +1,160 @@
+"""The triage table as rules: one row per situation, asserting exactly the codes it must give."""
+
+import copy
+
+import pytest
+from ansible.module_utils.zoom_room_findings import diagnose, fixes, room_status, verify
+from ansible.module_utils.zoom_room_inputs import input_errors
+
+SUBNET = "10.89.1.0/24"
+POLICY = {"controller_port": 9090, "controller_subnets": [SUBNET], "address": "10.89.1.5"}
+HEALTHY = {
+    "platform": "linux",
+    "app": {"installed": True, "version": "6.2.0.4512"},
+    "listener": {"listening": True, "addresses": ["0.0.0.0"]},
+    "firewall": {"backend": "nftables", "verdicts": [{"subnet": SUBNET, "verdict": "admitted", "decided_by": "x"}]},
+    "proxy": {"mode": "none", "bypass_covers_local": True, "bypass_covers_subnets": {SUBNET: True}, "sources": []},
+}
+OPEN, TIMEOUT, REFUSED = {"state": "open"}, {"state": "timeout"}, {"state": "refused"}
+NO_ROUTE = {"state": "no_route"}
+
+
+def facts(**changes):
+    result = copy.deepcopy(HEALTHY)
+    for path, value in changes.items():
+        section, key = path.split("__")
+        result[section][key] = value
+    return result
+
+
+BLOCKED = [{"subnet": SUBNET, "verdict": "blocked", "decided_by": "inet t input: tcp dport 9090 drop"}]
+UNKNOWN = [{"subnet": SUBNET, "verdict": "unknown", "decided_by": "named set"}]
+PROXY = {"proxy__mode": "manual", "proxy__bypass_covers_local": False, "proxy__bypass_covers_subnets": {SUBNET: False}}
+
+
+@pytest.mark.parametrize(
+    "room_facts, probe, api, policy_changes, codes",
+    [
+        (HEALTHY, OPEN, None, {}, []),
+        (None, None, None, {}, ["room_unreachable"]),
+        (facts(app__installed=False), REFUSED, None, {}, ["app_not_installed"]),
+        (facts(listener__listening=False), REFUSED, None, {}, ["app_not_listening"]),
+        (facts(firewall__verdicts=BLOCKED), TIMEOUT, None, {}, ["host_firewall_blocks_controller_port"]),
+        (HEALTHY, TIMEOUT, None, {}, ["controller_port_blocked"]),
+        (facts(firewall__verdicts=UNKNOWN), TIMEOUT, None, {}, ["controller_port_blocked"]),
+        (HEALTHY, NO_ROUTE, None, {"address": "10.89.2.5"}, ["controller_segment_unroutable"]),
+        (facts(firewall__verdicts=BLOCKED), NO_ROUTE, None, {"address": "10.89.2.5"},
+         ["host_firewall_blocks_controller_port", "controller_segment_unroutable"]),
+        (facts(**PROXY), OPEN, None, {}, ["proxy_intercepts_local_traffic"]),
+        (facts(firewall__verdicts=BLOCKED, **PROXY), TIMEOUT, None, {},
+         ["host_firewall_blocks_controller_port", "proxy_intercepts_local_traffic"]),
+        (facts(proxy__mode="manual"), OPEN, None, {}, []),
+        (HEALTHY, OPEN, None, {"min_version": "6.3"}, ["app_version_below_minimum"]),
+        (HEALTHY, OPEN, None, {"min_version": "6.2.0 (4512)"}, []),
+        (HEALTHY, OPEN, {"reported_ip": "127.0.0.1"}, {}, ["room_reports_loopback_ip"]),
+        (HEALTHY, OPEN, {"room": {"status": "Offline"}}, {}, ["room_offline"]),
+        (HEALTHY, OPEN, {"room_computer_version": "6.2.0 (4512)", "controller_versions": ["6.4.0 (10)"]}, {},
+         ["app_version_drift"]),
+        (HEALTHY, OPEN, {"room_computer_version": "6.2.0 (4512)", "controller_versions": ["6.2.9 (10)"]}, {}, []),
+        (HEALTHY, OPEN, {"activated": False, "activation_code_issued_at": "2026-11-01T00:00:00Z"},
+         {"now": "2026-11-25T00:00:00Z"}, ["activation_code_expired"]),
+        (HEALTHY, OPEN, {"activated": False, "activation_code_issued_at": "2026-11-20T00:00:00Z"},
+         {"now": "2026-11-25T00:00:00Z"}, []),
+        (None, None, {"room": {"status": "Offline"}, "reported_ip": "127.0.0.1"}, {},
+         ["room_offline", "room_reports_loopback_ip"]),
+        (facts(listener__listening=False, firewall__verdicts=BLOCKED), TIMEOUT, None, {},
+         ["app_not_listening", "host_firewall_blocks_controller_port"]),
+    ],
+    ids=["healthy", "no facts", "app missing", "app not listening", "host firewall drops",
+         "network drops what the host admits", "host verdict unknown and probe times out",
+         "wrong segment", "wrong segment is not blamed on the firewall probe result",
+         "proxy without bypass", "firewall and proxy together", "proxy whose bypass covers everything",
+         "below minimum", "at minimum, other spelling", "API sees 127.0.0.1", "API offline", "drift",
+         "same major.minor is no drift", "activation code 24 days old", "activation code 5 days old",
+         "appliance known only to the API", "not listening and firewall"],
+)
+def test_diagnose(room_facts, probe, api, policy_changes, codes):
+    found = diagnose(room_facts, probe, api, {**POLICY, **policy_changes})
+    assert [f["code"] for f in found] == codes
+
+
+def test_every_finding_is_complete():
+    found = diagnose(facts(firewall__verdicts=BLOCKED, **PROXY), TIMEOUT, {"reported_ip": "127.0.0.1"}, POLICY)
+    for item in found:
+        assert set(item) >= {"code", "severity", "summary", "evidence", "next_step"}
+        assert item["summary"] and item["next_step"] and item["evidence"]
+    assert found[0]["evidence"]["blocked"][0]["decided_by"] == "inet t input: tcp dport 9090 drop"
+
+
+def test_fixes_map_findings_to_roles():
+    found = diagnose(facts(firewall__verdicts=BLOCKED, **PROXY), TIMEOUT, None, POLICY)
+    assert fixes(found) == ["firewall", "proxy"]
+    assert fixes(diagnose(HEALTHY, TIMEOUT, None, POLICY)) == []
+
+
+@pytest.mark.parametrize(
+    "before, after, applied, passed",
+    [
+        (facts(firewall__verdicts=BLOCKED), HEALTHY, ["firewall"], True),
+        (facts(firewall__verdicts=BLOCKED), facts(firewall__verdicts=BLOCKED), ["firewall"], False),
+    ],
+    ids=["finding gone", "finding remains"],
+)
+def test_verify(before, after, applied, passed):
+    result = verify(diagnose(before, TIMEOUT, None, POLICY), diagnose(after, OPEN, None, POLICY), applied)
+    assert result["passed"] is passed
+
+
+def test_verify_fails_when_the_probe_still_cannot_connect():
+    """Fixed on the host but still unreachable from the probe: a new finding, so the change is rolled back."""
+    before = diagnose(facts(firewall__verdicts=BLOCKED), TIMEOUT, None, POLICY)
+    after = diagnose(HEALTHY, TIMEOUT, None, POLICY)
+    result = verify(before, after, ["firewall"])
+    assert result == {"passed": False, "remaining_targeted": [], "new": ["controller_port_blocked"],
+                      "findings": after}
+
+
+@pytest.mark.parametrize(
+    "findings, mode, applied, verified, status",
+    [
+        ([], "diagnose", None, None, "healthy"),
+        (["x"], "diagnose", None, None, "needs_attention"),
+        (["x"], "plan", ["firewall"], None, "needs_attention"),
+        (["x"], "apply", ["firewall"], {"passed": True, "findings": []}, "fixed"),
+        (["x"], "apply", ["firewall"], {"passed": True, "findings": ["y"]}, "needs_attention"),
+        (["x"], "apply", ["firewall"], {"passed": False, "findings": ["x"]}, "failed"),
+        (["x"], "apply", [], None, "needs_attention"),
+    ],
+    ids=["no findings", "diagnose only", "plan only", "fixed", "fixed part, rest needs a person",
+         "verify failed", "nothing a host change fixes"],
+)
+def test_room_status(findings, mode, applied, verified, status):
+    assert room_status(findings, mode, applied, verified) == status
+
+
+@pytest.mark.parametrize(
+    "host_vars, remediate, message",
+    [
+        ({"zoom_room_controller_subnets": ["10.0.0.0/33"]}, True,
+         "room-1: zoom_room_controller_subnets[0]: '10.0.0.0/33' is not a CIDR"),
+        ({"zoom_room_controller_subnets": ["0.0.0.0/0"]}, True, "room-1: zoom_room_controller_subnets[0]: '0.0.0.0/0'"),
+        ({}, True, "room-1: zoom_room_controller_subnets: at least one CIDR is required"),
+        ({"zoom_room_controller_subnets": [SUBNET], "zoom_room_controller_port": 99999}, True,
+         "room-1: zoom_room_controller_port: 99999 is out of range"),
+        ({"zoom_room_controller_subnets": [SUBNET], "zoom_room_proxy_policy": "sometimes"}, True,
+         "room-1: zoom_room_proxy_policy: 'sometimes' is not one of"),
+        ({"zoom_room_controller_subnets": [SUBNET], "zoom_room_proxy_policy": "manual"}, True,
+         "room-1: zoom_room_proxy_server: required when policy is 'manual'"),
+        ({"zoom_room_controller_subnets": [SUBNET], "zoom_room_min_version": "soon"}, True,
+         "room-1: zoom_room_min_version: 'soon' is not a version"),
+    ],
+    ids=["cidr", "any", "missing subnets for remediation", "port", "policy", "manual without server", "version"],
+)
+def test_input_errors_name_host_and_variable(host_vars, remediate, message):
+    errors = input_errors({"room-1": host_vars}, remediate)
+    assert len(errors) == 1 and errors[0].startswith(message), errors
+
+
+def test_input_errors_accepts_a_good_room_and_diagnose_without_subnets():
+    assert input_errors({"room-1": {"zoom_room_controller_subnets": [SUBNET]}}, True) == []
+    assert input_errors({"room-1": {}}, False) == []
