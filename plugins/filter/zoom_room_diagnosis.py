@@ -11,6 +11,13 @@ ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "
 
 from ansible.module_utils.zoom_room_findings import diagnose, fixes, room_status, verify  # noqa: E402
 from ansible.module_utils.zoom_room_inputs import input_errors  # noqa: E402
+from ansible.module_utils.zoom_room_inventory_view import (  # noqa: E402
+    api_view,
+    probe_of,
+    probe_targets,
+    probes_for,
+    reachability_of,
+)
 
 
 class FilterModule:
@@ -21,4 +28,9 @@ class FilterModule:
             "zoom_room_verify": verify,
             "zoom_room_status": room_status,
             "zoom_rooms_input_errors": input_errors,
+            "zoom_room_probe_of": probe_of,
+            "zoom_rooms_probe_targets": probe_targets,
+            "zoom_rooms_probes_for": probes_for,
+            "zoom_room_reachability_of": reachability_of,
+            "zoom_room_api_view": api_view,
         }

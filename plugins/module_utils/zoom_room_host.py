@@ -10,13 +10,14 @@ import os
 import tempfile
 from typing import Any, Callable
 
+from ansible.module_utils.zoom_room_firewalld import FIREWALLD_IPTABLES_CHAIN, FIREWALLD_TABLES, FirewalldBackend
 from ansible.module_utils.zoom_room_iptables import IptablesBackend, UfwBackend, iptables_in_use, parse_iptables_save
 from ansible.module_utils.zoom_room_net import Network
 from ansible.module_utils.zoom_room_nftables import NftablesBackend, native_input_chains
 from ansible.module_utils.zoom_room_packetfilter import ADMITTED, combine_layers
 
 Runner = Callable[..., tuple[int, str, str]]
-LINUX_BACKENDS = ("nftables", "iptables", "ufw")
+LINUX_BACKENDS = ("nftables", "iptables", "ufw", "firewalld")
 
 
 def command_runner(module: Any) -> Runner:
@@ -55,36 +56,56 @@ def ufw_active(run: Runner) -> bool:
     return rc == 0 and out.startswith("Status: active")
 
 
+def firewalld_running(run: Runner) -> bool:
+    """`firewall-cmd --state` prints `running` (rc 0); `not running` goes to stderr with rc 252."""
+    rc, out, _ = run(["firewall-cmd", "--state"])
+    return rc == 0 and out.strip() == "running"
+
+
 def linux_layers(run: Runner, port: int, backend: str = "auto", persist: bool = True) -> list[Any]:
     """The filtering layers on this host, outermost first, or just the one asked for.
 
     nftables' own tables and iptables' (legacy or nft) both see every inbound packet, so
-    both are layers; with ufw active, ufw owns the iptables rules.
+    both are layers; with ufw active, ufw owns the iptables rules. With firewalld running,
+    firewalld owns its `inet firewalld` table (nftables backend) or its INPUT_ZONES chains
+    (iptables backend): it is read and changed through firewall-cmd, and the nftables and
+    iptables layers leave those alone. Changing them directly would be undone by the next
+    `firewall-cmd --reload`, and nftables.conf would get a copy of firewalld's table.
     """
-    if backend == "nftables":
-        return [NftablesBackend(run, port, persist=persist)]
+    if backend == "firewalld":
+        return [FirewalldBackend(run, port, persist=persist)]
     if backend == "iptables":
         return [IptablesBackend(run, port, persist=persist)]
     if backend == "ufw":
         return [UfwBackend(run, port)]
+    firewalld_on = firewalld_running(run)
+    excluded = FIREWALLD_TABLES if firewalld_on else frozenset()
+    nft = NftablesBackend(run, port, persist=persist, exclude_tables=excluded)
+    if backend == "nftables":
+        return [nft]
     layers: list[Any] = []
-    nft = NftablesBackend(run, port, persist=persist)
     try:
-        if native_input_chains(nft.chains()):
+        if native_input_chains(nft.chains(), exclude_tables=excluded):
             layers.append(nft)
     except (RuntimeError, ValueError):
         pass  # no nft binary or no nf_tables: the iptables layer covers the host
     if ufw_active(run):
         layers.append(UfwBackend(run, port))
-    elif _iptables_has_rules(run):
+    elif _iptables_has_rules(run, skip_firewalld=firewalld_on):
         layers.append(IptablesBackend(run, port, persist=persist))
+    if firewalld_on:
+        layers.append(FirewalldBackend(run, port, persist=persist))
     return layers
 
 
-def _iptables_has_rules(run: Runner) -> bool:
+def _iptables_has_rules(run: Runner, skip_firewalld: bool = False) -> bool:
+    """INPUT has rules or a non-ACCEPT policy; with `skip_firewalld`, not counting firewalld's own table."""
     for command in ("iptables-save", "ip6tables-save"):
         rc, out, _ = run([command, "-t", "filter"])
-        if rc == 0 and iptables_in_use(parse_iptables_save(out)):
+        table = parse_iptables_save(out) if rc == 0 else None
+        if table is None or (skip_firewalld and FIREWALLD_IPTABLES_CHAIN in table.policies):
+            continue
+        if iptables_in_use(table):
             return True
     return False
 
@@ -96,7 +117,7 @@ def firewall_facts(layers: list[Any], subnets: list[Network]) -> dict[str, Any]:
     for index, subnet in enumerate(subnets):
         verdict = combine_layers([results[index] for _, results in per_layer])
         verdicts.append({**verdict, "subnet": str(subnet)})
-    primary = next((name for name in ("ufw", "iptables", "nftables") if name in dict(per_layer)), "none")
+    primary = next((name for name in ("ufw", "firewalld", "iptables", "nftables") if name in dict(per_layer)), "none")
     return {
         "backend": primary,
         "active": bool(layers),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 from ansible.module_utils.zoom_room_net import Network
 from ansible.module_utils.zoom_room_packetfilter import (
@@ -86,11 +86,14 @@ def is_iptables_table(chains: dict[tuple[str, str, str], Chain], family: str, ta
     return bool(names) and names <= IPTABLES_CHAINS
 
 
-def native_input_chains(chains: dict[tuple[str, str, str], Chain], version: int | None = None) -> list[Chain]:
-    """Base chains on the input hook that nftables itself owns, in the order packets meet them."""
+def native_input_chains(chains: dict[tuple[str, str, str], Chain], version: int | None = None,
+                        exclude_tables: Collection[str] = frozenset()) -> list[Chain]:
+    """Base chains on the input hook that nftables itself owns, in the order packets meet them.
+
+    `exclude_tables`: table names another layer owns (firewalld's while it runs)."""
     families = {None: ("inet", "ip", "ip6"), 4: ("inet", "ip"), 6: ("inet", "ip6")}[version]
     found = [c for c in chains.values() if c.hook == "input" and c.family in families
-             and not is_iptables_table(chains, c.family, c.table)]
+             and not is_iptables_table(chains, c.family, c.table) and c.table not in exclude_tables]
     return sorted(found, key=lambda c: (c.prio, c.family, c.table, c.name))
 
 
@@ -290,11 +293,13 @@ def evaluate_chain(chains: dict[tuple[str, str, str], Chain], chain: Chain, ques
     return Outcome("accept" if chain.policy == "accept" else "drop", f"{chain.key}: policy {chain.policy}")
 
 
-def verdicts(chains: dict[tuple[str, str, str], Chain], subnets: list[Network], port: int) -> list[dict[str, str]]:
+def verdicts(chains: dict[tuple[str, str, str], Chain], subnets: list[Network], port: int,
+             exclude_tables: Collection[str] = frozenset()) -> list[dict[str, str]]:
     results = []
     for subnet in subnets:
         question = Question(subnet, port)
-        outcomes = [evaluate_chain(chains, c, question) for c in native_input_chains(chains, subnet.version)]
+        outcomes = [evaluate_chain(chains, c, question)
+                    for c in native_input_chains(chains, subnet.version, exclude_tables)]
         verdict, decided_by = layer_verdict(outcomes)
         results.append({"subnet": str(subnet), "verdict": verdict, "decided_by": decided_by})
     return results
@@ -323,12 +328,13 @@ def _managed_spec(rule: Rule) -> dict[str, Any]:
 
 
 def desired_managed(chains: dict[tuple[str, str, str], Chain], subnets: list[Network], port: int,
-                    comment: str, present: bool) -> dict[str, list[dict[str, Any]]]:
+                    comment: str, present: bool, exclude_tables: Collection[str] = frozenset()
+                    ) -> dict[str, list[dict[str, Any]]]:
     """Where our admission must stand: every native input chain that, without it, would not accept."""
     if not present:
         return {}
     desired: dict[str, list[dict[str, Any]]] = {}
-    for chain in native_input_chains(chains):
+    for chain in native_input_chains(chains, exclude_tables=exclude_tables):
         specs = []
         for version in (4, 6):
             family_ok = chain.family == "inet" or chain.family == ("ip" if version == 4 else "ip6")
@@ -400,12 +406,14 @@ class NftablesBackend:
     name = "nftables"
     REGENERATE = "(regenerated from the live ruleset after the change)"
 
-    def __init__(self, run: Runner, port: int, config_path: str = "/etc/nftables.conf", persist: bool = True):
+    def __init__(self, run: Runner, port: int, config_path: str = "/etc/nftables.conf", persist: bool = True,
+                 exclude_tables: Collection[str] = frozenset()):
         self.run = run
         self.port = port
         self.comment = MANAGED_COMMENT.format(port=port)
         self.config_path = config_path
         self.persist = persist
+        self.exclude_tables = frozenset(exclude_tables)  # tables another layer owns: not evaluated, changed or saved
 
     def chains(self) -> dict[tuple[str, str, str], Chain]:
         rc, out, err = self.run(["nft", "-j", "list", "ruleset"])
@@ -420,10 +428,10 @@ class NftablesBackend:
         return state
 
     def verdicts(self, subnets: list[Network]) -> list[dict[str, str]]:
-        return verdicts(self.chains(), subnets, self.port)
+        return verdicts(self.chains(), subnets, self.port, self.exclude_tables)
 
     def desired(self, before: dict[str, Any], subnets: list[Network], present: bool) -> dict[str, Any]:
-        managed = desired_managed(self.chains(), subnets, self.port, self.comment, present)
+        managed = desired_managed(self.chains(), subnets, self.port, self.comment, present, self.exclude_tables)
         after = {**before, "managed": managed}
         if self.persist and managed != before["managed"]:
             after["config"] = self.REGENERATE
@@ -457,10 +465,10 @@ class NftablesBackend:
         return out if rc == 0 else None
 
     def _saved_ruleset(self) -> str:
-        """The native tables as nftables.conf text (stateless: no counters); iptables-nft's left out."""
+        """The native tables as nftables.conf text (stateless: no counters); iptables-nft's and excluded ones left out."""
         chains = self.chains()
         tables = sorted({(c.family, c.table) for c in chains.values()
-                         if not is_iptables_table(chains, c.family, c.table)})
+                         if not is_iptables_table(chains, c.family, c.table) and c.table not in self.exclude_tables})
         parts = [CONFIG_HEADER]
         for family, table in tables:
             rc, out, err = self.run(["nft", "-s", "list", "table", family, table])

@@ -16,13 +16,21 @@ description:
     another table's chain, so a rule in C(inet filter) alone is not enough. With iptables, the module
     inserts one ACCEPT per subnet at the top of INPUT. With ufw, it inserts C(allow proto tcp from SUBNET
     to any port PORT) at position 1.
+  - With firewalld running, firewalld is the layer for its own rules (the nftables and iptables layers
+    leave its tables alone). The module adds the rich rule
+    C(rule family="ipv4" source address="SUBNET" port port="PORT" protocol="tcp" accept) to each zone that
+    handles the subnet and does not already admit it. That is the zone bound to a source covering the
+    subnet, else every zone bound to an interface and the default zone. Rich rules carry no comment, so
+    a rule of exactly this form is treated as ours.
   - The admission persists across reboots. nftables native tables go to C(/etc/nftables.conf). iptables
     rules go to C(/etc/iptables/rules.v4)/C(rules.v6) (iptables-persistent) or C(/etc/sysconfig/iptables).
-    ufw saves its rules itself.
+    ufw saves its rules itself. firewalld gets each rich rule both with C(--permanent) and in the runtime
+    configuration, so the rule survives a reboot and applies at once without a C(--reload).
   - macOS. The Application Firewall (socketfilterfw) permits the Zoom Rooms app. It filters per
     application, not per address, so the scope to controller subnets cannot be expressed there.
     "Block all incoming connections" is only switched off when I(allow_disable_block_all=true).
-  - Our rules carry the comment C(zoom-rooms controller tcp/PORT). C(state=absent) removes them and nothing else.
+  - Our rules carry the comment C(zoom-rooms controller tcp/PORT); for firewalld, ours are the rich rules of the form above.
+    C(state=absent) removes them and nothing else.
 version_added: "1.0.0"
 author: Zoom Rooms toolkit maintainers
 options:
@@ -43,13 +51,14 @@ options:
     default: present
   backend:
     description:
-      - C(auto) acts on every active layer (nftables native tables, then ufw or iptables).
+      - C(auto) acts on every active layer (nftables native tables, then ufw or iptables, then firewalld
+        when C(firewall-cmd --state) prints C(running)).
       - A named backend acts on that one only; verification still checks the whole host on Linux.
     type: str
-    choices: [auto, nftables, iptables, ufw, socketfilterfw]
+    choices: [auto, nftables, iptables, ufw, firewalld, socketfilterfw]
     default: auto
   persist:
-    description: Linux. Save the change in the backend's boot-time configuration.
+    description: Linux. Save the change in the backend's boot-time configuration (for firewalld, its permanent configuration).
     type: bool
     default: true
   restore:
@@ -216,7 +225,8 @@ def main() -> None:
             "sources": {"type": "list", "elements": "str", "default": []},
             "port": {"type": "int", "default": 9090},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            "backend": {"type": "str", "choices": ["auto", "nftables", "iptables", "ufw", "socketfilterfw"],
+            "backend": {"type": "str",
+                        "choices": ["auto", "nftables", "iptables", "ufw", "firewalld", "socketfilterfw"],
                         "default": "auto"},
             "persist": {"type": "bool", "default": True},
             "restore": {"type": "dict"},
