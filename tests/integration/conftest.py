@@ -6,13 +6,15 @@ import pytest
 from labfixture import Lab
 
 LAB_ROOMS = int(os.environ.get("ZR_TEST_LAB_ROOMS", "4"))
+# Separate names let several test sessions (or a developer's demo lab) run side by side.
+LAB_NAME = os.environ.get("ZR_TEST_LAB_NAME", "zrt")
 
 
 @pytest.fixture(scope="session")
 def lab():
     """One lab for the integration session; torn down even when tests fail."""
     state_dir = Path(tempfile.mkdtemp(prefix="zr-test-lab-"))
-    handle = Lab(name="zrt", state_dir=state_dir)
+    handle = Lab(name=LAB_NAME, state_dir=state_dir)
     try:
         handle.labctl("up", "--rooms", str(LAB_ROOMS))
         yield handle
