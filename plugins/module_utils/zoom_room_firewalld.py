@@ -282,7 +282,7 @@ def service_answer(name: str, question: Question, services: dict[str, dict[str, 
     if info is None or depth > MAX_INCLUDE_DEPTH:
         return None
     answers = [_tcp_port_answer(info["ports"], question.port),
-               True if {"tcp", "6"} & set(info["protocols"]) else False]
+               bool({"tcp", "6"} & set(info["protocols"]))]
     answers += [service_answer(included, question, services, depth + 1) for included in info["includes"]]
     hit = True if True in answers else (None if None in answers else False)
     destination = info.get("destination") or {}

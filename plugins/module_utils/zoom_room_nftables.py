@@ -465,7 +465,8 @@ class NftablesBackend:
         return out if rc == 0 else None
 
     def _saved_ruleset(self) -> str:
-        """The native tables as nftables.conf text (stateless: no counters); iptables-nft's and excluded ones left out."""
+        """The native tables as nftables.conf text (stateless: no counters); iptables-nft's and excluded ones
+        left out."""
         chains = self.chains()
         tables = sorted({(c.family, c.table) for c in chains.values()
                          if not is_iptables_table(chains, c.family, c.table) and c.table not in self.exclude_tables})

@@ -29,7 +29,8 @@ description:
   - macOS. The Application Firewall (socketfilterfw) permits the Zoom Rooms app. It filters per
     application, not per address, so the scope to controller subnets cannot be expressed there.
     "Block all incoming connections" is only switched off when I(allow_disable_block_all=true).
-  - Our rules carry the comment C(zoom-rooms controller tcp/PORT); for firewalld, ours are the rich rules of the form above.
+  - Our rules carry the comment C(zoom-rooms controller tcp/PORT); for firewalld, ours are the rich rules of
+    the form above.
     C(state=absent) removes them and nothing else.
 version_added: "1.0.0"
 author: Zoom Rooms toolkit maintainers
@@ -58,7 +59,9 @@ options:
     choices: [auto, nftables, iptables, ufw, firewalld, socketfilterfw]
     default: auto
   persist:
-    description: Linux. Save the change in the backend's boot-time configuration (for firewalld, its permanent configuration).
+    description: >-
+      Linux. Save the change in the backend's boot-time configuration (for firewalld, its permanent
+      configuration).
     type: bool
     default: true
   restore:

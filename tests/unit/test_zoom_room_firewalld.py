@@ -90,7 +90,8 @@ def test_service_info():
     [
         (OURS, {"family": "ipv4", "priority": 0, "source": {"address": "10.89.1.0/24"}, "element": "port",
                 "attrs": {"port": "9090", "protocol": "tcp"}, "action": "accept", "limited": False}),
-        ('rule priority="-10" family="ipv6" source NOT address="fd00::/8" service name="ssh" reject type="icmp6-adm-prohibited"',
+        ('rule priority="-10" family="ipv6" source NOT address="fd00::/8" service name="ssh" '
+         'reject type="icmp6-adm-prohibited"',
          {"family": "ipv6", "priority": -10, "source": {"invert": "yes", "address": "fd00::/8"}, "element": "service",
           "attrs": {"name": "ssh"}, "action": "reject", "limited": False}),
         ('rule family="ipv4" port port="9090" protocol="tcp" log prefix="ZR: " level="info" accept limit value="5/m"',
@@ -154,6 +155,19 @@ def test_source_zone_that_does_not_decide_drifts_only_in_old_firewalld():
     [drifts] = firewalld_verdicts({"public": opened, "internal": internal}, "public", [CTL], 9090, SERVICES)
     assert drifts["verdict"] == "unknown" and "zone drifting" in drifts["decided_by"]
 
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"forward_ports": ["port=9090:proto=tcp:toport=8080:toaddr="]},
+     {"rich_rules": ['rule family="ipv4" forward-port port="9090" protocol="tcp" to-port="8080"']}],
+    ids=["zone forward port", "rich rule forward port"],
+)
+def test_forward_port_on_the_controller_port_is_unknown(change):
+    """firewall-cmd prints forward ports as `port=P:proto=T:toport=Q:toaddr=A` (command.py); DNAT comes first."""
+    zone = {**parse_list_all(text("public_port_9090")), **change}
+    [result] = firewalld_verdicts({"public": zone}, "public", [CTL], 9090, SERVICES)
+    assert result["verdict"] == "unknown" and result["decided_by"].endswith("redirects the port")
 
 # ---------------------------------------------------------------- planning
 
