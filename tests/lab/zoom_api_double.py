@@ -15,13 +15,18 @@ Zoom endpoints (base ``http://HOST:PORT/v2``):
 Lab control endpoints (not Zoom):
   POST   /_lab/faults {"kind": per_second_429|daily_429|server_error|slow, "count": n, "delay": s}
   GET    /_lab/faults, DELETE /_lab/faults
-  POST   /_lab/rooms/{room_name}/report {"ip_address", "app_version", "status", "platform"}
+  POST   /_lab/rooms/{room_name}/report {"ip_address", "app_version", "status", "platform",
+                                      "follows_updates", "update_error"}
   POST   /_lab/rooms/{room_name}/controller {"app_version"}
+  POST   /_lab/rooms/{room_name}/app_version_error {"code": 8001..8004 (or another), "count": n}
   GET    /_lab/rooms                                  raw state, including internal fields
+  GET    /_lab/requests                               /v2 and token requests served, per operation
 
 Behaviour the OpenAPI document does not pin down (chosen here, documented in docs/zoom-api.md):
 an app version change finishes ``upgrade_delay`` seconds after the request, and only while the
-device is online (callers must poll); changes are refused (400 code 300) for controllers and for
+device is online (callers must poll); for a lab room that reports ``follows_updates`` it finishes
+only when the room reports the new version (the room installs it when the report's reply says the
+change is ``ready``), so the API never shows a version the room does not run; changes are refused (400 code 300) for controllers and for
 appliances, whose software Zoom does not let the API change; unknown rooms answer 404 code 1012
 where the document lists a 404 and 400 code 1012 where it lists only a 400.
 
@@ -47,6 +52,7 @@ import threading
 import time
 import urllib.parse
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,6 +74,16 @@ EVENT_METHODS = ("zoomroom.check_in", "zoomroom.check_out", "zoomroom.mute", "zo
                  "zoomroom.meeting_cancel", "zoomroom.meeting_end", "zoomroom.meeting_schedule",
                  "zoomroom.thirdparty_meeting_join")
 PAGE_TOKEN_LIFETIME = 15 * 60  # Zoom: "This token's expiration period is 15 minutes."
+# Zoom's 400 messages of PUT .../app_version (Zoom Rooms OpenAPI, "Change Zoom Rooms app version").
+APP_VERSION_MESSAGES = {
+    8001: "Cannot process this upgrade request. The Zoom Rooms Software in this device is either already up to "
+          "date or is currently being updated.",
+    8002: "Cannot process the downgrade request. The target version for downgrading is not available or the "
+          "downgrade process has already been initiated.",
+    8003: "The cancel request could not be processed because the Zoom Rooms Software in this device is not being "
+          "downgraded or upgraded at the moment.",
+    8004: "A device with the provided Device ID: {device_id} does not belong to the current room: {room_id}.",
+}
 
 
 @dataclass
@@ -286,6 +302,7 @@ class LabState:
         self.faults: List[Dict[str, Any]] = []
         self.exchanges: List[Dict[str, Any]] = []
         self.requests_served = 0
+        self.requests_by_operation: Counter[str] = Counter()
         self._rng = random.Random()
 
     # ---- rooms
@@ -305,11 +322,20 @@ class LabState:
             return room
 
     def _settle(self, room: Dict[str, Any]) -> None:
-        """Finish app version changes whose time has come (only for online devices)."""
+        """Finish app version changes whose time has come (only for online devices).
+
+        A lab room that follows updates is only told the change is ready: its version changes when
+        it reports the new one (see report()).
+        """
         now = self.clock()
         for device in room["devices"]:
             pending = device.get("_pending")
             if pending and now >= pending["due"] and device["status"] == "Online":
+                if device.get("_follows_updates"):
+                    if not pending.get("ready"):
+                        pending["ready"] = True
+                        self.save()
+                    continue
                 before = device["app_version"]
                 device["app_version"] = pending["target"]
                 device["_previous_version"] = before if pending["action"] == "upgrade" else None
@@ -335,8 +361,10 @@ class LabState:
             computer = room["devices"][0]
             computer.update(status=status, device_system=system,
                             ip_address=str(report.get("ip_address", computer["ip_address"])))
-            if report.get("app_version"):
-                computer["app_version"] = str(report["app_version"])
+            if "follows_updates" in report:
+                computer["_follows_updates"] = bool(report["follows_updates"])
+            self._settle(room)
+            self._room_reports_version(computer, report)
             if report.get("location_id") is not None:
                 room["location_id"] = str(report["location_id"])
             room["status"] = "Available" if status == "Online" else "Offline"
@@ -345,6 +373,21 @@ class LabState:
             self.save()
             return {"room_id": room_id, "device_id": computer["id"], "app_version": computer["app_version"],
                     "pending": computer["_pending"]}
+
+    @staticmethod
+    def _room_reports_version(computer: Dict[str, Any], report: Dict[str, Any]) -> None:
+        """The room knows what it runs: its version replaces the API's. Reporting the target of a
+        pending change finishes that change; an ``update_error`` abandons it."""
+        pending = computer.get("_pending")
+        reported = str(report.get("app_version") or "")
+        if pending and reported and version_key(reported) == version_key(pending["target"]):
+            computer["_previous_version"] = computer["app_version"] if pending["action"] == "upgrade" else None
+            computer["_pending"] = None
+        elif pending and report.get("update_error"):
+            computer["_last_update_error"] = str(report["update_error"])
+            computer["_pending"] = None
+        if reported:
+            computer["app_version"] = reported
 
     def _new_lab_room(self, room_id: str, name: str, report: Dict[str, Any], system: str) -> Dict[str, Any]:
         rng = random.Random(room_id)
@@ -372,6 +415,16 @@ class LabState:
             self.save()
             return {"room_id": room["id"], "controllers": [d["id"] for d in controllers]}
 
+    def force_app_version_error(self, name: str, code: int, count: int = 1) -> Dict[str, Any]:
+        """The next ``count`` app version requests for lab room ``name`` are refused with ``code``."""
+        with self.lock:
+            room = self.rooms.get(stable_id("lab", name))
+            if room is None:
+                raise KeyError(name)
+            room.setdefault("_forced_app_version_errors", []).extend([int(code)] * max(0, int(count)))
+            self.save()
+            return {"room_id": room["id"], "forced_app_version_errors": list(room["_forced_app_version_errors"])}
+
     def regenerate_activation_code(self, room: Dict[str, Any]) -> None:
         with self.lock:
             room["activation_code"] = activation_code(self._rng)
@@ -383,9 +436,13 @@ class LabState:
         with self.lock:
             room = self.room(room_id)
             device = next((d for d in room["devices"] if d["id"] == device_id), None) if room else None
+            forced = room.get("_forced_app_version_errors") if room else None
+            if forced:
+                code = forced.pop(0)
+                self.save()
+                return 400, _error(code, APP_VERSION_MESSAGES.get(code, "Request refused (injected by the lab)."))
             if device is None:
-                return 400, _error(8004, f"A device with the provided Device ID: {device_id} does not belong "
-                                         f"to the current room: {room_id}.")
+                return 400, _error(8004, APP_VERSION_MESSAGES[8004].format(device_id=device_id, room_id=room_id))
             if device["device_type"] != "Zoom Rooms Computer" or \
                     platform_of(device["device_system"]) not in UPGRADABLE_PLATFORMS:
                 return 400, _error(300, "Changing the app version is supported for Zoom Rooms computers on "
@@ -399,20 +456,15 @@ class LabState:
         due = self.clock() + float(self.config.upgrade_delay)
         if action == "upgrade":
             if pending or version_key(device["app_version"]) >= version_key(self.config.latest_version):
-                return 400, _error(8001, "Cannot process this upgrade request. The Zoom Rooms Software in this "
-                                         "device is either already up to date or is currently being updated.")
+                return 400, _error(8001, APP_VERSION_MESSAGES[8001])
             device["_pending"] = {"action": "upgrade", "target": self.config.latest_version, "due": due}
         elif action == "downgrade":
             if pending or not device["_previous_version"]:
-                return 400, _error(8002, "Cannot process the downgrade request. The target version for "
-                                         "downgrading is not available or the downgrade process has already "
-                                         "been initiated.")
+                return 400, _error(8002, APP_VERSION_MESSAGES[8002])
             device["_pending"] = {"action": "downgrade", "target": device["_previous_version"], "due": due}
         else:
             if not pending:
-                return 400, _error(8003, "The cancel request could not be processed because the Zoom Rooms "
-                                         "Software in this device is not being downgraded or upgraded at the "
-                                         "moment.")
+                return 400, _error(8003, APP_VERSION_MESSAGES[8003])
             device["_pending"] = None
         return 204, {}
 
@@ -549,6 +601,8 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
         ("GET", re.compile(r"^/_lab/rooms$"), "lab_rooms"),
         ("POST", re.compile(r"^/_lab/rooms/([^/]+)/report$"), "lab_report"),
         ("POST", re.compile(r"^/_lab/rooms/([^/]+)/controller$"), "lab_controller"),
+        ("POST", re.compile(r"^/_lab/rooms/([^/]+)/app_version_error$"), "lab_app_version_error"),
+        ("GET", re.compile(r"^/_lab/requests$"), "lab_requests"),
     )
 
     @property
@@ -589,6 +643,9 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
             self._send(404, _error(404, f"No such endpoint: {method} {parts.path}"))
         elif not parts.path.startswith("/v2/") or not self._fault_or_auth_failed():
             name, args = route
+            if not name.startswith("lab_"):
+                with self.state.lock:
+                    self.state.requests_by_operation[name] += 1
             getattr(self, name)(*args)
 
     def _route(self, method: str, path: str) -> Tuple[str, List[str]] | None:
@@ -759,6 +816,23 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
             self._send(200, self.state.set_controller_version(name, str(version)))
         except KeyError:
             self._send(404, {"error": f"no lab room named {name!r}; report it first"})
+
+    def lab_app_version_error(self, name: str) -> None:
+        body = self._json_body()
+        try:
+            code = int(body["code"])
+            count = int(body.get("count", 1))
+        except (KeyError, TypeError, ValueError):
+            self._send(400, {"error": "code (an integer such as 8001) is required; count is optional"})
+            return
+        try:
+            self._send(200, self.state.force_app_version_error(name, code, count))
+        except KeyError:
+            self._send(404, {"error": f"no lab room named {name!r}; report it first"})
+
+    def lab_requests(self) -> None:
+        with self.state.lock:
+            self._send(200, {"requests": dict(self.state.requests_by_operation)})
 
     # ---- plumbing
 
