@@ -52,7 +52,14 @@ def reachability_of(room: str, probe_results: Any) -> dict[str, Any] | None:
 
 
 def api_view(room_vars: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The Zoom API data of a room as the diagnosis reads it, from the zoom_rooms inventory's host vars."""
+    """The Zoom API data of a room as the diagnosis reads it.
+
+    Prefers the `zoom_room_api` fact (set by the zoom_room_diagnose role from one zoom_rooms_api
+    call per batch, for any inventory), else the zoom_rooms inventory plugin's host vars. A fact
+    that is null (the API is configured but has no such room) means no API data.
+    """
+    if "zoom_room_api" in room_vars:
+        return _view_of_fact(room_vars.get("zoom_room_api"), room_vars)
     if not room_vars.get("zoom_room_id") and not room_vars.get("zoom_room_status"):
         return None
     view = {
@@ -61,7 +68,30 @@ def api_view(room_vars: Mapping[str, Any]) -> dict[str, Any] | None:
         "room_computer_version": room_vars.get("zoom_room_app_version"),
         "controller_versions": list(room_vars.get("zoom_room_controller_versions") or []),
     }
-    if room_vars.get("zoom_room_activation_code_issued_at"):
-        view["activated"] = bool(room_vars.get("zoom_room_activated", False))
-        view["activation_code_issued_at"] = room_vars["zoom_room_activation_code_issued_at"]
+    _add_activation(view, room_vars.get("zoom_room_activated", False),
+                    room_vars.get("zoom_room_activation_code_issued_at"))
     return view
+
+
+def _view_of_fact(fact: Any, room_vars: Mapping[str, Any]) -> dict[str, Any] | None:
+    if not isinstance(fact, Mapping):
+        return None
+    view = {
+        "room": {"status": (fact.get("room") or {}).get("status") or fact.get("status")},
+        "reported_ip": fact.get("reported_ip"),
+        "room_computer_version": fact.get("room_computer_version"),
+        "controller_versions": list(fact.get("controller_versions") or []),
+    }
+    # The API does not say when a code was issued: the fact carries it when something knew it.
+    issued = fact.get("activation_code_issued_at") or room_vars.get("zoom_room_activation_code_issued_at")
+    activated = fact.get("activated")
+    if activated is None:
+        activated = room_vars.get("zoom_room_activated", False)
+    _add_activation(view, activated, issued)
+    return view
+
+
+def _add_activation(view: dict[str, Any], activated: Any, issued_at: Any) -> None:
+    if issued_at:
+        view["activated"] = bool(activated)
+        view["activation_code_issued_at"] = issued_at

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -30,6 +32,16 @@ CONTROLLER_PORT = 9090
 DEBIAN_SUITE = "bookworm"
 BASE_PACKAGES = ("python3", "openssh-server", "nftables", "iptables", "iproute2", "procps", "ufw")
 FAULT_TABLE = "zr_lab_fault"
+# The Zoom API double: upgrades target the lab's current package (the rooms can install it), and
+# finish quickly; rooms report every API_REPORT_INTERVAL seconds.
+API_LATEST_VERSION = "6.2.0 (4512)"  # CURRENT_VERSION in the API's form
+API_UPGRADE_DELAY = 1.0
+API_REPORT_INTERVAL = 2
+API_STANDALONE_ROOMS = 20
+# The double's lab defaults (zoom_api_double.LAB_*): not secrets, but never logged all the same.
+API_ACCOUNT_ID = "lab-account-id"
+API_CLIENT_ID = "lab-client-id"
+API_CLIENT_SECRET = "lab-client-secret-not-for-production"
 
 
 class LabError(Exception):
@@ -59,6 +71,10 @@ class LabConfig:
     def known_hosts(self) -> Path:
         return self.state_dir / "known_hosts"
 
+    @property
+    def standalone_api_file(self) -> Path:
+        return self.state_dir / "api-standalone.json"
+
 
 # ---------------------------------------------------------------- pure parts
 
@@ -86,6 +102,12 @@ def inventory(state: dict[str, Any], config: LabConfig) -> dict[str, Any]:
         for name, room in sorted(state["rooms"].items())
     }
     ssh_args = f"-o UserKnownHostsFile={config.known_hosts} -o StrictHostKeyChecking=yes"
+    room_group_vars: dict[str, Any] = {
+        "zoom_room_controller_subnets": [state["networks"]["ctl"]["subnet"]],
+        "zoom_room_probe": probe["name"],
+        "zoom_room_package_name": PACKAGE,
+    }
+    room_group_vars.update(api_inventory_vars(state.get("api") or {}))
     return {
         "all": {
             "vars": {
@@ -96,17 +118,56 @@ def inventory(state: dict[str, Any], config: LabConfig) -> dict[str, Any]:
             },
             "children": {
                 "zoom_rooms": {
-                    "vars": {
-                        "zoom_room_controller_subnets": [state["networks"]["ctl"]["subnet"]],
-                        "zoom_room_probe": probe["name"],
-                        "zoom_room_package_name": PACKAGE,
-                    },
+                    "vars": room_group_vars,
                     "children": {"zoom_rooms_linux": {"hosts": rooms}},
                 },
                 "zoom_room_probes": {"hosts": {probe["name"]: {"ansible_host": probe["mgmt_ip"]}}},
             },
         }
     }
+
+
+def api_inventory_vars(api: dict[str, Any]) -> dict[str, str]:
+    """Group vars that point the toolkit at the lab's Zoom API double (over loopback), or none.
+
+    The credentials are the double's lab defaults, so a first run works without exporting anything;
+    the toolkit treats them like real ones (no_log) all the same.
+    """
+    if not api.get("base_url") or not api.get("token_url"):
+        return {}
+    return {
+        "zoom_rooms_api_base_url": api["base_url"],
+        "zoom_rooms_api_token_url": api["token_url"],
+        "zoom_rooms_api_account_id": API_ACCOUNT_ID,
+        "zoom_rooms_api_client_id": API_CLIENT_ID,
+        "zoom_rooms_api_client_secret": API_CLIENT_SECRET,
+    }
+
+
+def api_exports(api: dict[str, Any]) -> str:
+    """The shell line that points the toolkit (inventory plugin, zoom_rooms_api) at a double."""
+    values = {
+        "ZOOM_API_BASE_URL": api["base_url"],
+        "ZOOM_OAUTH_TOKEN_URL": api["token_url"],
+        "ZOOM_ACCOUNT_ID": API_ACCOUNT_ID,
+        "ZOOM_CLIENT_ID": API_CLIENT_ID,
+        "ZOOM_CLIENT_SECRET": API_CLIENT_SECRET,
+    }
+    return "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in values.items())
+
+
+def api_state(info: dict[str, Any], pid: int, log_file: Path) -> dict[str, Any]:
+    """What labctl keeps about a running double: the control node's (loopback) URLs first.
+
+    ``info`` is the double's start line; with ``--extra-host 127.0.0.1`` the loopback URLs are the
+    extra ones and ``report_url`` (where lab rooms report) is the main address.
+    """
+    loopback = [(base, token) for base, token in zip(info.get("extra_base_urls") or [],
+                                                     info.get("extra_token_urls") or [], strict=False)
+                if base.startswith(("http://127.", "http://[::1]", "http://localhost"))]
+    base_url, token_url = loopback[0] if loopback else (info["base_url"], info["token_url"])
+    return {"pid": pid, "port": info["port"], "base_url": base_url, "token_url": token_url,
+            "report_url": info["base_url"].rsplit("/v2", 1)[0], "log": str(log_file)}
 
 
 def fault_script(kind: str) -> str:
@@ -163,7 +224,7 @@ def render_yaml(data: Any, indent: int = 0) -> str:
 def _yaml_scalar(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return "{}" if isinstance(value, dict) else "[]"
-    if isinstance(value, bool) or isinstance(value, int):
+    if isinstance(value, (bool, int)):
         return json.dumps(value)
     return json.dumps(str(value))  # a JSON string is a valid YAML double-quoted scalar
 
@@ -254,7 +315,7 @@ def ensure_base(podman: Podman, config: LabConfig) -> str:
 def ensure_image(podman: Podman, config: LabConfig) -> str:
     """The lab image, rebuilt only when its inputs (base packages, sim, image files) change."""
     base = ensure_base(podman, config)
-    inputs = [p for p in (LAB_SRC / "image").iterdir() if p.is_file()] + list((LAB_SRC / "sim").iterdir())
+    inputs = [p for folder in ("image", "sim") for p in (LAB_SRC / folder).iterdir() if p.is_file()]
     tag = f"localhost/zoom-rooms-lab:{content_hash(inputs, base + CURRENT_VERSION + OLD_VERSION)}"
     if podman.exists("image", tag):
         return tag
@@ -299,15 +360,61 @@ def down(podman: Podman, config: LabConfig) -> None:
     api_pid = state.get("api", {}).get("pid")
     if api_pid:
         stop_api(int(api_pid))
+    stop_standalone_api(config)
     for path in (config.state_file, config.inventory_file, config.known_hosts):
         path.unlink(missing_ok=True)
 
 
-def stop_api(pid: int) -> None:
+def is_api_process(pid: int) -> bool:
+    """True when ``pid`` is a running Zoom API double (not a recycled pid of something else)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"zoom_api_double.py" in cmdline
+
+
+def stop_api(pid: int, timeout: float = 5.0) -> None:
+    if not is_api_process(pid):
+        return
     try:
         os.kill(pid, 15)
     except ProcessLookupError:
-        pass
+        return
+    deadline = time.monotonic() + timeout
+    while is_api_process(pid) and time.monotonic() < deadline:
+        reap(pid)
+        time.sleep(0.05)
+
+
+def reap(pid: int) -> None:
+    """Collect our own exited child (a double started by this labctl process), if it is one."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def stop_standalone_api(config: LabConfig) -> bool:
+    """Stop the double of `labctl api start`; False when none was running."""
+    if not config.standalone_api_file.exists():
+        return False
+    info = json.loads(config.standalone_api_file.read_text())
+    running = is_api_process(int(info.get("pid", 0)))
+    stop_api(int(info.get("pid", 0)))
+    config.standalone_api_file.unlink(missing_ok=True)
+    return running
+
+
+def start_standalone_api(config: LabConfig, rooms: int) -> dict[str, Any]:
+    """A double on loopback with N seeded rooms, for the zoom_rooms inventory plugin (no lab needed)."""
+    if rooms < 0:
+        raise LabError(f"--rooms: {rooms} is not a number of rooms")
+    stop_standalone_api(config)
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    api = start_api(config, "127.0.0.1", rooms, extra_hosts=(), log_name="api-standalone.log")
+    config.standalone_api_file.write_text(json.dumps(api, indent=2) + "\n")
+    log(f"Zoom API double with {rooms} seeded rooms at {api['base_url']} (pid {api['pid']}); "
+        "stop it with `labctl api stop`")
+    return api
 
 
 def create_networks(podman: Podman, config: LabConfig) -> dict[str, dict[str, str]]:
@@ -358,7 +465,7 @@ def sim_conf_for(config: LabConfig, room: str, networks: dict[str, dict[str, str
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"ROOM_NAME={room}", f"PORT={CONTROLLER_PORT}", f"MGMT_SUBNET={networks['mgmt']['subnet']}"]
     if api_url:
-        lines.append(f"API_REPORT_URL={api_url}")
+        lines += [f"API_REPORT_URL={api_url}", f"REPORT_INTERVAL={API_REPORT_INTERVAL}"]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -380,10 +487,11 @@ def up(podman: Podman, config: LabConfig, rooms: int, with_api: bool = True) -> 
                              strict=True))
     # The gateway address exists only once a container is on the network: start the API
     # double now and point the simulators at it (they re-read their conf file).
-    api = start_api(config, networks["mgmt"]["gateway"], rooms) if with_api else {}
+    # It also listens on loopback: the control node's client accepts plain http to loopback only.
+    api = start_api(config, networks["mgmt"]["gateway"], 0, extra_hosts=("127.0.0.1",)) if with_api else {}
     if api:
         for room in names:
-            sim_conf_for(config, room, networks, f"http://{networks['mgmt']['gateway']}:{api['port']}")
+            sim_conf_for(config, room, networks, api["report_url"])
     state: dict[str, Any] = {"name": config.name, "image": image, "networks": networks, "api": api,
                              "probe": {"name": probe, "mgmt_ip": podman.address_on(probe, networks["mgmt"]["name"])},
                              "rooms": {}}
@@ -404,21 +512,33 @@ def write_known_hosts(config: LabConfig, state: dict[str, Any], host_keys: dict[
     config.known_hosts.write_text("\n".join(lines) + "\n")
 
 
-def start_api(config: LabConfig, host: str, rooms: int) -> dict[str, Any]:
-    """The Zoom API double, on the lab's management gateway so rooms can report to it."""
+def api_command(host: str, rooms: int, extra_hosts: Sequence[str] = ()) -> list[str]:
+    """The double's command line: upgrades go to the lab's current package and finish quickly."""
+    command = [sys.executable, str(LAB_SRC / "zoom_api_double.py"), "--host", host, "--port", "0",
+               "--rooms", str(rooms), "--latest-version", API_LATEST_VERSION,
+               "--upgrade-delay", str(API_UPGRADE_DELAY)]
+    for extra in extra_hosts:
+        command += ["--extra-host", extra]
+    return command
+
+
+def start_api(config: LabConfig, host: str, rooms: int, extra_hosts: Sequence[str] = ("127.0.0.1",),
+              log_name: str = "api.log") -> dict[str, Any]:
+    """The Zoom API double, on ``host`` (the lab's management gateway, so rooms can report to it)
+    and on ``extra_hosts`` (loopback, for the control node). Returns api_state()."""
     script = LAB_SRC / "zoom_api_double.py"
     if not script.exists():
         return {}
-    log_file = (config.state_dir / "api.log").open("w")
-    process = subprocess.Popen([sys.executable, str(script), "--host", host, "--port", "0", "--rooms", "0"],
-                               stdout=subprocess.PIPE, stderr=log_file, text=True, start_new_session=True)
+    log_path = config.state_dir / log_name
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(api_command(host, rooms, extra_hosts), stdout=subprocess.PIPE,
+                                   stderr=log_file, stdin=subprocess.DEVNULL, text=True, start_new_session=True)
     assert process.stdout is not None
     line = process.stdout.readline()
+    process.stdout.close()  # the double prints one line; a closed pipe must not stop it later
     if not line:
-        raise LabError(f"the Zoom API double did not start; see {config.state_dir / 'api.log'}")
-    info = json.loads(line)
-    info["pid"] = process.pid
-    return info
+        raise LabError(f"the Zoom API double did not start; see {log_path}")
+    return api_state(json.loads(line), process.pid, log_path)
 
 
 def fault(podman: Podman, config: LabConfig, room: str, kind: str) -> None:
@@ -467,7 +587,8 @@ def status(podman: Podman, config: LabConfig) -> str:
     rows.append(f"controller segment {state['networks']['ctl']['subnet']}, "
                 f"second segment {state['networks']['guest']['subnet']}")
     if state.get("api"):
-        rows.append(f"Zoom API double {state['api'].get('base_url')}")
+        rows.append(f"Zoom API double {state['api'].get('base_url')} (rooms report to "
+                    f"{state['api'].get('report_url', '?')}; credentials: zoom_rooms_api_* in the inventory)")
     return "\n".join(rows)
 
 
@@ -488,6 +609,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     fault_parser.add_argument("kind", help=", ".join(FAULT_KINDS))
     heal_parser = commands.add_parser("heal", help="undo every fault of a room")
     heal_parser.add_argument("room")
+    api_parser = commands.add_parser("api", help="a standalone Zoom API double on loopback (no containers)")
+    api_commands = api_parser.add_subparsers(dest="api_command", required=True)
+    api_start = api_commands.add_parser(
+        "start", help="start it with N seeded rooms and print the export line for the ZOOM_* variables")
+    api_start.add_argument("--rooms", type=int, default=API_STANDALONE_ROOMS)
+    api_commands.add_parser("stop", help="stop it")
     return parser.parse_args(argv)
 
 
@@ -499,6 +626,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not config.inventory_file.exists():
                 raise LabError("no inventory: run `tests/lab/labctl up` first")
             print(config.inventory_file)
+            return 0
+        if args.command == "api":  # no podman needed
+            if args.api_command == "start":
+                print(api_exports(start_standalone_api(config, args.rooms)))
+            elif not stop_standalone_api(config):
+                log("no standalone Zoom API double was running")
             return 0
         podman = Podman()
         if args.command == "up":

@@ -26,9 +26,10 @@ Behaviour the OpenAPI document does not pin down (chosen here, documented in doc
 an app version change finishes ``upgrade_delay`` seconds after the request, and only while the
 device is online (callers must poll); for a lab room that reports ``follows_updates`` it finishes
 only when the room reports the new version (the room installs it when the report's reply says the
-change is ``ready``), so the API never shows a version the room does not run; changes are refused (400 code 300) for controllers and for
-appliances, whose software Zoom does not let the API change; unknown rooms answer 404 code 1012
-where the document lists a 404 and 400 code 1012 where it lists only a 400.
+change is ``ready``), so the API never shows a version the room does not run; changes are refused
+(400 code 300) for controllers and for appliances, whose software Zoom does not let the API change;
+unknown rooms answer 404 code 1012 where the document lists a 404 and 400 code 1012 where it lists
+only a 400.
 
 CLI: ``python tests/lab/zoom_api_double.py --host 127.0.0.1 --port 0 --rooms N [--state-file PATH]
 [--extra-host ADDR ...]`` prints one JSON line {"base_url", "token_url", "port", "pid",
