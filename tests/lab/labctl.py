@@ -119,7 +119,8 @@ def inventory(state: dict[str, Any], config: LabConfig) -> dict[str, Any]:
             "children": {
                 "zoom_rooms": {
                     "vars": room_group_vars,
-                    "children": {"zoom_rooms_linux": {"hosts": rooms}},
+                    # The appliance group is empty in the lab; it exists so playbook patterns match.
+                    "children": {"zoom_rooms_linux": {"hosts": rooms}, "zoom_rooms_appliance": {"hosts": {}}},
                 },
                 "zoom_room_probes": {"hosts": {probe["name"]: {"ansible_host": probe["mgmt_ip"]}}},
             },

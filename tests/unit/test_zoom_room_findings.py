@@ -158,3 +158,19 @@ def test_input_errors_name_host_and_variable(host_vars, remediate, message):
 def test_input_errors_accepts_a_good_room_and_diagnose_without_subnets():
     assert input_errors({"room-1": {"zoom_room_controller_subnets": [SUBNET]}}, True) == []
     assert input_errors({"room-1": {}}, False) == []
+
+
+def test_verify_leaves_api_findings_to_the_next_diagnose():
+    """The API still shows 127.0.0.1 until the app reports again: that does not fail a good proxy fix."""
+    api = {"reported_ip": "127.0.0.1"}
+    before = diagnose(facts(**PROXY), OPEN, api, POLICY)
+    after = diagnose(HEALTHY, OPEN, api, POLICY)
+    assert [f["code"] for f in after] == ["room_reports_loopback_ip"]
+    assert verify(before, after, ["proxy"])["passed"] is True
+
+
+def test_status_is_fixed_while_the_api_still_lags():
+    api = {"reported_ip": "127.0.0.1"}
+    before = diagnose(facts(**PROXY), OPEN, api, POLICY)
+    verified = verify(before, diagnose(HEALTHY, OPEN, api, POLICY), ["proxy"])
+    assert room_status(before, "apply", ["proxy"], verified) == "fixed"
