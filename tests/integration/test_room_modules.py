@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+
 def module(lab, room, name, args, *flags, check=True):
     result = lab.ansible(room, "-m", name, "-a", json.dumps(args), *flags, check=False)
     if check and "SUCCESS" not in result.stdout and "CHANGED" not in result.stdout:
