@@ -8,7 +8,7 @@ SIM = "zoom-rooms-sim"
 
 
 def test_ansible_reaches_every_host(lab):
-    result = lab.ansible("all", "-m", "ansible.builtin.ping", "-o")
+    result = lab.ansible("all", "-m", "ansible.builtin.ping")
     for host in [*lab.rooms, lab.probe]:
         assert f"{host} | SUCCESS" in result.stdout
 
