@@ -46,7 +46,7 @@ class Lab:
             "ANSIBLE_INVENTORY": str(self.inventory),
             "PATH": f"{VENV_BIN}:{env['PATH']}",
             "ANSIBLE_FORCE_COLOR": "0",
-            "ANSIBLE_CONTROL_PATH_DIR": f"/tmp/zr-cp-{self.name}",
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": f"/tmp/zr-cp-{self.name}",
         })
         return env
 
