@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -20,7 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_SRC = ROOT / "tests" / "lab"
@@ -542,26 +543,35 @@ def start_api(config: LabConfig, host: str, rooms: int, extra_hosts: Sequence[st
     return api_state(json.loads(line), process.pid, log_path)
 
 
+@contextlib.contextmanager
+def locked_state(config: LabConfig) -> Iterator[dict[str, Any]]:
+    """The lab state, read and written under a lock: faults and heals of several rooms may run at once."""
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    with (config.state_dir / "state.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state = load_state(config)
+        yield state
+        save_state(config, state)
+
+
 def fault(podman: Podman, config: LabConfig, room: str, kind: str) -> None:
-    state = load_state(config)
-    check_fault_args(state, room, kind)
-    if kind == "wrong_segment":
-        move_segment(podman, config, state, room, "guest")
-    else:
-        podman.sh(room, fault_script(kind))
-    if kind not in state["rooms"][room]["faults"]:
-        state["rooms"][room]["faults"].append(kind)
-    save_state(config, state)
+    with locked_state(config) as state:
+        check_fault_args(state, room, kind)
+        if kind == "wrong_segment":
+            move_segment(podman, config, state, room, "guest")
+        else:
+            podman.sh(room, fault_script(kind))
+        if kind not in state["rooms"][room]["faults"]:
+            state["rooms"][room]["faults"].append(kind)
 
 
 def heal(podman: Podman, config: LabConfig, room: str) -> None:
-    state = load_state(config)
-    check_fault_args(state, room, None)
-    podman.sh(room, HEAL_SCRIPT)
-    if state["rooms"][room]["segment"] != "ctl":
-        move_segment(podman, config, state, room, "ctl")
-    state["rooms"][room]["faults"] = []
-    save_state(config, state)
+    with locked_state(config) as state:
+        check_fault_args(state, room, None)
+        podman.sh(room, HEAL_SCRIPT)
+        if state["rooms"][room]["segment"] != "ctl":
+            move_segment(podman, config, state, room, "ctl")
+        state["rooms"][room]["faults"] = []
 
 
 def move_segment(podman: Podman, config: LabConfig, state: dict[str, Any], room: str, segment: str) -> None:

@@ -1,18 +1,38 @@
-"""labctl's pure parts: names, argument checks, inventory, fault scripts."""
+"""labctl's pure parts: names, argument checks, inventory, fault scripts; the API double's lifecycle."""
+
+import json
+import shlex
+import subprocess
+import sys
+from types import SimpleNamespace
 
 import pytest
 import yaml
 from labctl import (
+    API_ACCOUNT_ID,
+    API_CLIENT_ID,
+    API_CLIENT_SECRET,
+    API_LATEST_VERSION,
+    CURRENT_VERSION,
     FAULT_KINDS,
     LabConfig,
     LabError,
+    api_command,
+    api_exports,
+    api_state,
     check_fault_args,
+    down,
     fault_script,
     inventory,
+    is_api_process,
     main,
     render_yaml,
     room_names,
+    start_standalone_api,
+    stop_api,
 )
+from zoom_api import ZoomClient, settings_from
+from zoom_api_double import LAB_ACCOUNT_ID, LAB_CLIENT_ID, LAB_CLIENT_SECRET
 
 STATE = {
     "networks": {"ctl": {"subnet": "10.89.1.0/24"}, "mgmt": {"subnet": "10.89.0.0/24"}},
@@ -94,3 +114,97 @@ def test_cli_exits_2_with_a_message_before_touching_anything(argv, message, tmp_
     monkeypatch.setattr("labctl.Podman.run", lambda *a, **k: pytest.fail("podman must not run"))
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- the Zoom API double
+
+API = {"pid": 4242, "port": 41234, "base_url": "http://127.0.0.1:41234/v2",
+       "token_url": "http://127.0.0.1:41234/oauth/token", "report_url": "http://10.89.0.1:41234", "log": "/x"}
+
+
+def test_inventory_points_the_rooms_at_the_double_over_loopback(tmp_path):
+    parsed = yaml.safe_load(render_yaml(inventory({**STATE, "api": API}, LabConfig(name="zr", state_dir=tmp_path))))
+    room_vars = parsed["all"]["children"]["zoom_rooms"]["vars"]
+    assert room_vars["zoom_rooms_api_base_url"] == "http://127.0.0.1:41234/v2"
+    assert room_vars["zoom_rooms_api_token_url"] == "http://127.0.0.1:41234/oauth/token"
+    assert (room_vars["zoom_rooms_api_account_id"], room_vars["zoom_rooms_api_client_id"],
+            room_vars["zoom_rooms_api_client_secret"]) == (LAB_ACCOUNT_ID, LAB_CLIENT_ID, LAB_CLIENT_SECRET)
+
+
+@pytest.mark.parametrize("api", [{}, {"pid": 1}], ids=["lab without the double", "double that did not start"])
+def test_inventory_without_the_double_has_no_api_variables(tmp_path, api):
+    parsed = yaml.safe_load(render_yaml(inventory({**STATE, "api": api}, LabConfig(name="zr", state_dir=tmp_path))))
+    assert not [k for k in parsed["all"]["children"]["zoom_rooms"]["vars"] if k.startswith("zoom_rooms_api_")]
+
+
+@pytest.mark.parametrize("info, base_url, report_url", [
+    ({"base_url": "http://10.89.0.1:5000/v2", "token_url": "http://10.89.0.1:5000/oauth/token", "port": 5000,
+      "extra_base_urls": ["http://127.0.0.1:5000/v2"], "extra_token_urls": ["http://127.0.0.1:5000/oauth/token"]},
+     "http://127.0.0.1:5000/v2", "http://10.89.0.1:5000"),
+    ({"base_url": "http://127.0.0.1:5001/v2", "token_url": "http://127.0.0.1:5001/oauth/token", "port": 5001,
+      "extra_base_urls": [], "extra_token_urls": []},
+     "http://127.0.0.1:5001/v2", "http://127.0.0.1:5001"),
+], ids=["lab double: bridge plus loopback", "standalone double: loopback only"])
+def test_api_state_keeps_the_control_nodes_loopback_urls(info, base_url, report_url, tmp_path):
+    state = api_state(info, 77, tmp_path / "api.log")
+    assert (state["base_url"], state["report_url"], state["pid"]) == (base_url, report_url, 77)
+    assert state["token_url"] == base_url.replace("/v2", "/oauth/token")
+
+
+def test_double_command_targets_the_lab_package_and_listens_on_loopback_too():
+    command = api_command("10.89.0.1", 0, ("127.0.0.1",))
+    assert command[command.index("--latest-version") + 1] == API_LATEST_VERSION
+    # The version an upgrade goes to must be one the rooms have a package of.
+    assert API_LATEST_VERSION.replace(" (", ".").rstrip(")") == CURRENT_VERSION
+    assert command[command.index("--extra-host") + 1] == "127.0.0.1"
+    assert (API_ACCOUNT_ID, API_CLIENT_ID, API_CLIENT_SECRET) == (LAB_ACCOUNT_ID, LAB_CLIENT_ID, LAB_CLIENT_SECRET)
+
+
+def test_api_exports_is_one_shell_line_with_the_five_variables():
+    line = api_exports(API)
+    words = shlex.split(line)
+    assert words[0] == "export"
+    assert dict(word.split("=", 1) for word in words[1:]) == {
+        "ZOOM_API_BASE_URL": API["base_url"], "ZOOM_OAUTH_TOKEN_URL": API["token_url"],
+        "ZOOM_ACCOUNT_ID": LAB_ACCOUNT_ID, "ZOOM_CLIENT_ID": LAB_CLIENT_ID, "ZOOM_CLIENT_SECRET": LAB_CLIENT_SECRET}
+
+
+def test_api_start_prints_exports_that_reach_a_double_and_api_stop_stops_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ZR_LAB_DIR", str(tmp_path))
+    assert main(["api", "start", "--rooms", "3"]) == 0
+    out, err = capsys.readouterr()
+    exports = dict(word.split("=", 1) for word in shlex.split(out.strip())[1:])
+    pid = json.loads((tmp_path / "api-standalone.json").read_text())["pid"]
+    try:
+        assert LAB_CLIENT_SECRET not in err  # the export line on stdout is the only place it appears
+        assert is_api_process(pid)
+        client = ZoomClient(settings_from({
+            "base_url": exports["ZOOM_API_BASE_URL"], "token_url": exports["ZOOM_OAUTH_TOKEN_URL"],
+            "account_id": exports["ZOOM_ACCOUNT_ID"], "client_id": exports["ZOOM_CLIENT_ID"],
+            "client_secret": exports["ZOOM_CLIENT_SECRET"]}, environ={}))
+        statuses = ("Available", "Offline", "InMeeting", "UnderConstruction")
+        assert sum(len(list(client.list_rooms(status=status))) for status in statuses) == 3
+    finally:
+        assert main(["api", "stop"]) == 0
+    assert not is_api_process(pid)
+    assert not (tmp_path / "api-standalone.json").exists()
+    assert main(["api", "stop"]) == 0
+    assert "no standalone Zoom API double was running" in capsys.readouterr().err
+
+
+def test_down_stops_a_standalone_double_too(tmp_path, monkeypatch):
+    config = LabConfig(name="zr", state_dir=tmp_path)
+    api = start_standalone_api(config, 0)
+    podman = SimpleNamespace(run=lambda *args, **kwargs: "", exists=lambda kind, name: False)
+    down(podman, config)
+    assert not is_api_process(api["pid"])
+
+
+def test_stop_api_leaves_a_process_that_is_not_a_double_alone():
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        stop_api(process.pid, timeout=0.2)
+        assert process.poll() is None
+    finally:
+        process.kill()
+        process.wait()

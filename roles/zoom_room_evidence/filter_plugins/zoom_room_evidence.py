@@ -34,7 +34,7 @@ CONTROLLER_TYPES = ("iPad", "Android tablet", "Windows touch panel", "unknown")
 CONNECTION_TYPES = ("wired", "wifi", "unknown")
 DEFAULT_WINDOW = timedelta(hours=24)
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-KB_FIREWALL = "Zoom KB0065712 (Firewall Configuration for Zoom Rooms)"
+KB_FIREWALL = 'Zoom KB0065712, "Firewall Configuration for Zoom Rooms"'
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -126,6 +126,7 @@ def evidence_settings(inputs: Mapping[str, Any], now: str,
         "error": {"text": redact_text(text), "code": code},
         "window": {"start": iso(start) if start else None, "end": iso(end) if end else None},
         "log_max_bytes": max_bytes,
+        "dir": f"{str(inputs.get('base_dir') or 'evidence').rstrip('/')}/{collected.strftime('%Y-%m-%d')}",
     }
 
 
@@ -239,17 +240,18 @@ def evidence_addresses(facts: Mapping[str, Any] | None, inventory: Mapping[str, 
         entries.append({"role": role, "source": source, "address": str(address),
                         "loopback": is_loopback(address), **extra})
 
-    add("controller_target", "inventory zoom_room_address (the address controllers use)",
+    add("controller_target", "inventory zoom_room_address: the address controllers use",
         inventory.get("zoom_room_address"))
-    add("management", "inventory ansible_host (how Ansible reached the room)", inventory.get("ansible_host"))
-    add("reported_by_zoom", "Zoom API device ip_address (zoom_room_reported_ip)", inventory.get("zoom_room_reported_ip"))
+    add("management", "inventory ansible_host: how Ansible reached the room", inventory.get("ansible_host"))
+    add("reported_by_zoom", "Zoom API device ip_address (zoom_room_reported_ip)",
+        inventory.get("zoom_room_reported_ip"))
     for item in facts.get("addresses") or []:
         if isinstance(item, Mapping):
-            add("interface", "room facts", item.get("address"), interface=item.get("interface"),
-                prefix=item.get("prefix"))
+            add("interface", f"room interface {item.get('interface') or '?'}", item.get("address"),
+                interface=item.get("interface"), prefix=item.get("prefix"))
     listener = facts.get("listener") or {}
     for address in listener.get("addresses") or []:
-        add("listener", f"room facts: bound to TCP {facts.get('controller_port', 9090)}", address)
+        add("listener", f"the app's listener on TCP {facts.get('controller_port', 9090)}", address)
 
     warnings = []
     if any(e["loopback"] for e in entries if e["role"] == "reported_by_zoom"):
@@ -268,19 +270,63 @@ def evidence_addresses(facts: Mapping[str, Any] | None, inventory: Mapping[str, 
 # --------------------------------------------------------------------------- the room's document
 
 
+CONTROLLER_TYPE_BY_PLATFORM = {"ios": "iPad", "android": "Android tablet", "windows": "Windows touch panel"}
+
+
+def zoom_api_view(inventory: Mapping[str, Any], api: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The room's Zoom API data, from the zoom_rooms inventory's host vars or the diagnose role's
+    zoom_room_api fact (a static inventory with the API configured), whichever has it."""
+    api = api or {}
+    devices = list(inventory.get("zoom_room_devices") or [])
+    controllers = list(api.get("controllers") or [d for d in devices if isinstance(d, Mapping)
+                                                  and d.get("role") == "controller"])
+    view = {
+        "room_id": inventory.get("zoom_room_id") or api.get("id"),
+        "name": inventory.get("zoom_room_name") or api.get("name"),
+        "status": inventory.get("zoom_room_status") or (api.get("room") or {}).get("status"),
+        "reported_ip": inventory.get("zoom_room_reported_ip") or api.get("reported_ip"),
+        "room_computer_version": inventory.get("zoom_room_app_version") or api.get("room_computer_version"),
+        "controller_versions": list(inventory.get("zoom_room_controller_versions") or api.get("controller_versions")
+                                    or []),
+        "controllers": controllers,
+        "devices": devices,
+    }
+    return view if view["room_id"] or view["status"] or view["reported_ip"] else None
+
+
+def controller_section(user_type: str | None, connection: str | None, api: Mapping[str, Any] | None
+                       ) -> dict[str, Any]:
+    """The controller as the user described it; the Zoom API fills the type when the user did not."""
+    api = api or {}
+    versions = list(api.get("controller_versions") or [])
+    section = {"type": user_type or "unknown", "type_source": "variable zoom_room_controller_type",
+               "connection_type": connection or "unknown", "versions": versions,
+               "versions_source": "Zoom API" if versions else None,
+               "devices": [{key: device.get(key) for key in ("type", "device_system", "app_version", "status",
+                                                             "hostname", "ip_address")}
+                           for device in api.get("controllers") or [] if isinstance(device, Mapping)]}
+    api_types = {CONTROLLER_TYPE_BY_PLATFORM.get(str(device.get("platform"))) for device in api.get("controllers") or []
+                 if isinstance(device, Mapping)}
+    if section["type"] == "unknown" and len(api_types) == 1 and None not in api_types:
+        section["type"] = api_types.pop()
+        section["type_source"] = "Zoom API controller device_system"
+    return section
+
+
 def evidence_document(data: Mapping[str, Any]) -> dict[str, Any]:
     """evidence.json of one room, redacted.
 
     data: room, settings (evidence_settings), facts (docs/facts.md, or none for API-only rooms),
-    findings, status, reachability, inventory (the room's inventory/API variables), logs
-    (evidence_logs), check_mode.
+    findings, status, reachability, inventory (the room's inventory/API variables), api (the
+    diagnose role's zoom_room_api fact, or none), logs (evidence_logs), controller_type,
+    connection_type, check_mode.
     """
     settings = data.get("settings") or {}
     facts = data.get("facts") or None
     inventory = data.get("inventory") or {}
+    api = zoom_api_view(inventory, data.get("api"))
     logs = [{key: value for key, value in entry.items() if key != "text"} for entry in data.get("logs") or []]
-    controller_versions = list(inventory.get("zoom_room_controller_versions") or [])
-    api_known = bool(inventory.get("zoom_room_id"))
+    controller = controller_section(data.get("controller_type"), data.get("connection_type"), api)
     notes = []
     if facts is None:
         notes.append("No room facts: the room is known only to the Zoom API (Ansible cannot log in to it) "
@@ -293,8 +339,11 @@ def evidence_document(data: Mapping[str, Any]) -> dict[str, Any]:
     if not logs and facts is not None:
         notes.append(f"No log path is configured for the {facts.get('platform', 'unknown')} platform "
                      "(zoom_room_evidence_log_paths_*); Zoom documents none for Windows rooms.")
-    if not controller_versions:
-        notes.append("Controller version unknown: no Zoom API inventory data (zoom_room_controller_versions).")
+    if api is None:
+        notes.append("No Zoom API data (neither the zoom_rooms inventory nor zoom_rooms_api_* settings): "
+                     "controller versions and the IP Zoom sees are unknown.")
+    elif not controller["versions"]:
+        notes.append("Controller version unknown: the Zoom API lists no controller for this room.")
 
     document = {
         "schema": SCHEMA,
@@ -302,27 +351,18 @@ def evidence_document(data: Mapping[str, Any]) -> dict[str, Any]:
         "collected_at": settings.get("collected_at"),
         "check_mode": bool(data.get("check_mode")),
         "error": {**(settings.get("error") or {}), "window": settings.get("window")},
-        "controller": {
-            "type": data.get("controller_type") or "unknown",
-            "connection_type": data.get("connection_type") or "unknown",
-            "versions": controller_versions,
-            "versions_source": "Zoom API (zoom_rooms inventory)" if controller_versions else None,
-        },
+        "controller": controller,
         "room_computer": {
-            "platform": (facts or {}).get("platform") or inventory.get("zoom_room_platform") or "unknown",
+            "platform": (facts or {}).get("platform") or data.get("platform") or inventory.get("zoom_room_platform")
+            or "unknown",
             "os": (facts or {}).get("os"),
             "hostname": (facts or {}).get("hostname"),
             "app": (facts or {}).get("app"),
-            "app_version_zoom_api": inventory.get("zoom_room_app_version"),
+            "app_version_zoom_api": (api or {}).get("room_computer_version"),
             "min_version": inventory.get("zoom_room_min_version") or None,
-            "zoom_api": {
-                "room_id": inventory.get("zoom_room_id"),
-                "name": inventory.get("zoom_room_name"),
-                "status": inventory.get("zoom_room_status"),
-                "devices": inventory.get("zoom_room_devices") or [],
-            } if api_known else None,
         },
-        "addresses": evidence_addresses(facts, inventory),
+        "zoom_api": api,
+        "addresses": evidence_addresses(facts, {**inventory, "zoom_room_reported_ip": (api or {}).get("reported_ip")}),
         "controller_port": {
             "port": (facts or {}).get("controller_port") or inventory.get("zoom_room_controller_port") or 9090,
             "listener": (facts or {}).get("listener"),
@@ -343,6 +383,8 @@ def _md(value: Any) -> str:
     """A value in a Markdown table cell or line: no pipes, no newlines."""
     if value is None or value == "":
         return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
         value = ", ".join(str(item) for item in value) or "-"
     return str(value).replace("|", "\\|").replace("\n", " ")
@@ -367,24 +409,30 @@ def evidence_markdown(document: Mapping[str, Any]) -> str:
         f"- Error: {_md(error.get('text'))} (code {_md(error.get('code'))})",
         f"- Time window (UTC): {_md(window.get('start'))} to {_md(window.get('end'))}",
         f"- Collected: {_md(document.get('collected_at'))}; status {_md(document.get('status'))}",
-        f"- Controller: {_md(controller.get('type'))}, {_md(controller.get('connection_type'))}; "
-        f"versions {_md(controller.get('versions'))}",
+        f"- Controller: {_md(controller.get('type'))} (from {_md(controller.get('type_source'))}), connected "
+        f"{_md(controller.get('connection_type'))}; app versions {_md(controller.get('versions'))}",
+    ]
+    lines += [f"  - {_md(d.get('type'))}: {_md(d.get('device_system'))}, app {_md(d.get('app_version'))}, "
+              f"{_md(d.get('status'))}" for d in controller.get("devices") or []]
+    lines += [
         f"- Room computer: {_md(computer.get('platform'))}, {_md(os_info.get('name'))} {_md(os_info.get('version'))}",
         f"- Room app: {_md(app.get('name'))} {_md(app.get('version'))}"
         f" (Zoom API: {_md(computer.get('app_version_zoom_api'))})",
-        "",
-        "## Addresses",
-        "",
     ]
-    lines += [f"- {'**LOOPBACK** ' if entry['loopback'] else ''}{_md(entry['address'])}: {_md(entry['role'])}"
-              f" ({_md(entry['source'])}{', ' + _md(entry['interface']) if entry.get('interface') else ''})"
+    api = document.get("zoom_api")
+    if api:
+        lines.append(f"- Zoom API: room {_md(api.get('name'))} ({_md(api.get('room_id'))}), status "
+                     f"{_md(api.get('status'))}, reported IP {_md(api.get('reported_ip'))}")
+    lines += ["", "## Addresses", ""]
+    lines += [f"- {_md(entry['address'])}{'/' + str(entry['prefix']) if entry.get('prefix') else ''}"
+              f"{' **LOOPBACK**' if entry['loopback'] else ''}: {_md(entry['source'])}"
               for entry in addresses.get("entries") or []] or ["- none known"]
     lines += [f"- {_md(warning)}" for warning in addresses.get("warnings") or []]
     reach = port.get("reachability_from_controller_segment") or {}
+    lines += ["", f"## Controller port TCP {_md(port.get('port'))}", ""]
+    if not listener and not firewall and not proxy:
+        lines.append("- Not read: no room facts (see Notes).")
     lines += [
-        "",
-        f"## Controller port TCP {_md(port.get('port'))}",
-        "",
         f"- Listening: {_md(listener.get('listening'))} on {_md(listener.get('addresses'))}",
         f"- From the controller segment: {_md(reach.get('result') or reach.get('state') or reach or None)}",
         f"- Firewall: {_md(firewall.get('backend'))}, active {_md(firewall.get('active'))}, "
@@ -417,29 +465,52 @@ def evidence_markdown(document: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------- the index
 
 
-def evidence_index(rooms: Mapping[str, Mapping[str, Any]], settings: Mapping[str, Any],
+def _finding_codes(findings: Any) -> list[str]:
+    return [str(f.get("code")) if isinstance(f, Mapping) else str(f) for f in findings or []]
+
+
+def index_entry(entry: Mapping[str, Any], report: Mapping[str, Any] | None) -> dict[str, Any]:
+    """One room's row: the pack the room wrote (or its placeholder) and its status from the report."""
+    report = report or {}
+    row = {
+        "status": report.get("status") or "needs_attention",
+        "platform": entry.get("platform") or report.get("platform") or "unknown",
+        "findings": _finding_codes(report.get("findings")),
+        **{key: value for key, value in entry.items() if key not in ("status", "findings")},
+    }
+    if not row.get("archive") and row["status"] == "unreachable":
+        row["note"] = "not collected: Ansible could not reach the room (see the finding room_unreachable)"
+    return row
+
+
+def evidence_index(hostvars: Mapping[str, Mapping[str, Any]], rooms: Sequence[str], settings: Mapping[str, Any],
                    previous: Any = None, updated: str | None = None) -> dict[str, Any]:
     """index.json of a date folder: this run's rooms over the rooms an earlier run that day indexed.
 
-    rooms: room -> entry (status, platform, archive, size, sha256, findings, loopback, note, ...).
-    A room this run could not pack keeps the archive an earlier run wrote, with a note.
+    A room is in this run when it has zoom_room_evidence_entry (prepare.yml sets a placeholder
+    before anything can fail). A room this run could not pack keeps the archive an earlier run
+    wrote, with a note.
     """
     if isinstance(previous, str):
         try:
             previous = json.loads(previous) if previous.strip() else {}
         except ValueError:
             previous = {}
-    previous_rooms = dict((previous or {}).get("rooms") or {}) if isinstance(previous, Mapping) else {}
+    previous_rooms = dict(previous.get("rooms") or {}) if isinstance(previous, Mapping) else {}
     merged = dict(previous_rooms)
-    for room, entry in rooms.items():
-        entry = dict(entry)
+    for room in rooms:
+        room_vars = hostvars.get(room) or {}
+        entry = room_vars.get("zoom_room_evidence_entry")
+        if not isinstance(entry, Mapping):
+            continue
+        row = index_entry(entry, room_vars.get("zoom_room_report"))
         earlier = previous_rooms.get(room) or {}
-        if not entry.get("archive") and earlier.get("archive"):
-            entry["note"] = "; ".join(filter(None, [
-                entry.get("note"), f"the archive is from the earlier run at {earlier.get('collected_at')}"]))
-            for key in ("archive", "size", "sha256", "collected_at"):
-                entry[key] = earlier.get(key)
-        merged[room] = entry
+        if not row.get("archive") and earlier.get("archive"):
+            row["note"] = "; ".join(filter(None, [
+                row.get("note"), f"the archive is from the earlier run at {earlier.get('collected_at')}"]))
+            for key in ("archive", "size", "sha256", "collected_at", "window"):
+                row[key] = earlier.get(key)
+        merged[room] = row
     return redact({
         "schema": SCHEMA,
         "date": settings.get("date"),
@@ -457,7 +528,8 @@ def evidence_index_markdown(index: Mapping[str, Any]) -> str:
         f"# Zoom Rooms evidence {_md(index.get('date'))}",
         "",
         f"Error: {_md(error.get('text'))} (code {_md(error.get('code'))}); "
-        f"window {_md(window.get('start'))} to {_md(window.get('end'))} (UTC). Updated {_md(index.get('updated'))}.",
+        f"window {_md(window.get('start'))} to {_md(window.get('end'))} (UTC) as of the last run, "
+        f"{_md(index.get('updated'))}; each pack records its own.",
         "",
         "| room | status | findings | archive | controller | loopback | note |",
         "|---|---|---|---|---|---|---|",
