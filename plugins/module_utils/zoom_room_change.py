@@ -49,3 +49,23 @@ def apply_with_rollback(layers: Sequence[Any], before: dict[str, Any], after: di
         except (RuntimeError, ValueError, OSError) as error:
             problem += f"; putting back {layer.name} failed too: {error}"
     return problem
+
+
+class BeforeAfterLayer:
+    """A backend whose apply takes (before, after), like the macOS ones, behind the layer surface."""
+
+    def __init__(self, backend: Any):
+        self.backend = backend
+        self.name = backend.name
+
+    def read(self) -> dict[str, Any]:
+        return self.backend.read()
+
+    def apply(self, after: dict[str, Any]) -> None:
+        self.backend.apply(self.backend.read(), after)
+
+    def matches(self, now: dict[str, Any], after: dict[str, Any]) -> bool:
+        return now == after
+
+    def render(self, state: dict[str, Any]) -> str:
+        return self.backend.render(state)

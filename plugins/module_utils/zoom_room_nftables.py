@@ -112,15 +112,9 @@ def _networks(right: Any) -> list[Network] | None:
             low, high = (ipaddress.ip_address(v) for v in right["range"])
             return list(ipaddress.summarize_address_range(low, high))
         if "set" in right:
-            networks: list[Network] = []
-            for element in right["set"]:
-                parsed = _networks(element)
-                if parsed is None:
-                    return None
-                networks.extend(parsed)
-            return networks
+            return _each(right["set"], _networks)
     if isinstance(right, list):
-        return _networks({"set": right})
+        return _each(right, _networks)
     return None
 
 
@@ -131,16 +125,21 @@ def _ports(right: Any) -> list[tuple[int, int]] | None:
         if "range" in right:
             return [(int(right["range"][0]), int(right["range"][1]))]
         if "set" in right:
-            ports: list[tuple[int, int]] = []
-            for element in right["set"]:
-                parsed = _ports(element)
-                if parsed is None:
-                    return None
-                ports.extend(parsed)
-            return ports
+            return _each(right["set"], _ports)
     if isinstance(right, list):
-        return _ports({"set": right})
+        return _each(right, _ports)
     return None  # service names, named sets
+
+
+def _each(elements: list[Any], parse: Callable[[Any], list[Any] | None]) -> list[Any] | None:
+    """The elements of an anonymous set, each parsed; None when one of them cannot be."""
+    values: list[Any] = []
+    for element in elements:
+        parsed = parse(element)
+        if parsed is None:
+            return None
+        values.extend(parsed)
+    return values
 
 
 def _values(right: Any) -> set[str]:

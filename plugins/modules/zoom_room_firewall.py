@@ -134,37 +134,28 @@ import platform
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.zoom_room_change import apply_with_rollback, planned_change, restore_target
+from ansible.module_utils.zoom_room_change import (
+    BeforeAfterLayer,
+    apply_with_rollback,
+    planned_change,
+    restore_target,
+)
 from ansible.module_utils.zoom_room_host import all_admitted, command_runner, firewall_facts, linux_layers
 from ansible.module_utils.zoom_room_macos import AppFirewallBackend
 from ansible.module_utils.zoom_room_net import InvalidValue, Network, parse_cidrs, parse_port
 
 
-class MacAppFirewallLayer:
-    """The macOS Application Firewall behind the same read/desired/apply surface as the Linux layers."""
-
-    name = "socketfilterfw"
+class MacAppFirewallLayer(BeforeAfterLayer):
+    """The macOS Application Firewall behind the same surface as the Linux layers."""
 
     def __init__(self, module: AnsibleModule, port: int):
-        self.backend = AppFirewallBackend(command_runner(module), module.params["app_path"])
+        super().__init__(AppFirewallBackend(command_runner(module), module.params["app_path"]))
         self.port = port
         self.allow_disable_block_all = module.params["allow_disable_block_all"]
-
-    def read(self) -> dict[str, Any]:
-        return self.backend.read()
 
     def desired(self, before: dict[str, Any], subnets: list[Network], present: bool) -> dict[str, Any]:
         return self.backend.desired(before, {"state": "present" if present else "absent",
                                              "allow_disable_block_all": self.allow_disable_block_all})
-
-    def apply(self, after: dict[str, Any]) -> None:
-        self.backend.apply(self.backend.read(), after)
-
-    def matches(self, now: dict[str, Any], after: dict[str, Any]) -> bool:
-        return now == after
-
-    def render(self, state: dict[str, Any]) -> str:
-        return self.backend.render(state)
 
     def verdicts(self, subnets: list[Network]) -> list[dict[str, str]]:
         return self.backend.firewall_facts(self.backend.read(), subnets, self.port)["verdicts"]

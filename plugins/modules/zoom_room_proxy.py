@@ -109,7 +109,12 @@ import platform
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.zoom_room_change import apply_with_rollback, planned_change, restore_target
+from ansible.module_utils.zoom_room_change import (
+    BeforeAfterLayer,
+    apply_with_rollback,
+    planned_change,
+    restore_target,
+)
 from ansible.module_utils.zoom_room_host import command_runner, file_writer, read_file
 from ansible.module_utils.zoom_room_linux import EnvironmentFileProxy
 from ansible.module_utils.zoom_room_macos import NetworkSetupProxyBackend
@@ -117,28 +122,14 @@ from ansible.module_utils.zoom_room_net import InvalidValue, Network, parse_cidr
 from ansible.module_utils.zoom_room_proxy_policy import redact_proxy, validate_policy
 
 
-class MacProxyLayer:
+class MacProxyLayer(BeforeAfterLayer):
     """networksetup behind the same surface as the /etc/environment layer."""
 
-    name = "networksetup"
-
     def __init__(self, module: AnsibleModule):
-        self.backend = NetworkSetupProxyBackend(command_runner(module), module.params["services"])
-
-    def read(self) -> dict[str, Any]:
-        return self.backend.read()
+        super().__init__(NetworkSetupProxyBackend(command_runner(module), module.params["services"]))
 
     def desired(self, before: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         return self.backend.desired(before, params)
-
-    def apply(self, after: dict[str, Any]) -> None:
-        self.backend.apply(self.backend.read(), after)
-
-    def matches(self, now: dict[str, Any], after: dict[str, Any]) -> bool:
-        return now == after
-
-    def render(self, state: dict[str, Any]) -> str:
-        return self.backend.render(state)
 
     def proxy_facts(self, state: dict[str, Any], subnets: list[Network]) -> dict[str, Any]:
         return self.backend.proxy_facts(state, subnets)
