@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Iterable
 
 import ansible.module_utils
+import yaml
 
 # Controller-side plugins do not see the project's module_utils on ansible.module_utils' path.
 ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "module_utils"))
@@ -12,12 +14,26 @@ ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "
 from ansible.module_utils.zoom_room_findings import diagnose, fixes, room_status, verify  # noqa: E402
 from ansible.module_utils.zoom_room_inputs import input_errors  # noqa: E402
 from ansible.module_utils.zoom_room_inventory_view import (  # noqa: E402
+    api_facts_of_batch,
+    api_ids_known,
+    api_ids_to_read,
     api_view,
     probe_of,
     probe_targets,
     probes_for,
     reachability_of,
 )
+
+ROLES = Path(__file__).resolve().parents[2] / "roles"
+
+
+def role_options(role_names: Iterable[str]) -> dict[str, Any]:
+    """The options of these roles' `main` entry points (roles/<name>/meta/argument_specs.yml), merged."""
+    options: dict[str, Any] = {}
+    for name in role_names:
+        specs = yaml.safe_load((ROLES / name / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))
+        options.update(specs["argument_specs"]["main"].get("options") or {})
+    return options
 
 
 class FilterModule:
@@ -28,9 +44,13 @@ class FilterModule:
             "zoom_room_verify": verify,
             "zoom_room_status": room_status,
             "zoom_rooms_input_errors": input_errors,
+            "zoom_rooms_role_options": role_options,
             "zoom_room_probe_of": probe_of,
             "zoom_rooms_probe_targets": probe_targets,
             "zoom_rooms_probes_for": probes_for,
             "zoom_room_reachability_of": reachability_of,
             "zoom_room_api_view": api_view,
+            "zoom_rooms_api_ids_to_read": api_ids_to_read,
+            "zoom_rooms_api_facts_of_batch": api_facts_of_batch,
+            "zoom_rooms_api_ids_known": api_ids_known,
         }

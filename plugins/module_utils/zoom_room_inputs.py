@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.zoom_room_net import InvalidValue, parse_cidrs, parse_port
 from ansible.module_utils.zoom_room_proxy_policy import POLICIES, validate_policy
 from ansible.module_utils.zoom_room_version import parse_version
@@ -17,7 +18,40 @@ def _check_subnets(value: Any, remediate: bool) -> None:
                                "subnets")
 
 
+def _check_text(name: str) -> Callable[[Any, bool], None]:
+    def check(value: Any, _: bool) -> None:
+        if value is not None and not isinstance(value, str):
+            raise InvalidValue(f"{name}: {value!r} is not a string")
+    return check
+
+
+def _check_bypass(value: Any, _: bool) -> None:
+    if value is None:
+        return
+    if not isinstance(value, list):
+        raise InvalidValue(f"zoom_room_proxy_bypass: {value!r} is not a list")
+    for index, entry in enumerate(value):
+        if not isinstance(entry, str) or not entry.strip():
+            raise InvalidValue(f"zoom_room_proxy_bypass[{index}]: {entry!r} is not a host, domain or address")
+
+
+def _check_platform(value: Any, _: bool) -> None:
+    if value is not None and value not in PLATFORMS:
+        raise InvalidValue(f"zoom_room_platform: {value!r} is not one of {', '.join(PLATFORMS)}")
+
+
+# The platforms zoom_room_common's argument specs allow: windows, else the POSIX tasks.
+PLATFORMS = ("windows", "posix", "linux", "macos", "appliance")
+
+# Each room's contract values (DESIGN.md; roles/zoom_room_common/meta/argument_specs.yml), all checked
+# here at once: the playbooks run this before any room is touched, instead of per-room role validation.
 CHECKS: dict[str, Callable[[Any, bool], None]] = {
+    "zoom_room_address": _check_text("zoom_room_address"),
+    "zoom_room_probe": _check_text("zoom_room_probe"),
+    "zoom_room_package_name": _check_text("zoom_room_package_name"),
+    "zoom_room_macos_app_path": _check_text("zoom_room_macos_app_path"),
+    "zoom_room_proxy_bypass": _check_bypass,
+    "zoom_room_platform": _check_platform,
     "zoom_room_controller_subnets": _check_subnets,
     "zoom_room_controller_port": lambda value, _: parse_port(value, "zoom_room_controller_port"),
     "zoom_room_min_version": lambda value, _: value in (None, "") or parse_version(value, "zoom_room_min_version"),
@@ -31,10 +65,26 @@ def _check_proxy(host_vars: dict[str, Any]) -> None:
     validate_policy(policy, host_vars.get("zoom_room_proxy_server"), host_vars.get("zoom_room_proxy_pac_url"))
 
 
-def input_errors(rooms: dict[str, dict[str, Any]], remediate: bool = False) -> list[str]:
-    """One message per bad value, `host: variable: why`; empty when the inventory is usable."""
+def role_option_errors(host_vars: Mapping[str, Any], options: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """A room's values of a role's options (meta/argument_specs.yml) that the role would refuse.
+
+    The playbooks check every room here at once, before any room is touched, instead of one
+    validation task per room when the role starts (docs/performance.md).
+    """
+    given = {name: host_vars[name] for name in options if name in host_vars}
+    return list(ArgumentSpecValidator(dict(options)).validate(given).error_messages)
+
+
+def input_errors(rooms: dict[str, dict[str, Any]], remediate: bool = False,
+                 role_options: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
+    """One message per bad value, `host: variable: why`; empty when the inventory is usable.
+
+    role_options: the options of the roles the playbook runs (their `main` argument specs), each
+    room's values checked against them too.
+    """
     errors = []
     for host, host_vars in sorted(rooms.items()):
+        errors += [f"{host}: {message}" for message in role_option_errors(host_vars, role_options or {})]
         for name, check in CHECKS.items():
             try:
                 check(host_vars.get(name, 9090 if name == "zoom_room_controller_port" else None), remediate)

@@ -51,13 +51,17 @@ def reachability_of(room: str, probe_results: Any) -> dict[str, Any] | None:
     return None
 
 
-def api_view(room_vars: Mapping[str, Any]) -> dict[str, Any] | None:
+def api_view(room_vars: Mapping[str, Any], batch_facts: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
     """The Zoom API data of a room as the diagnosis reads it.
 
-    Prefers the `zoom_room_api` fact (set by the zoom_room_diagnose role from one zoom_rooms_api
-    call per batch, for any inventory), else the zoom_rooms inventory plugin's host vars. A fact
-    that is null (the API is configured but has no such room) means no API data.
+    Prefers this batch's API read (batch_facts, hostname -> zoom_room_api fact, from
+    api_facts_of_batch), then the `zoom_room_api` fact an earlier read set, else the zoom_rooms
+    inventory plugin's host vars. A fact that is null (the API is configured but has no such room)
+    means no API data.
     """
+    room = room_vars.get("inventory_hostname")
+    if isinstance(batch_facts, Mapping) and room in batch_facts:
+        return _view_of_fact(batch_facts[room], room_vars)
     if "zoom_room_api" in room_vars:
         return _view_of_fact(room_vars.get("zoom_room_api"), room_vars)
     if not room_vars.get("zoom_room_id") and not room_vars.get("zoom_room_status"):
@@ -95,3 +99,90 @@ def _add_activation(view: dict[str, Any], activated: Any, issued_at: Any) -> Non
     if issued_at:
         view["activated"] = bool(activated)
         view["activation_code_issued_at"] = issued_at
+
+
+# --------------------------------------------------------------------------- the batch's Zoom API read
+# The zoom_room_diagnose role reads the API once per batch (zoom_rooms_api, run_once), then these
+# functions match the rooms of the batch to the API's rooms: by zoom_room_id, else by name
+# (zoom_room_name, else the inventory hostname) when exactly one API room has that name.
+
+def api_ids_to_read(batch: Iterable[Mapping[str, Any]], known_ids: Mapping[str, str]) -> list[str] | None:
+    """The API room ids to read for the batch, or None to read the whole account.
+
+    A room's id comes from the inventory (zoom_room_id) or from an earlier batch's match
+    (known_ids, hostname -> id, '' = the API has no such room). One room with no known id means
+    matching by name, which needs the whole account.
+    """
+    ids: list[str] = []
+    for room_vars in batch:
+        room = room_vars["inventory_hostname"]
+        room_id = room_vars.get("zoom_room_id") or known_ids.get(room)
+        if room_id is None:
+            return None
+        if room_id and room_id not in ids:
+            ids.append(room_id)
+    return ids
+
+
+def _api_rooms_by_name(api_rooms: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for record in api_rooms.values():
+        by_name.setdefault((record.get("room") or {}).get("name"), []).append(record)
+    return by_name
+
+
+def _api_record_of(room_vars: Mapping[str, Any], api_rooms: Mapping[str, Any],
+                   by_name: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any] | None:
+    room_id = room_vars.get("zoom_room_id")
+    if room_id:
+        return api_rooms.get(room_id)
+    matches = by_name.get(room_vars.get("zoom_room_name") or room_vars["inventory_hostname"]) or []
+    return matches[0] if len(matches) == 1 else None
+
+
+def api_fact_of(record: Mapping[str, Any] | None, room_vars: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A room's zoom_room_api fact from its API record: status, reported IP, versions, controllers.
+
+    Never the activation code: the API does not give it here. Whether the room is activated and
+    when its code was issued come from the inventory, when something there knew it.
+    """
+    if record is None:
+        return None
+    room = record.get("room") or {}
+    fact = {"id": room.get("id"), "name": room.get("name"),
+            "room": {"status": room.get("status"), "location_id": room.get("location_id") or ""},
+            "platform": record.get("platform"),
+            "room_computer_id": record.get("room_computer_id"),
+            "reported_ip": record.get("reported_ip"),
+            "room_computer_version": record.get("room_computer_version"),
+            "controller_versions": list(record.get("controller_versions") or []),
+            "controllers": [device for device in record.get("devices") or [] if device.get("role") == "controller"]}
+    issued_at = room_vars.get("zoom_room_activation_code_issued_at") or ""
+    if issued_at:
+        fact.update(activated=bool(room_vars.get("zoom_room_activated", False)), activation_code_issued_at=issued_at)
+    return fact
+
+
+def api_facts_of_batch(api_rooms: Mapping[str, Any], batch: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Inventory hostname -> zoom_room_api fact (None: the API has no such room, or several of its name)."""
+    by_name = _api_rooms_by_name(api_rooms)
+    return {room_vars["inventory_hostname"]: api_fact_of(_api_record_of(room_vars, api_rooms, by_name), room_vars)
+            for room_vars in batch}
+
+
+def api_ids_known(known_ids: Mapping[str, str], api_rooms: Mapping[str, Any], batch_facts: Mapping[str, Any],
+                  play: Iterable[Mapping[str, Any]], read_whole_account: bool) -> dict[str, str]:
+    """What later batches need not look up again: hostname -> API room id ('' = no such room).
+
+    Adds the batch's matches, and after a read of the whole account the rooms of the play that can
+    only be matched by their inventory hostname (no zoom_room_id, no zoom_room_name).
+    """
+    known = dict(known_ids)
+    if read_whole_account:
+        by_name = _api_rooms_by_name(api_rooms)
+        for room_vars in play:
+            if room_vars.get("zoom_room_id") is None and room_vars.get("zoom_room_name") is None:
+                record = _api_record_of(room_vars, api_rooms, by_name)
+                known[room_vars["inventory_hostname"]] = (record or {}).get("room", {}).get("id") or ""
+    known.update({room: (fact or {}).get("id") or "" for room, fact in batch_facts.items()})
+    return known

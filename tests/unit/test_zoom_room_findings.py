@@ -147,8 +147,14 @@ def test_room_status(findings, mode, applied, verified, status):
          "room-1: zoom_room_proxy_server: required when policy is 'manual'"),
         ({"zoom_room_controller_subnets": [SUBNET], "zoom_room_min_version": "soon"}, True,
          "room-1: zoom_room_min_version: 'soon' is not a version"),
+        ({"zoom_room_address": ["10.0.0.5"]}, False, "room-1: zoom_room_address: ['10.0.0.5'] is not a string"),
+        ({"zoom_room_probe": 7}, False, "room-1: zoom_room_probe: 7 is not a string"),
+        ({"zoom_room_proxy_bypass": "localhost"}, False, "room-1: zoom_room_proxy_bypass: 'localhost' is not a list"),
+        ({"zoom_room_proxy_bypass": ["localhost", ""]}, False, "room-1: zoom_room_proxy_bypass[1]: '' is not a host"),
+        ({"zoom_room_platform": "chromeos"}, False, "room-1: zoom_room_platform: 'chromeos' is not one of"),
     ],
-    ids=["cidr", "any", "missing subnets for remediation", "port", "policy", "manual without server", "version"],
+    ids=["cidr", "any", "missing subnets for remediation", "port", "policy", "manual without server", "version",
+         "address not text", "probe not text", "bypass not a list", "empty bypass entry", "unknown platform"],
 )
 def test_input_errors_name_host_and_variable(host_vars, remediate, message):
     errors = input_errors({"room-1": host_vars}, remediate)

@@ -1,0 +1,139 @@
+#!/usr/bin/python
+"""Documentation for the zoom_room_diagnose action plugin (plugins/action/zoom_room_diagnose.py).
+
+The work happens in the action plugin; this file only carries the docs that ansible-doc reads,
+and fails if something runs it as a module.
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: zoom_room_diagnose
+short_description: Read a room's state in one round trip and diagnose it on the controller
+description:
+  - Runs M(zoom_room_facts) on the room (Linux, macOS), or takes I(facts) already read (Windows
+    rooms read theirs with ansible.windows modules), then diagnoses the room on the controller from
+    the facts, the probe's reachability entry, the Zoom API view and the policy (docs/findings.md).
+  - Sets C(zoom_room_facts), C(zoom_room_findings), C(zoom_room_api) when I(api_facts) is given, and
+    C(zoom_room_report) when I(report) is true, as the room's facts.
+  - One task result per room, where a module call and three set_fact tasks were before, is why it
+    exists (docs/performance.md). The zoom_room_diagnose role runs it; use the role, not this
+    action, unless you build your own pipeline.
+  - Read-only. Runs the same in check mode.
+version_added: "1.0.0"
+author:
+  - Zoom Rooms remediation toolkit
+options:
+  controller_port:
+    description: TCP port the controller connects to on the room (Zoom KB0065712).
+    type: int
+    default: 9090
+  controller_subnets:
+    description: CIDRs where the controllers live. Firewall verdicts and bypass coverage are per subnet.
+    type: list
+    elements: str
+    default: []
+  package_name:
+    description: Linux rooms, the package that installs the room app (passed to M(zoom_room_facts)).
+    type: str
+    default: zoom-rooms
+  app_path:
+    description: macOS rooms, the Zoom Rooms application bundle (passed to M(zoom_room_facts)).
+    type: str
+    default: /Applications/ZoomPresence.app
+  facts:
+    description:
+      - The room's facts in the shared schema (docs/facts.md), already read. When given, nothing
+        runs on the room.
+    type: dict
+  address:
+    description: Address the controller uses for the room (evidence of the path findings).
+    type: str
+    default: ""
+  min_version:
+    description: Lowest acceptable room app version; empty for no minimum.
+    type: str
+    default: ""
+  reachability:
+    description:
+      - This room's entry of a M(zoom_room_reachability) result (outcome, latency); omit when no
+        probe tested the room.
+    type: dict
+  api:
+    description: The room's Zoom API view (the C(zoom_room_api_view) filter); omit without API data.
+    type: dict
+  api_facts:
+    description:
+      - Inventory hostname to C(zoom_room_api) fact, for the batch whose API read this run made.
+        When given, the room's C(zoom_room_api) fact is set from it (null when the API has no such room).
+    type: dict
+  report:
+    description: Also set C(zoom_room_report), the room's entry of a diagnose run's report.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+notes:
+  - Action plugin; the room needs Python for M(zoom_room_facts) unless I(facts) is given.
+seealso:
+  - module: zoom_room_facts
+  - module: zoom_room_reachability
+"""
+
+EXAMPLES = r"""
+- name: Read the room's state and diagnose it
+  zoom_room_diagnose:
+    controller_port: "{{ zoom_room_controller_port }}"
+    controller_subnets: "{{ zoom_room_controller_subnets }}"
+    address: "{{ zoom_room_address }}"
+    reachability: "{{ inventory_hostname | zoom_room_reachability_of(probe_result) }}"
+  register: diagnosis
+
+- name: Show the finding codes
+  ansible.builtin.debug:
+    var: diagnosis.findings
+"""
+
+RETURN = r"""
+findings:
+  description: The codes of the room's findings, in order (the whole findings are in ansible_facts).
+  returned: success
+  type: list
+  elements: str
+  sample: [host_firewall_blocks_controller_port]
+ansible_facts:
+  description: The facts set on the room.
+  returned: success
+  type: complex
+  contains:
+    zoom_room_facts:
+      description: The room's state in the shared schema (docs/facts.md).
+      type: dict
+    zoom_room_findings:
+      description: The findings (docs/findings.md), each with code, severity, summary, evidence, next_step, fixed_by.
+      type: list
+      elements: dict
+    zoom_room_api:
+      description: The room's Zoom API record from the batch's read, or null when the API has no such room.
+      returned: when api_facts is given
+      type: dict
+    zoom_room_report:
+      description: The room's report entry (platform, status, findings, facts_before).
+      returned: when report is true
+      type: dict
+"""
+
+
+def main() -> None:
+    from ansible.module_utils.basic import AnsibleModule
+
+    module = AnsibleModule(argument_spec={}, bypass_checks=True)
+    module.fail_json(msg="zoom_room_diagnose is an action plugin (plugins/action/zoom_room_diagnose.py); "
+                         "it cannot run as a module on a host")
+
+
+if __name__ == "__main__":
+    main()
