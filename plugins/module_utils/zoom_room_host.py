@@ -1,7 +1,13 @@
 """Host access for the zoom_room_* modules: commands, file reads and writes, firewall layer choice.
 
 The platform parsers and planners take these callables, so tests replace them with
-recordings; everything here is thin I/O.
+recordings; everything here is thin I/O, and the small pure rules that pick the layers.
+
+A backend module (nftables, iptables and ufw, firewalld) is imported in the function that puts
+that backend in play, not at the top: AnsiballZ imports module_utils from a zip and compiles
+each one on every run, so a room compiles only the backends it has, and modules that need just
+command_runner (zoom_room_version, zoom_room_reachability) compile none. AnsiballZ still ships
+them all: its import scanner reads the imports inside functions too.
 """
 
 from __future__ import annotations
@@ -10,10 +16,7 @@ import os
 import tempfile
 from typing import Any, Callable
 
-from ansible.module_utils.zoom_room_firewalld import FIREWALLD_IPTABLES_CHAIN, FIREWALLD_TABLES, FirewalldBackend
-from ansible.module_utils.zoom_room_iptables import IptablesBackend, UfwBackend, iptables_in_use, parse_iptables_save
 from ansible.module_utils.zoom_room_net import Network
-from ansible.module_utils.zoom_room_nftables import NftablesBackend, native_input_chains
 from ansible.module_utils.zoom_room_packetfilter import ADMITTED, combine_layers
 
 Runner = Callable[..., tuple[int, str, str]]
@@ -28,6 +31,23 @@ def command_runner(module: Any) -> Runner:
         return module.run_command(argv, data=data, binary_data=True, check_rc=False,
                                   environ_update={"LANG": "C", "LC_ALL": "C"})
     return run
+
+
+def read_once(run: Runner) -> Runner:
+    """For callers that only read: a command asked again answers from its first run.
+
+    zoom_room_facts asks for the nftables ruleset and iptables-save both to choose the layers
+    and for their verdicts; one run each gives one consistent snapshot and saves the repeats.
+    Not for callers that change the host: they must see the change.
+    """
+    results: dict[tuple[tuple[str, ...], str | None], tuple[int, str, str]] = {}
+
+    def run_once(argv: list[str], data: str | None = None) -> tuple[int, str, str]:
+        key = (tuple(argv), data)
+        if key not in results:
+            results[key] = run(argv, data=data)
+        return results[key]
+    return run_once
 
 
 def read_file(path: str) -> str | None:
@@ -51,8 +71,30 @@ def file_writer(module: Any) -> Callable[[str, str], None]:
 
 # ---------------------------------------------------------------- firewall layers
 
+# ufw's input chain: `ufw status` looks it up to tell whether ufw is loaded.
+UFW_INPUT_CHAIN = "ufw-user-input"
+
+
+def ufw_may_be_active(iptables_save_rc: int, iptables_save: str) -> bool:
+    """Can `ufw status` say active? Judged from `iptables-save -t filter`: ufw is a Python start (~50 ms).
+
+    ufw reports active only when `iptables -L ufw-user-input` succeeds (ufw 0.36,
+    backend_iptables.get_status), i.e. when its chains are loaded; iptables-save lists them as
+    `:ufw-user-input`, read from the same iptables (legacy or nft) ufw runs. ENABLED=yes in
+    /etc/ufw/ufw.conf is not the test: it says what to load at boot, not what is loaded now.
+    When iptables-save failed we cannot tell, so ufw is asked.
+    """
+    if iptables_save_rc != 0:
+        return True
+    return any(line.startswith(f":{UFW_INPUT_CHAIN} ") for line in iptables_save.splitlines())
+
+
 def ufw_active(run: Runner) -> bool:
-    rc, out, _ = run(["ufw", "status"])
+    """`ufw status verbose` (what UfwBackend reads, so a read_once runner reuses it) says active."""
+    rc, out, _ = run(["iptables-save", "-t", "filter"])
+    if not ufw_may_be_active(rc, out):
+        return False
+    rc, out, _ = run(["ufw", "status", "verbose"])
     return rc == 0 and out.startswith("Status: active")
 
 
@@ -73,13 +115,13 @@ def linux_layers(run: Runner, port: int, backend: str = "auto", persist: bool = 
     `firewall-cmd --reload`, and nftables.conf would get a copy of firewalld's table.
     """
     if backend == "firewalld":
-        return [FirewalldBackend(run, port, persist=persist)]
-    if backend == "iptables":
-        return [IptablesBackend(run, port, persist=persist)]
-    if backend == "ufw":
-        return [UfwBackend(run, port)]
+        return [_firewalld_layer(run, port, persist)]
+    if backend in ("iptables", "ufw"):
+        return [_iptables_layer(run, port, backend, persist)]
+    from ansible.module_utils.zoom_room_nftables import NftablesBackend, native_input_chains
+
     firewalld_on = firewalld_running(run)
-    excluded = FIREWALLD_TABLES if firewalld_on else frozenset()
+    excluded, firewalld_chain = _firewalld_owned(firewalld_on)
     nft = NftablesBackend(run, port, persist=persist, exclude_tables=excluded)
     if backend == "nftables":
         return [nft]
@@ -90,24 +132,57 @@ def linux_layers(run: Runner, port: int, backend: str = "auto", persist: bool = 
     except (RuntimeError, ValueError):
         pass  # no nft binary or no nf_tables: the iptables layer covers the host
     if ufw_active(run):
-        layers.append(UfwBackend(run, port))
-    elif _iptables_has_rules(run, skip_firewalld=firewalld_on):
-        layers.append(IptablesBackend(run, port, persist=persist))
+        layers.append(_iptables_layer(run, port, "ufw", persist))
+    elif _iptables_has_rules(run, firewalld_chain):
+        layers.append(_iptables_layer(run, port, "iptables", persist))
     if firewalld_on:
-        layers.append(FirewalldBackend(run, port, persist=persist))
+        layers.append(_firewalld_layer(run, port, persist))
     return layers
 
 
-def _iptables_has_rules(run: Runner, skip_firewalld: bool = False) -> bool:
-    """INPUT has rules or a non-ACCEPT policy; with `skip_firewalld`, not counting firewalld's own table."""
+def _iptables_has_rules(run: Runner, firewalld_chain: str | None = None) -> bool:
+    """INPUT has rules or a non-ACCEPT policy, in a table without firewalld's chain (when firewalld runs)."""
     for command in ("iptables-save", "ip6tables-save"):
         rc, out, _ = run([command, "-t", "filter"])
-        table = parse_iptables_save(out) if rc == 0 else None
-        if table is None or (skip_firewalld and FIREWALLD_IPTABLES_CHAIN in table.policies):
-            continue
-        if iptables_in_use(table):
+        if save_filters_input(rc, out, firewalld_chain):
             return True
     return False
+
+
+def save_filters_input(rc: int, save: str, firewalld_chain: str | None = None) -> bool:
+    """One `iptables-save -t filter` result: INPUT has rules or a non-ACCEPT policy, not counting firewalld's table.
+
+    Read from the lines themselves (`:CHAIN POLICY [packets:bytes]`, `-A CHAIN ...`), so choosing the
+    layers imports no iptables code on the many rooms whose filter table is empty.
+    """
+    if rc != 0:
+        return False
+    lines = save.splitlines()
+    if firewalld_chain is not None and any(line.startswith(f":{firewalld_chain} ") for line in lines):
+        return False
+    return any(line.startswith("-A INPUT ") or (line.startswith(":INPUT ") and line.split()[1:2] != ["ACCEPT"])
+               for line in lines)
+
+
+def _iptables_layer(run: Runner, port: int, backend: str, persist: bool) -> Any:
+    from ansible.module_utils.zoom_room_iptables import IptablesBackend, UfwBackend
+
+    return UfwBackend(run, port) if backend == "ufw" else IptablesBackend(run, port, persist=persist)
+
+
+def _firewalld_layer(run: Runner, port: int, persist: bool) -> Any:
+    from ansible.module_utils.zoom_room_firewalld import FirewalldBackend
+
+    return FirewalldBackend(run, port, persist=persist)
+
+
+def _firewalld_owned(firewalld_on: bool) -> tuple[frozenset[str], str | None]:
+    """What firewalld owns while it runs: its nftables tables and its iptables chain; nothing when it does not."""
+    if not firewalld_on:
+        return frozenset(), None
+    from ansible.module_utils.zoom_room_firewalld import FIREWALLD_IPTABLES_CHAIN, FIREWALLD_TABLES
+
+    return FIREWALLD_TABLES, FIREWALLD_IPTABLES_CHAIN
 
 
 def firewall_facts(layers: list[Any], subnets: list[Network]) -> dict[str, Any]:

@@ -163,10 +163,6 @@ def evaluate_chain(table: IptTable, name: str, question: Question, managed_comme
     return Outcome("accept" if policy == "ACCEPT" else "drop", f"iptables filter {name}: policy {policy}")
 
 
-def iptables_in_use(table: IptTable) -> bool:
-    return bool(table.chain("INPUT")) or table.policies.get("INPUT", "ACCEPT") != "ACCEPT"
-
-
 def iptables_verdicts(tables: dict[int, IptTable], subnets: list[Network], port: int) -> list[dict[str, str]]:
     results = []
     for subnet in subnets:
