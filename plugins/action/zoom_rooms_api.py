@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Tuple
+from typing import Any, Callable, Dict, List, Mapping
 
 import ansible.module_utils
 
@@ -19,30 +19,21 @@ ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "
 
 from ansible.module_utils.zoom_api import (  # noqa: E402
     APP_VERSION_ACTIONS,
+    CONNECTION_ARGUMENT_SPEC,
+    READ_ARGUMENT_SPEC,
     ZoomApiError,
     ZoomClient,
+    gather,
     normalise_device,
-    room_record,
     settings_from,
     version_key,
 )
 from ansible.plugins.action import ActionBase  # noqa: E402
 
-CONNECTION_OPTIONS = ("base_url", "token_url", "account_id", "client_id", "client_secret", "ca_bundle", "timeout",
-                      "max_attempts", "max_requests_per_second")
+CONNECTION_OPTIONS = tuple(CONNECTION_ARGUMENT_SPEC)
 
 ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
-    "base_url": {"type": "str"},
-    "token_url": {"type": "str"},
-    "account_id": {"type": "str"},
-    "client_id": {"type": "str"},
-    "client_secret": {"type": "str", "no_log": True},
-    "ca_bundle": {"type": "path"},
-    "timeout": {"type": "float", "default": 30.0},
-    "max_attempts": {"type": "int", "default": 5},
-    "max_requests_per_second": {"type": "float", "default": 10.0},
-    "max_workers": {"type": "int", "default": 4},
-    "room_ids": {"type": "list", "elements": "str"},
+    **READ_ARGUMENT_SPEC,
     "app_version_action": {"type": "str", "choices": list(APP_VERSION_ACTIONS), "aliases": ["action"]},
     "device_ids": {"type": "dict", "default": {}},
     "wait": {"type": "bool", "default": True},
@@ -107,20 +98,6 @@ def summarise(outcomes: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- I/O
-
-
-def gather(client: ZoomClient, room_ids: List[str] | None, max_workers: int
-           ) -> Tuple[Dict[str, Dict[str, Any]], List[str], Dict[str, str]]:
-    """({room_id: room_record}, missing room ids, {room_id: device read error}).
-
-    One paged GET /rooms serves any number of ids (N/300 calls instead of N GET /rooms/{id}) and
-    carries the room status, which the profile does not.
-    """
-    wanted = None if room_ids is None else set(room_ids)
-    rooms = [room for room in client.list_rooms() if wanted is None or room["id"] in wanted]
-    missing = sorted(wanted - {room["id"] for room in rooms}) if wanted is not None else []
-    devices, errors = client.devices_by_room([room["id"] for room in rooms], max_workers)
-    return {room["id"]: room_record(room, devices[room["id"]]) for room in rooms}, missing, errors
 
 
 def change_versions(client: ZoomClient, records: Mapping[str, Dict[str, Any]], params: Mapping[str, Any],

@@ -808,3 +808,37 @@ def _query_value(value: Any) -> str:
 def _loggable(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def gather(client: ZoomClient, room_ids: List[str] | None, max_workers: int
+           ) -> Tuple[Dict[str, Dict[str, Any]], List[str], Dict[str, str]]:
+    """({room_id: room_record}, missing room ids, {room_id: device read error}).
+
+    One paged GET /rooms serves any number of ids (N/300 calls instead of N GET /rooms/{id}) and
+    carries the room status, which the profile does not.
+    """
+    wanted = None if room_ids is None else set(room_ids)
+    rooms = [room for room in client.list_rooms() if wanted is None or room["id"] in wanted]
+    missing = sorted(wanted - {room["id"] for room in rooms}) if wanted is not None else []
+    devices, errors = client.devices_by_room([room["id"] for room in rooms], max_workers)
+    return {room["id"]: room_record(room, devices[room["id"]]) for room in rooms}, missing, errors
+
+
+# The options of zoom_rooms_api and zoom_rooms_api_read (documented in plugins/doc_fragments/zoom_rooms_api.py):
+# the connection (what settings_from reads) and the rooms to read.
+CONNECTION_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
+    "base_url": {"type": "str"},
+    "token_url": {"type": "str"},
+    "account_id": {"type": "str"},
+    "client_id": {"type": "str"},
+    "client_secret": {"type": "str", "no_log": True},
+    "ca_bundle": {"type": "path"},
+    "timeout": {"type": "float", "default": 30.0},
+    "max_attempts": {"type": "int", "default": 5},
+    "max_requests_per_second": {"type": "float", "default": 10.0},
+}
+READ_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
+    **CONNECTION_ARGUMENT_SPEC,
+    "max_workers": {"type": "int", "default": 4},
+    "room_ids": {"type": "list", "elements": "str"},
+}

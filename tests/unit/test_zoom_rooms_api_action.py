@@ -87,10 +87,27 @@ def test_outcome_flags_and_summary():
         "failed_room_ids": ["r2", "r3"]}
 
 
-def test_documentation_matches_the_argument_spec():
-    documented = yaml.safe_load(stub.DOCUMENTATION)["options"]
-    assert set(documented) == set(action.ARGUMENT_SPEC)
-    for name, spec in action.ARGUMENT_SPEC.items():
+fragment = load("plugins/doc_fragments/zoom_rooms_api.py", "zoom_rooms_api_doc_fragment")
+read_module = load("plugins/modules/zoom_rooms_api_read.py", "zoom_rooms_api_read_module")
+
+
+def documented_options(documentation: str) -> Dict[str, Any]:
+    """The options ansible-doc shows: the module's own and those of the doc fragment it extends."""
+    doc = yaml.safe_load(documentation)
+    options = dict(doc.get("options") or {})
+    if "zoom_rooms_api" in (doc.get("extends_documentation_fragment") or []):
+        options.update(yaml.safe_load(fragment.ModuleDocFragment.DOCUMENTATION)["options"])
+    return options
+
+
+@pytest.mark.parametrize("documentation, argument_spec", [
+    (stub.DOCUMENTATION, action.ARGUMENT_SPEC),
+    (read_module.DOCUMENTATION, read_module.READ_ARGUMENT_SPEC),
+], ids=["zoom_rooms_api", "zoom_rooms_api_read"])
+def test_documentation_matches_the_argument_spec(documentation, argument_spec):
+    documented = documented_options(documentation)
+    assert set(documented) == set(argument_spec)
+    for name, spec in argument_spec.items():
         doc = documented[name]
         assert doc["type"] == spec["type"], name
         assert doc.get("default") == spec.get("default"), name
@@ -98,6 +115,8 @@ def test_documentation_matches_the_argument_spec():
         assert doc.get("aliases") == spec.get("aliases"), name
     yaml.safe_load(stub.EXAMPLES)
     yaml.safe_load(stub.RETURN)
+    yaml.safe_load(read_module.EXAMPLES)
+    yaml.safe_load(read_module.RETURN)
 
 
 # --------------------------------------------------------------------------- the task against the double
