@@ -9,8 +9,10 @@ that grows with a fleet (docs/performance.md). Documented in plugins/modules/zoo
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
-from typing import Any, Dict, List, Mapping
+from typing import Any, Callable, Dict, List, Mapping, Tuple
 
 import ansible.module_utils
 
@@ -18,6 +20,7 @@ import ansible.module_utils
 ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "module_utils"))
 
 from ansible.module_utils.zoom_room_findings import diagnose, room_status  # noqa: E402
+from ansible.module_utils.zoom_room_inventory_view import api_fact_for, api_view_of_fact  # noqa: E402
 from ansible.plugins.action import ActionBase  # noqa: E402
 
 FACTS_MODULE = "zoom_room_facts"
@@ -34,7 +37,9 @@ ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "min_version": {"type": "str", "default": ""},
     "reachability": {"type": "dict"},
     "api": {"type": "dict"},
-    "api_facts": {"type": "dict"},
+    "api_job": {"type": "dict"},
+    "api_room": {"type": "dict", "default": {}},
+    "api_timeout": {"type": "float", "default": 900.0},
     "report": {"type": "bool", "default": False},
 }
 
@@ -49,18 +54,62 @@ def diagnosis_policy(args: Mapping[str, Any]) -> Dict[str, Any]:
             "min_version": args["min_version"]}
 
 
-def room_results(facts: Dict[str, Any], findings: List[Dict[str, Any]], room: str,
-                 api_facts: Mapping[str, Any] | None, report: bool) -> Dict[str, Any]:
+# How often a room's task looks whether the batch's API read (an async job) has finished.
+API_POLL_SECONDS = 0.2
+NO_API_READ = object()  # the API was not read in this run (not configured, or the read failed)
+
+
+def job_result(text: str | None) -> Dict[str, Any] | None:
+    """An async job's results file: its final result, or None while it runs (or is half written).
+
+    async_wrapper writes {"started": 1, "finished": 0, ...} first and replaces it with the module's
+    result when done (ansible.builtin.async_status reads it the same way).
+    """
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("started"):
+        return None
+    return data
+
+
+def wait_for_job(read: Callable[[], str | None], timeout: float, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> Dict[str, Any] | None:
+    """The job's final result, or None when it has not finished within timeout seconds."""
+    deadline = clock() + timeout
+    while True:
+        result = job_result(read())
+        if result is not None or clock() >= deadline:
+            return result
+        sleep(API_POLL_SECONDS)
+
+
+def api_side(job_result_data: Dict[str, Any] | None, room: Mapping[str, Any],
+             fallback_view: Dict[str, Any] | None) -> Tuple[Dict[str, Any] | None, Any]:
+    """(the API view the findings read, the room's zoom_room_api fact or NO_API_READ).
+
+    A read that failed or did not finish leaves the view the inventory gave (the zoom_rooms
+    inventory plugin's host vars, or an earlier read's fact); the play's next step says why.
+    """
+    if job_result_data is None or job_result_data.get("failed") or "rooms" not in job_result_data:
+        return fallback_view, NO_API_READ
+    fact = api_fact_for(job_result_data["rooms"], room)
+    return api_view_of_fact(fact, room), fact
+
+
+def room_results(facts: Dict[str, Any], findings: List[Dict[str, Any]], api_fact: Any,
+                 report: bool) -> Dict[str, Any]:
     """The facts the task sets on the room.
 
-    zoom_room_api only when the batch's API read ran (api_facts given): null then means the API
-    has no such room, and a missing fact means the API was not read (docs/zoom-api.md).
-    zoom_room_report (for the report callback) only when the play asks, as diagnose.yml does;
-    remediate.yml records the room itself after the change.
+    zoom_room_api only when this run read the API: null then means the API has no such room, and
+    a missing fact means the API was not read (docs/zoom-api.md). zoom_room_report (for the report
+    callback) only when the play asks, as diagnose.yml does; remediate.yml records the rooms it
+    changes itself.
     """
     results: Dict[str, Any] = {"zoom_room_facts": facts, "zoom_room_findings": findings}
-    if api_facts is not None:
-        results["zoom_room_api"] = api_facts.get(room)
+    if api_fact is not NO_API_READ:
+        results["zoom_room_api"] = api_fact
     if report:
         results["zoom_room_report"] = {"platform": facts.get("platform"),
                                        "status": room_status(findings, "diagnose"),
@@ -86,10 +135,11 @@ class ActionModule(ActionBase):
                 read.setdefault("msg", f"{FACTS_MODULE} returned no facts")
                 return {**result, **read, "failed": True}
             facts = read["facts"]
-        findings = diagnose(facts, args["reachability"], args["api"], diagnosis_policy(args))
-        room = str(task_vars.get("inventory_hostname", ""))
+        # The batch's API read ran in the background while this room was read: collect it now.
+        api_view, api_fact = api_side(self._api_read(args), args["api_room"], args["api"])
+        findings = diagnose(facts, args["reachability"], api_view, diagnosis_policy(args))
         result.update(changed=False, findings=[finding["code"] for finding in findings],
-                      ansible_facts=room_results(facts, findings, room, args["api_facts"], args["report"]))
+                      ansible_facts=room_results(facts, findings, api_fact, args["report"]))
         return result
 
     def _read_facts(self, args: Mapping[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
@@ -98,3 +148,18 @@ class ActionModule(ActionBase):
             return self._execute_module(module_name=FACTS_MODULE, module_args=module_args, task_vars=task_vars)
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
+
+    @staticmethod
+    def _api_read(args: Mapping[str, Any]) -> Dict[str, Any] | None:
+        """The async API read's result: its results file is on the control node (it ran on localhost)."""
+        results_file = (args["api_job"] or {}).get("results_file")
+        if not results_file:
+            return None
+        return wait_for_job(lambda: _read_text(results_file), args["api_timeout"])
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return None

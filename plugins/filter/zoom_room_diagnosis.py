@@ -14,7 +14,7 @@ ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "
 from ansible.module_utils.zoom_room_findings import diagnose, fixes, room_status, verify  # noqa: E402
 from ansible.module_utils.zoom_room_inputs import input_errors  # noqa: E402
 from ansible.module_utils.zoom_room_inventory_view import (  # noqa: E402
-    api_facts_of_batch,
+    api_identity,
     api_ids_known,
     api_ids_to_read,
     api_view,
@@ -36,6 +36,11 @@ def role_options(role_names: Iterable[str]) -> dict[str, Any]:
     return options
 
 
+def rooms_needing_fixes(hostvars: Any, rooms: Iterable[str]) -> list[str]:
+    """The rooms whose findings a host change fixes (zoom_room_fixes), in play order: remediate.yml's rollout."""
+    return [room for room in rooms if fixes(hostvars[room].get("zoom_room_findings") or [])]
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -45,12 +50,13 @@ class FilterModule:
             "zoom_room_status": room_status,
             "zoom_rooms_input_errors": input_errors,
             "zoom_rooms_role_options": role_options,
+            "zoom_rooms_needing_fixes": rooms_needing_fixes,
             "zoom_room_probe_of": probe_of,
             "zoom_rooms_probe_targets": probe_targets,
             "zoom_rooms_probes_for": probes_for,
             "zoom_room_reachability_of": reachability_of,
             "zoom_room_api_view": api_view,
             "zoom_rooms_api_ids_to_read": api_ids_to_read,
-            "zoom_rooms_api_facts_of_batch": api_facts_of_batch,
+            "zoom_room_api_identity": api_identity,
             "zoom_rooms_api_ids_known": api_ids_known,
         }

@@ -51,19 +51,15 @@ def reachability_of(room: str, probe_results: Any) -> dict[str, Any] | None:
     return None
 
 
-def api_view(room_vars: Mapping[str, Any], batch_facts: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
-    """The Zoom API data of a room as the diagnosis reads it.
+def api_view(room_vars: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The Zoom API data of a room as the diagnosis reads it, without this run's API read.
 
-    Prefers this batch's API read (batch_facts, hostname -> zoom_room_api fact, from
-    api_facts_of_batch), then the `zoom_room_api` fact an earlier read set, else the zoom_rooms
-    inventory plugin's host vars. A fact that is null (the API is configured but has no such room)
-    means no API data.
+    Prefers the `zoom_room_api` fact an earlier read set (the zoom_room_diagnose action sets it
+    from the batch's read and uses that read first), else the zoom_rooms inventory plugin's host
+    vars. A fact that is null (the API is configured but has no such room) means no API data.
     """
-    room = room_vars.get("inventory_hostname")
-    if isinstance(batch_facts, Mapping) and room in batch_facts:
-        return _view_of_fact(batch_facts[room], room_vars)
     if "zoom_room_api" in room_vars:
-        return _view_of_fact(room_vars.get("zoom_room_api"), room_vars)
+        return api_view_of_fact(room_vars.get("zoom_room_api"), room_vars)
     if not room_vars.get("zoom_room_id") and not room_vars.get("zoom_room_status"):
         return None
     view = {
@@ -77,7 +73,7 @@ def api_view(room_vars: Mapping[str, Any], batch_facts: Mapping[str, Any] | None
     return view
 
 
-def _view_of_fact(fact: Any, room_vars: Mapping[str, Any]) -> dict[str, Any] | None:
+def api_view_of_fact(fact: Any, room_vars: Mapping[str, Any]) -> dict[str, Any] | None:
     if not isinstance(fact, Mapping):
         return None
     view = {
@@ -163,19 +159,28 @@ def api_fact_of(record: Mapping[str, Any] | None, room_vars: Mapping[str, Any]) 
     return fact
 
 
-def api_facts_of_batch(api_rooms: Mapping[str, Any], batch: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Inventory hostname -> zoom_room_api fact (None: the API has no such room, or several of its name)."""
-    by_name = _api_rooms_by_name(api_rooms)
-    return {room_vars["inventory_hostname"]: api_fact_of(_api_record_of(room_vars, api_rooms, by_name), room_vars)
-            for room_vars in batch}
+# The room's own values the matching reads (any other host variable is not needed).
+API_IDENTITY_KEYS = ("inventory_hostname", "zoom_room_id", "zoom_room_name", "zoom_room_activated",
+                     "zoom_room_activation_code_issued_at")
 
 
-def api_ids_known(known_ids: Mapping[str, str], api_rooms: Mapping[str, Any], batch_facts: Mapping[str, Any],
+def api_identity(room_vars: Mapping[str, Any]) -> dict[str, Any]:
+    """What api_fact_for needs of a room's variables, small enough to pass to a task."""
+    return {key: room_vars[key] for key in API_IDENTITY_KEYS if key in room_vars}
+
+
+def api_fact_for(api_rooms: Mapping[str, Any], room_vars: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The room's zoom_room_api fact from an API read (None: the API has no such room, or several of its name)."""
+    return api_fact_of(_api_record_of(room_vars, api_rooms, _api_rooms_by_name(api_rooms)), room_vars)
+
+
+def api_ids_known(known_ids: Mapping[str, str], api_rooms: Mapping[str, Any], batch: Iterable[Mapping[str, Any]],
                   play: Iterable[Mapping[str, Any]], read_whole_account: bool) -> dict[str, str]:
     """What later batches need not look up again: hostname -> API room id ('' = no such room).
 
-    Adds the batch's matches, and after a read of the whole account the rooms of the play that can
-    only be matched by their inventory hostname (no zoom_room_id, no zoom_room_name).
+    Adds the batch's matches (each room's zoom_room_api fact), and after a read of the whole
+    account the rooms of the play that can only be matched by their inventory hostname (no
+    zoom_room_id, no zoom_room_name).
     """
     known = dict(known_ids)
     if read_whole_account:
@@ -184,5 +189,7 @@ def api_ids_known(known_ids: Mapping[str, str], api_rooms: Mapping[str, Any], ba
             if room_vars.get("zoom_room_id") is None and room_vars.get("zoom_room_name") is None:
                 record = _api_record_of(room_vars, api_rooms, by_name)
                 known[room_vars["inventory_hostname"]] = (record or {}).get("room", {}).get("id") or ""
-    known.update({room: (fact or {}).get("id") or "" for room, fact in batch_facts.items()})
+    for room_vars in batch:
+        if "zoom_room_api" in room_vars:
+            known[room_vars["inventory_hostname"]] = (room_vars.get("zoom_room_api") or {}).get("id") or ""
     return known

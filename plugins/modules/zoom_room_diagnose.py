@@ -14,8 +14,8 @@ description:
   - Runs M(zoom_room_facts) on the room (Linux, macOS), or takes I(facts) already read (Windows
     rooms read theirs with ansible.windows modules), then diagnoses the room on the controller from
     the facts, the probe's reachability entry, the Zoom API view and the policy (docs/findings.md).
-  - Sets C(zoom_room_facts), C(zoom_room_findings), C(zoom_room_api) when I(api_facts) is given, and
-    C(zoom_room_report) when I(report) is true, as the room's facts.
+  - Sets C(zoom_room_facts), C(zoom_room_findings), C(zoom_room_api) when the I(api_job) read
+    succeeded, and C(zoom_room_report) when I(report) is true, as the room's facts.
   - One task result per room, where a module call and three set_fact tasks were before, is why it
     exists (docs/performance.md). The zoom_room_diagnose role runs it; use the role, not this
     action, unless you build your own pipeline.
@@ -60,13 +60,26 @@ options:
         probe tested the room.
     type: dict
   api:
-    description: The room's Zoom API view (the C(zoom_room_api_view) filter); omit without API data.
-    type: dict
-  api_facts:
     description:
-      - Inventory hostname to C(zoom_room_api) fact, for the batch whose API read this run made.
-        When given, the room's C(zoom_room_api) fact is set from it (null when the API has no such room).
+      - The room's Zoom API view without this run's read (the C(zoom_room_api_view) filter over its host
+        vars). Used when I(api_job) is not given, or its read failed or did not finish.
     type: dict
+  api_job:
+    description:
+      - The registered result of the batch's M(zoom_rooms_api_read) task, started on the control node with
+        C(async) and C(poll=0). The task reads the room first, then waits for that job (its results file
+        on the control node), matches the room in it and sets C(zoom_room_api).
+    type: dict
+  api_room:
+    description:
+      - The room's identity for that match (the C(zoom_room_api_identity) filter) - C(inventory_hostname),
+        C(zoom_room_id), C(zoom_room_name), and the activation values of the inventory.
+    type: dict
+    default: {}
+  api_timeout:
+    description: Seconds to wait for the I(api_job) read after the room was read; then the room goes on without it.
+    type: float
+    default: 900.0
   report:
     description: Also set C(zoom_room_report), the room's entry of a diagnose run's report.
     type: bool
@@ -118,7 +131,7 @@ ansible_facts:
       elements: dict
     zoom_room_api:
       description: The room's Zoom API record from the batch's read, or null when the API has no such room.
-      returned: when api_facts is given
+      returned: when the api_job read succeeded
       type: dict
     zoom_room_report:
       description: The room's report entry (platform, status, findings, facts_before).

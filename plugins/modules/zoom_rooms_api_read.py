@@ -66,6 +66,10 @@ errors:
   description: Room id to the reason its devices could not be read (the room is still returned).
   returned: success
   type: dict
+whole_account:
+  description: Whether the whole account was read (no I(room_ids) given).
+  returned: success
+  type: bool
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -89,7 +93,8 @@ def main() -> None:
         module.fail_json(msg=exc.message)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, rooms=rooms, missing_room_ids=missing, errors=errors)
+    module.exit_json(changed=False, rooms=rooms, missing_room_ids=missing, errors=errors,
+                     whole_account=params["room_ids"] is None)
 
 
 if __name__ == "__main__":

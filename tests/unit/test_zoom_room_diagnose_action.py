@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from ansible.module_utils.zoom_room_inventory_view import (
-    api_facts_of_batch,
+    api_fact_for,
+    api_identity,
     api_ids_known,
     api_ids_to_read,
     api_view,
@@ -26,6 +27,7 @@ def load(path: str, name: str):
 
 action = load("plugins/action/zoom_room_diagnose.py", "zoom_room_diagnose_action")
 stub = load("plugins/modules/zoom_room_diagnose.py", "zoom_room_diagnose_module_doc")
+filters = load("plugins/filter/zoom_room_diagnosis.py", "zoom_room_diagnosis_filters")
 
 FACTS = {"platform": "linux", "schema": 1}
 BLOCKED = [{"code": "host_firewall_blocks_controller_port"}]
@@ -34,26 +36,77 @@ BLOCKED = [{"code": "host_firewall_blocks_controller_port"}]
 # --------------------------------------------------------------------------- the action's results
 
 @pytest.mark.parametrize(
-    "findings, api_facts, report, expected_keys, status",
+    "findings, api_fact, report, expected_keys, status",
     [
-        ([], None, False, {"zoom_room_facts", "zoom_room_findings"}, None),
-        ([], {"room-1": {"id": "r1"}}, False, {"zoom_room_facts", "zoom_room_findings", "zoom_room_api"}, None),
-        ([], None, True, {"zoom_room_facts", "zoom_room_findings", "zoom_room_report"}, "healthy"),
-        (BLOCKED, None, True, {"zoom_room_facts", "zoom_room_findings", "zoom_room_report"}, "needs_attention"),
+        ([], action.NO_API_READ, False, {"zoom_room_facts", "zoom_room_findings"}, None),
+        ([], {"id": "r1"}, False, {"zoom_room_facts", "zoom_room_findings", "zoom_room_api"}, None),
+        ([], None, False, {"zoom_room_facts", "zoom_room_findings", "zoom_room_api"}, None),
+        ([], action.NO_API_READ, True, {"zoom_room_facts", "zoom_room_findings", "zoom_room_report"}, "healthy"),
+        (BLOCKED, action.NO_API_READ, True, {"zoom_room_facts", "zoom_room_findings", "zoom_room_report"},
+         "needs_attention"),
     ],
-    ids=["facts and findings only", "api read this run", "report of a healthy room", "report of a blocked room"],
+    ids=["facts and findings only", "api read this run", "api has no such room", "report of a healthy room",
+         "report of a blocked room"],
 )
-def test_room_results(findings, api_facts, report, expected_keys, status):
-    results = action.room_results(FACTS, findings, "room-1", api_facts, report)
+def test_room_results(findings, api_fact, report, expected_keys, status):
+    results = action.room_results(FACTS, findings, api_fact, report)
     assert set(results) == expected_keys
     assert results["zoom_room_findings"] == findings
+    if api_fact is not action.NO_API_READ:
+        assert results["zoom_room_api"] == api_fact
     if report:
         assert results["zoom_room_report"] == {"platform": "linux", "status": status, "findings": findings,
                                                "facts_before": FACTS}
 
 
-def test_room_results_api_fact_is_null_for_a_room_the_api_does_not_have():
-    assert action.room_results(FACTS, [], "room-2", {"room-1": {"id": "r1"}}, False)["zoom_room_api"] is None
+# --------------------------------------------------------------------------- waiting for the async API read
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (None, None),
+        ("", None),
+        ('{"started": 1, "finished": 0, "ansible_job_id": "j1"}', None),
+        ('{"rooms": {}, "whole', None),
+        ('{"rooms": {}, "changed": false}', {"rooms": {}, "changed": False}),
+        ('{"failed": true, "msg": "Zoom API: 401"}', {"failed": True, "msg": "Zoom API: 401"}),
+    ],
+    ids=["no file yet", "empty file", "still running", "half written", "finished", "failed"],
+)
+def test_job_result(text, expected):
+    assert action.job_result(text) == expected
+
+
+def test_wait_for_job_polls_until_the_read_finished():
+    answers = iter(['{"started": 1}', '{"started": 1}', '{"rooms": {"r1": {}}}'])
+    clock = iter(range(100))
+    slept = []
+    result = action.wait_for_job(lambda: next(answers), 10, sleep=slept.append, clock=lambda: next(clock))
+    assert result == {"rooms": {"r1": {}}} and len(slept) == 2
+
+
+def test_wait_for_job_gives_up_after_the_timeout():
+    clock = iter([0, 0, 5, 11])
+    result = action.wait_for_job(lambda: '{"started": 1}', 10, sleep=lambda _: None, clock=lambda: next(clock))
+    assert result is None
+
+
+FALLBACK = {"room": {"status": "Offline"}}
+
+
+@pytest.mark.parametrize(
+    "read, expected_status, expected_fact_id",
+    [
+        (None, "Offline", "none read"),
+        ({"failed": True, "msg": "401"}, "Offline", "none read"),
+        ({"rooms": {}}, None, None),
+    ],
+    ids=["no read: the inventory's view", "a failed read: the inventory's view", "read, no such room"],
+)
+def test_api_side_without_a_match(read, expected_status, expected_fact_id):
+    view, fact = action.api_side(read, {"inventory_hostname": "a"}, FALLBACK)
+    assert (view or {}).get("room", {}).get("status") == expected_status
+    assert (fact is action.NO_API_READ) == (expected_fact_id == "none read")
 
 
 def test_policy_takes_the_task_options():
@@ -103,23 +156,26 @@ def test_api_ids_to_read(batch, known, expected):
     assert api_ids_to_read(batch, known) == expected
 
 
-def test_api_facts_of_batch_match_by_id_then_unique_name():
-    batch = [{"inventory_hostname": "a", "zoom_room_id": "r2"},          # id wins over the hostname
+def test_api_side_matches_by_id_then_unique_name():
+    rooms = [{"inventory_hostname": "a", "zoom_room_id": "r2"},          # id wins over the hostname
              {"inventory_hostname": "Boardroom"},                          # hostname as the name
              {"inventory_hostname": "c", "zoom_room_name": "Huddle"},     # zoom_room_name
              {"inventory_hostname": "Twin"},                               # two API rooms of that name
              {"inventory_hostname": "e", "zoom_room_id": "gone"}]          # id the API does not have
-    facts = api_facts_of_batch(API_ROOMS, batch)
+    facts = {room["inventory_hostname"]: action.api_side({"rooms": API_ROOMS}, room, FALLBACK)[1] for room in rooms}
     assert {room: (fact or {}).get("id") for room, fact in facts.items()} == {
         "a": "r2", "Boardroom": "r1", "c": "r2", "Twin": None, "e": None}
     assert facts["a"]["controllers"] == [{"role": "controller", "app_version": "6.2.0.1"}]
     assert "activated" not in facts["a"]
+    view, _ = action.api_side({"rooms": API_ROOMS}, rooms[0], FALLBACK)
+    assert view["room"]["status"] == "Available" and view["reported_ip"] == "10.0.0.5"
 
 
 def test_api_fact_carries_the_inventorys_activation_data():
-    batch = [{"inventory_hostname": "a", "zoom_room_id": "r1", "zoom_room_activated": True,
-              "zoom_room_activation_code_issued_at": "2026-01-01T00:00:00Z"}]
-    fact = api_facts_of_batch(API_ROOMS, batch)["a"]
+    room = api_identity({"inventory_hostname": "a", "zoom_room_id": "r1", "zoom_room_activated": True,
+                         "zoom_room_activation_code_issued_at": "2026-01-01T00:00:00Z", "ansible_host": "10.0.0.9"})
+    assert "ansible_host" not in room
+    fact = api_fact_for(API_ROOMS, room)
     assert (fact["activated"], fact["activation_code_issued_at"]) == (True, "2026-01-01T00:00:00Z")
 
 
@@ -127,36 +183,39 @@ def test_api_ids_known_after_an_account_read_and_a_batch():
     play = [{"inventory_hostname": "Boardroom"}, {"inventory_hostname": "Twin"}, {"inventory_hostname": "x"},
             {"inventory_hostname": "named", "zoom_room_name": "Huddle"},
             {"inventory_hostname": "y", "zoom_room_id": "r2"}]
-    batch_facts = {"y": {"id": "r2"}}
-    known = api_ids_known({"old": "r9"}, API_ROOMS, batch_facts, play, read_whole_account=True)
+    batch = [{"inventory_hostname": "y", "zoom_room_api": {"id": "r2"}},
+             {"inventory_hostname": "z", "zoom_room_api": None},
+             {"inventory_hostname": "unread"}]
+    known = api_ids_known({"old": "r9"}, API_ROOMS, batch, play, read_whole_account=True)
     # Only rooms matched by hostname are remembered for the play; the batch's own matches always.
-    assert known == {"old": "r9", "Boardroom": "r1", "Twin": "", "x": "", "y": "r2"}
-    assert api_ids_known({}, API_ROOMS, batch_facts, play, read_whole_account=False) == {"y": "r2"}
+    assert known == {"old": "r9", "Boardroom": "r1", "Twin": "", "x": "", "y": "r2", "z": ""}
+    assert api_ids_known({}, API_ROOMS, batch, play, read_whole_account=False) == {"y": "r2", "z": ""}
 
 
 @pytest.mark.parametrize(
-    "room_vars, batch_facts, expected_status",
+    "room_vars, expected_status",
     [
-        ({"inventory_hostname": "a", "zoom_room_status": "Offline", "zoom_room_id": "r1"}, None, "Offline"),
-        ({"inventory_hostname": "a", "zoom_room_status": "Offline", "zoom_room_id": "r1"},
-         {"a": {"room": {"status": "Available"}}}, "Available"),
-        ({"inventory_hostname": "a", "zoom_room_api": {"room": {"status": "Offline"}}},
-         {"a": {"room": {"status": "Available"}}}, "Available"),
-        ({"inventory_hostname": "a", "zoom_room_status": "Offline", "zoom_room_id": "r1"}, {"a": None}, None),
-        ({"inventory_hostname": "a", "zoom_room_api": {"room": {"status": "Offline"}}}, {"b": {}}, "Offline"),
+        ({"inventory_hostname": "a", "zoom_room_status": "Offline", "zoom_room_id": "r1"}, "Offline"),
+        ({"inventory_hostname": "a", "zoom_room_status": "Offline", "zoom_room_api": {"room": {"status": "Available"}}},
+         "Available"),
+        ({"inventory_hostname": "a", "zoom_room_status": "Offline", "zoom_room_api": None}, None),
     ],
-    ids=["inventory plugin vars", "this batch's read wins", "over an earlier read", "the API has no such room",
-         "a batch without this room"],
+    ids=["inventory plugin vars", "an earlier read's fact wins", "the API has no such room"],
 )
-def test_api_view_prefers_the_batch_read(room_vars, batch_facts, expected_status):
-    view = api_view(room_vars, batch_facts)
-    assert (view or {}).get("room", {}).get("status") == expected_status
+def test_api_view_without_this_runs_read(room_vars, expected_status):
+    assert (api_view(room_vars) or {}).get("room", {}).get("status") == expected_status
+
+
+def test_rooms_needing_fixes_lists_only_rooms_a_host_change_fixes():
+    from ansible.module_utils.zoom_room_findings import finding
+
+    hostvars = {"ok": {"zoom_room_findings": []},
+                "blocked": {"zoom_room_findings": [finding("host_firewall_blocks_controller_port", {})]},
+                "down": {}, "app": {"zoom_room_findings": [finding("app_not_listening", {})]}}
+    assert filters.rooms_needing_fixes(hostvars, ["ok", "blocked", "down", "app"]) == ["blocked"]
 
 
 # --------------------------------------------------------------------------- the role's options, checked up front
-
-filters = load("plugins/filter/zoom_room_diagnosis.py", "zoom_room_diagnosis_filters")
-
 
 @pytest.mark.parametrize(
     "host_vars, message",
