@@ -9,8 +9,7 @@ that grows with a fleet (docs/performance.md). Documented in plugins/modules/zoo
 
 from __future__ import annotations
 
-import json
-import time
+import importlib.util
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Tuple
 
@@ -19,11 +18,13 @@ import ansible.module_utils
 # Controller-side plugins do not see the project module_utils by default: add them.
 ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "module_utils"))
 
+from ansible.module_utils.zoom_api import read_text, wait_for_background  # noqa: E402
 from ansible.module_utils.zoom_room_findings import diagnose, room_status  # noqa: E402
 from ansible.module_utils.zoom_room_inventory_view import api_fact_for, api_view_of_fact  # noqa: E402
 from ansible.plugins.action import ActionBase  # noqa: E402
 
 FACTS_MODULE = "zoom_room_facts"
+WINDOWS_MODULE = "ansible.windows.win_powershell"
 # Options passed through to zoom_room_facts as they are.
 FACTS_MODULE_OPTIONS = ("controller_port", "controller_subnets", "package_name", "app_path")
 
@@ -41,10 +42,30 @@ ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "api_room": {"type": "dict", "default": {}},
     "api_timeout": {"type": "float", "default": 900.0},
     "report": {"type": "bool", "default": False},
+    "windows_script": {"type": "str"},
+    "windows_proxy_user": {"type": "str", "default": ""},
+    "windows_app_paths": {"type": "list", "elements": "str", "default": []},
 }
 
 
 # --------------------------------------------------------------------------- pure parts
+
+def _windows_facts_filter() -> Callable[..., Dict[str, Any]]:
+    """The zoom_room_windows_facts filter's function (plugins/filter/zoom_room_windows.py), by path:
+    filter plugin files are not importable as modules."""
+    path = Path(__file__).resolve().parents[1] / "filter" / "zoom_room_windows.py"
+    spec = importlib.util.spec_from_file_location("zoom_room_windows_filters", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.windows_facts
+
+
+def windows_script_args(args: Mapping[str, Any]) -> Dict[str, Any]:
+    """win_powershell's options for files/windows_facts.ps1, the same as tasks/facts_windows.yml gives."""
+    return {"depth": 5, "script": args["windows_script"],
+            "parameters": {"Port": int(args["controller_port"]), "ProxyUser": args["windows_proxy_user"],
+                           "AppPaths": list(args["windows_app_paths"])}}
+
 
 def diagnosis_policy(args: Mapping[str, Any]) -> Dict[str, Any]:
     """The policy the findings rules read, from the task's options."""
@@ -54,35 +75,7 @@ def diagnosis_policy(args: Mapping[str, Any]) -> Dict[str, Any]:
             "min_version": args["min_version"]}
 
 
-# How often a room's task looks whether the batch's API read (an async job) has finished.
-API_POLL_SECONDS = 0.2
 NO_API_READ = object()  # the API was not read in this run (not configured, or the read failed)
-
-
-def job_result(text: str | None) -> Dict[str, Any] | None:
-    """An async job's results file: its final result, or None while it runs (or is half written).
-
-    async_wrapper writes {"started": 1, "finished": 0, ...} first and replaces it with the module's
-    result when done (ansible.builtin.async_status reads it the same way).
-    """
-    try:
-        data = json.loads(text) if text else None
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("started"):
-        return None
-    return data
-
-
-def wait_for_job(read: Callable[[], str | None], timeout: float, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> Dict[str, Any] | None:
-    """The job's final result, or None when it has not finished within timeout seconds."""
-    deadline = clock() + timeout
-    while True:
-        result = job_result(read())
-        if result is not None or clock() >= deadline:
-            return result
-        sleep(API_POLL_SECONDS)
 
 
 def api_side(job_result_data: Dict[str, Any] | None, room: Mapping[str, Any],
@@ -129,6 +122,8 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         facts = args["facts"]
+        if facts is None and args["windows_script"]:
+            facts = self._read_windows_facts(args, task_vars)
         if facts is None:
             read = self._read_facts(args, task_vars)
             if read.get("failed") or not isinstance(read.get("facts"), dict):
@@ -149,17 +144,20 @@ class ActionModule(ActionBase):
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
 
+    def _read_windows_facts(self, args: Mapping[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
+        """Windows rooms: the facts script in one win_powershell round trip; a failed script gives partial
+        facts with its error (as the zoom_room_windows_facts filter does), not a failed task."""
+        try:
+            raw = self._execute_module(module_name=WINDOWS_MODULE, module_args=windows_script_args(args),
+                                       task_vars=task_vars)
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return _windows_facts_filter()(raw, args["controller_subnets"], args["controller_port"])
+
     @staticmethod
     def _api_read(args: Mapping[str, Any]) -> Dict[str, Any] | None:
-        """The async API read's result: its results file is on the control node (it ran on localhost)."""
+        """The batch's background API read (zoom_rooms_api background=true): its file is on the control node."""
         results_file = (args["api_job"] or {}).get("results_file")
         if not results_file:
             return None
-        return wait_for_job(lambda: _read_text(results_file), args["api_timeout"])
-
-
-def _read_text(path: str) -> str | None:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError:
-        return None
+        return wait_for_background(lambda: read_text(results_file), args["api_timeout"])

@@ -7,6 +7,9 @@ from the I/O (run_api_task) so they are unit-tested without Ansible or a network
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,8 +28,11 @@ from ansible.module_utils.zoom_api import (  # noqa: E402
     ZoomClient,
     gather,
     normalise_device,
+    read_text,
     settings_from,
     version_key,
+    wait_for_background,
+    write_result_file,
 )
 from ansible.plugins.action import ActionBase  # noqa: E402
 
@@ -40,6 +46,8 @@ ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "wait_timeout": {"type": "float", "default": 900.0},
     "poll_interval": {"type": "float", "default": 15.0},
     "regenerate_activation_code": {"type": "bool", "default": False},
+    "background": {"type": "bool", "default": False},
+    "collect": {"type": "dict"},
 }
 
 # Outcomes that mean "the room is where the caller wanted it" (or would be, in check mode).
@@ -177,6 +185,66 @@ def run_api_task(client: ZoomClient, params: Mapping[str, Any], check_mode: bool
     return result
 
 
+def start_background(read: Callable[[], Dict[str, Any]], directory: str | None = None) -> str:
+    """Run read() in a detached process that writes its result to a new 0600 file; return the file's path.
+
+    Detached (double fork, own session, no inherited descriptors) so it outlives the Ansible
+    worker that starts it; the credentials stay in memory, never in a file.
+    """
+    handle, path = tempfile.mkstemp(prefix="zoom-rooms-api-", suffix=".json", dir=directory)
+    with os.fdopen(handle, "w", encoding="utf-8") as started:
+        started.write('{"started": 1}')
+    child = os.fork()
+    if child == 0:  # the first child: start the reader and leave at once
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                _detach()
+                write_result_file(path, _result_of(read))
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    return path
+
+
+def _detach() -> None:
+    null = os.open(os.devnull, os.O_RDWR)
+    for stream in (0, 1, 2):
+        os.dup2(null, stream)
+    os.closerange(3, 65536)  # the worker's pipes to ansible-playbook are not ours to hold
+
+
+def _result_of(read: Callable[[], Dict[str, Any]]) -> Dict[str, Any]:
+    try:
+        return read()
+    except ZoomApiError as exc:
+        return {"failed": True, "msg": exc.message}
+    except Exception as exc:  # the reader reports every failure in its result file
+        return {"failed": True, "msg": f"{type(exc).__name__}: {exc}"}
+
+
+def collect_background(job: Mapping[str, Any], timeout: float) -> Dict[str, Any]:
+    """The result of a background read (waiting for it up to timeout seconds); its file is removed."""
+    path = job.get("results_file")
+    if not path:
+        return {"failed": True, "msg": job.get("msg") or "no background read was started"}
+    result = wait_for_background(lambda: read_text(path), timeout)
+    for leftover in (path, f"{path}.tmp"):
+        with contextlib.suppress(OSError):
+            os.remove(leftover)
+    if result is None:
+        return {"failed": True, "msg": f"the background read did not finish within {timeout:g}s"}
+    return result
+
+
+def background_read(settings: Any, params: Mapping[str, Any]) -> Callable[[], Dict[str, Any]]:
+    def read() -> Dict[str, Any]:
+        records, missing, errors = gather(ZoomClient(settings), params.get("room_ids"), params["max_workers"])
+        return {"changed": False, "rooms": records, "missing_room_ids": missing, "errors": errors,
+                "whole_account": params.get("room_ids") is None}
+    return read
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False  # talks to the Zoom API from the controller only
@@ -185,8 +253,19 @@ class ActionModule(ActionBase):
     def run(self, tmp: Any = None, task_vars: Dict[str, Any] | None = None) -> Dict[str, Any]:
         _, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         result = super().run(tmp, task_vars)
+        if params["collect"] is not None:
+            result.update(collect_background(params["collect"], params["wait_timeout"]))
+            return result
         try:
             settings = settings_from({name: params.get(name) for name in CONNECTION_OPTIONS})
+            if params["background"]:
+                if params.get("app_version_action") or params["regenerate_activation_code"]:
+                    raise ValueError("background reads only: app_version_action and regenerate_activation_code "
+                                     "need the task to wait")
+                _check_settings_now(settings)
+                result.update(changed=False, started=True, results_file=start_background(
+                    background_read(settings, params)))
+                return result
             client = ZoomClient(settings, logger=self._log)
             result.update(run_api_task(client, params, check_mode=bool(self._task.check_mode)))
         except ZoomApiError as exc:
@@ -197,3 +276,8 @@ class ActionModule(ActionBase):
 
     def _log(self, message: str, verbosity: int) -> None:
         self._display.verbose(message, caplevel=max(0, verbosity - 1))
+
+
+def _check_settings_now(settings: Any) -> None:
+    """Bad settings fail the starting task, not silently in the background: ZoomClient checks them."""
+    ZoomClient(settings)

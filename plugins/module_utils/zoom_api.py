@@ -842,3 +842,48 @@ READ_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "max_workers": {"type": "int", "default": 4},
     "room_ids": {"type": "list", "elements": "str"},
 }
+
+
+# --------------------------------------------------------------------------- a read in the background
+# zoom_rooms_api with background=true starts the read in a detached process on the control node,
+# which writes {"started": 1} to a new 0600 file and replaces it with the result when done (the
+# format of ansible.builtin.async_status's job files). The rooms' zoom_room_diagnose tasks wait for
+# it after reading their room; zoom_rooms_api with collect= takes it and removes the file.
+
+def background_result(text: str | None) -> Dict[str, Any] | None:
+    """A background read's file: its final result, or None while it runs (or is half written)."""
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("started"):
+        return None
+    return data
+
+
+def wait_for_background(read: Callable[[], str | None], timeout: float, poll: float = 0.2,
+                        sleep: Callable[[float], None] = time.sleep,
+                        clock: Callable[[], float] = time.monotonic) -> Dict[str, Any] | None:
+    """The read's final result, or None when it has not finished within timeout seconds."""
+    deadline = clock() + timeout
+    while True:
+        result = background_result(read())
+        if result is not None or clock() >= deadline:
+            return result
+        sleep(poll)
+
+
+def read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def write_result_file(path: str, data: Mapping[str, Any]) -> None:
+    """Replace the file at once (write aside, rename), readable by the owner only."""
+    aside = f"{path}.tmp"
+    with open(os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+    os.replace(aside, path)

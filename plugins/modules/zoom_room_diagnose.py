@@ -11,9 +11,10 @@ DOCUMENTATION = r"""
 module: zoom_room_diagnose
 short_description: Read a room's state in one round trip and diagnose it on the controller
 description:
-  - Runs M(zoom_room_facts) on the room (Linux, macOS), or takes I(facts) already read (Windows
-    rooms read theirs with ansible.windows modules), then diagnoses the room on the controller from
-    the facts, the probe's reachability entry, the Zoom API view and the policy (docs/findings.md).
+  - Runs M(zoom_room_facts) on the room (Linux, macOS), or the I(windows_script) with
+    C(ansible.windows.win_powershell) (Windows), or takes I(facts) already read. Then it diagnoses
+    the room on the controller from the facts, the probe's reachability entry, the Zoom API view and
+    the policy (docs/findings.md).
   - Sets C(zoom_room_facts), C(zoom_room_findings), C(zoom_room_api) when the I(api_job) read
     succeeded, and C(zoom_room_report) when I(report) is true, as the room's facts.
   - One task result per room, where a module call and three set_fact tasks were before, is why it
@@ -66,9 +67,9 @@ options:
     type: dict
   api_job:
     description:
-      - The registered result of the batch's M(zoom_rooms_api_read) task, started on the control node with
-        C(async) and C(poll=0). The task reads the room first, then waits for that job (its results file
-        on the control node), matches the room in it and sets C(zoom_room_api).
+      - The registered result of the batch's M(zoom_rooms_api) task with C(background=true), which reads
+        the API in a process of its own on the control node. The task reads the room first, then waits
+        for that read (its results file), matches the room in it and sets C(zoom_room_api).
     type: dict
   api_room:
     description:
@@ -84,6 +85,21 @@ options:
     description: Also set C(zoom_room_report), the room's entry of a diagnose run's report.
     type: bool
     default: false
+  windows_script:
+    description:
+      - Windows rooms, the facts script (roles/zoom_room_diagnose/files/windows_facts.ps1). When given,
+        the task runs it with C(ansible.windows.win_powershell) instead of M(zoom_room_facts) and turns its
+        result into the facts schema with the C(zoom_room_windows_facts) filter's code.
+    type: str
+  windows_proxy_user:
+    description: Windows rooms, the account whose WinINet proxy the app uses (empty = the auto-logon account).
+    type: str
+    default: ""
+  windows_app_paths:
+    description: Windows rooms, where the ZoomRooms.exe file-version fallback looks.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full

@@ -58,6 +58,21 @@ options:
       - The new codes are returned in RV(activation_codes); set C(no_log) on the task if its output is kept.
     type: bool
     default: false
+  background:
+    description:
+      - Start the read (rooms and devices, no change) in a process of its own on the control node and
+        return at once with RV(results_file). The process writes the result there, readable by the
+        owner only; a later task takes it with I(collect). The zoom_room_diagnose role starts its batch's
+        read this way, so the API's pacing overlaps the rooms' round trips (docs/performance.md).
+      - Not with I(app_version_action) or I(regenerate_activation_code).
+    type: bool
+    default: false
+  collect:
+    description:
+      - The registered result of a task with I(background=true). Waits up to I(wait_timeout) seconds
+        for that read, removes its file and returns the read as if this task had made it.
+        Connection options are not needed.
+    type: dict
 attributes:
   check_mode:
     support: full
@@ -101,6 +116,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+results_file:
+  description: Where the background read writes its result (with I(background=true)).
+  returned: when background is true
+  type: str
+whole_account:
+  description: Whether the read covered the whole account (no I(room_ids)).
+  returned: with collect, when the background read succeeded
+  type: bool
 rooms:
   description: Per room id, the API data after any change.
   returned: always

@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from ansible.module_utils.zoom_api import background_result, wait_for_background
 from ansible.module_utils.zoom_room_inventory_view import (
     api_fact_for,
     api_identity,
@@ -59,7 +60,7 @@ def test_room_results(findings, api_fact, report, expected_keys, status):
                                                "facts_before": FACTS}
 
 
-# --------------------------------------------------------------------------- waiting for the async API read
+# --------------------------------------------------------------------------- waiting for the background API read
 
 @pytest.mark.parametrize(
     "text, expected",
@@ -73,21 +74,21 @@ def test_room_results(findings, api_fact, report, expected_keys, status):
     ],
     ids=["no file yet", "empty file", "still running", "half written", "finished", "failed"],
 )
-def test_job_result(text, expected):
-    assert action.job_result(text) == expected
+def test_background_result(text, expected):
+    assert background_result(text) == expected
 
 
-def test_wait_for_job_polls_until_the_read_finished():
+def test_wait_for_background_polls_until_the_read_finished():
     answers = iter(['{"started": 1}', '{"started": 1}', '{"rooms": {"r1": {}}}'])
     clock = iter(range(100))
     slept = []
-    result = action.wait_for_job(lambda: next(answers), 10, sleep=slept.append, clock=lambda: next(clock))
+    result = wait_for_background(lambda: next(answers), 10, sleep=slept.append, clock=lambda: next(clock))
     assert result == {"rooms": {"r1": {}}} and len(slept) == 2
 
 
-def test_wait_for_job_gives_up_after_the_timeout():
+def test_wait_for_background_gives_up_after_the_timeout():
     clock = iter([0, 0, 5, 11])
-    result = action.wait_for_job(lambda: '{"started": 1}', 10, sleep=lambda _: None, clock=lambda: next(clock))
+    result = wait_for_background(lambda: '{"started": 1}', 10, sleep=lambda _: None, clock=lambda: next(clock))
     assert result is None
 
 
@@ -235,3 +236,46 @@ def test_input_errors_check_the_options_of_the_roles_run_without_their_validatio
     errors = input_errors({"room-1": host_vars}, False, options)
     assert len(errors) == 1 and errors[0].startswith(message), errors
     assert input_errors({"room-1": {"zoom_room_diagnose_probe_timeout": 0.5}}, False, options) == []
+
+
+# --------------------------------------------------------------------------- Windows rooms in the same task
+
+WINDOWS_FIXTURES = PROJECT / "tests" / "unit" / "fixtures" / "windows"
+
+
+def test_a_windows_room_is_read_by_its_script_and_the_filters_code():
+    """The action's Windows read gives what facts_windows.yml + the zoom_room_windows_facts filter give."""
+    import json
+    from types import SimpleNamespace
+
+    raw = json.loads((WINDOWS_FIXTURES / "wininet_proxy_no_bypass.json").read_text())
+    calls = []
+
+    def execute(module_name, module_args, task_vars):
+        calls.append((module_name, module_args))
+        return raw
+
+    fake = SimpleNamespace(_execute_module=execute, _remove_tmp_path=lambda path: None,
+                           _connection=SimpleNamespace(_shell=SimpleNamespace(tmpdir=None)))
+    args = {"windows_script": "param()", "controller_port": 9090, "controller_subnets": ["10.89.90.0/24"],
+            "windows_proxy_user": "", "windows_app_paths": ["C:\\ZoomRooms.exe"]}
+    facts = action.ActionModule._read_windows_facts(fake, args, {})
+    assert calls == [("ansible.windows.win_powershell",
+                      {"depth": 5, "script": "param()",
+                       "parameters": {"Port": 9090, "ProxyUser": "", "AppPaths": ["C:\\ZoomRooms.exe"]}})]
+    windows = load("plugins/filter/zoom_room_windows.py", "zoom_room_windows_filters_for_test")
+    assert facts == windows.windows_facts(raw, ["10.89.90.0/24"], 9090)
+    assert facts["platform"] == "windows" and facts["proxy"]["mode"] != "none"
+
+
+def test_the_role_and_the_action_run_the_same_windows_script():
+    import yaml
+
+    task = yaml.safe_load((PROJECT / "roles/zoom_room_diagnose/tasks/facts_windows.yml").read_text())[0]
+    options = task["ansible.windows.win_powershell"]
+    assert "windows_facts.ps1" in options["script"]
+    main = yaml.safe_load((PROJECT / "roles/zoom_room_diagnose/tasks/main.yml").read_text())
+    diagnose_task = next(t for t in main if "zoom_room_diagnose" in t)
+    assert "windows_facts.ps1" in diagnose_task["zoom_room_diagnose"]["windows_script"]
+    assert options["depth"] == action.windows_script_args(
+        {"windows_script": "", "controller_port": 9090, "windows_proxy_user": "", "windows_app_paths": []})["depth"]

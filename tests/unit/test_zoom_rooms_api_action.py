@@ -13,7 +13,7 @@ from typing import Any, Dict
 import pytest
 import yaml
 import zoom_api_double as zd
-from ansible.module_utils.zoom_api import ZoomClient, normalise_device, settings_from
+from ansible.module_utils.zoom_api import ZoomApiError, ZoomClient, normalise_device, settings_from
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -88,7 +88,6 @@ def test_outcome_flags_and_summary():
 
 
 fragment = load("plugins/doc_fragments/zoom_rooms_api.py", "zoom_rooms_api_doc_fragment")
-read_module = load("plugins/modules/zoom_rooms_api_read.py", "zoom_rooms_api_read_module")
 
 
 def documented_options(documentation: str) -> Dict[str, Any]:
@@ -100,12 +99,9 @@ def documented_options(documentation: str) -> Dict[str, Any]:
     return options
 
 
-@pytest.mark.parametrize("documentation, argument_spec", [
-    (stub.DOCUMENTATION, action.ARGUMENT_SPEC),
-    (read_module.DOCUMENTATION, read_module.READ_ARGUMENT_SPEC),
-], ids=["zoom_rooms_api", "zoom_rooms_api_read"])
-def test_documentation_matches_the_argument_spec(documentation, argument_spec):
-    documented = documented_options(documentation)
+def test_documentation_matches_the_argument_spec():
+    argument_spec = action.ARGUMENT_SPEC
+    documented = documented_options(stub.DOCUMENTATION)
     assert set(documented) == set(argument_spec)
     for name, spec in argument_spec.items():
         doc = documented[name]
@@ -115,8 +111,44 @@ def test_documentation_matches_the_argument_spec(documentation, argument_spec):
         assert doc.get("aliases") == spec.get("aliases"), name
     yaml.safe_load(stub.EXAMPLES)
     yaml.safe_load(stub.RETURN)
-    yaml.safe_load(read_module.EXAMPLES)
-    yaml.safe_load(read_module.RETURN)
+
+
+# --------------------------------------------------------------------------- the read in the background
+
+def wait_until_finished(path: Path, seconds: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while '"started"' in path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("read, expected", [
+    (lambda: {"changed": False, "rooms": {"r1": {"room": {"id": "r1"}}}},
+     {"changed": False, "rooms": {"r1": {"room": {"id": "r1"}}}}),
+    (lambda: (_ for _ in ()).throw(ZoomApiError("Zoom API: 401 invalid client")),
+     {"failed": True, "msg": "Zoom API: 401 invalid client"}),
+    (lambda: 1 / 0, {"failed": True, "msg": "ZeroDivisionError: division by zero"}),
+], ids=["read", "api error", "any other error"])
+def test_a_background_read_writes_its_result_for_collect(tmp_path, read, expected):
+    path = Path(action.start_background(read, directory=str(tmp_path)))
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    wait_until_finished(path)
+    assert action.collect_background({"results_file": str(path)}, timeout=5) == expected
+    assert list(tmp_path.iterdir()) == [], "collect removes the file"
+
+
+def test_collect_gives_up_on_a_read_that_does_not_finish(tmp_path):
+    path = tmp_path / "zoom-rooms-api-x.json"
+    path.write_text('{"started": 1}')
+    result = action.collect_background({"results_file": str(path)}, timeout=0.3)
+    assert result == {"failed": True, "msg": "the background read did not finish within 0.3s"}
+    assert not path.exists()
+
+
+def test_collect_of_a_read_that_never_started_says_why():
+    result = action.collect_background({"failed": True, "msg": "ca_bundle: no such file"}, timeout=1)
+    assert result == {"failed": True, "msg": "ca_bundle: no such file"}
 
 
 # --------------------------------------------------------------------------- the task against the double
