@@ -20,7 +20,14 @@ ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "
 
 from ansible.module_utils.zoom_api import read_text, wait_for_background  # noqa: E402
 from ansible.module_utils.zoom_room_findings import diagnose, room_status  # noqa: E402
-from ansible.module_utils.zoom_room_inventory_view import api_fact_for, api_view_of_fact  # noqa: E402
+from ansible.module_utils.zoom_room_inventory_view import (  # noqa: E402
+    API_IDENTITY_KEYS,
+    API_VIEW_KEYS,
+    api_fact_for,
+    api_identity,
+    api_view,
+    api_view_of_fact,
+)
 from ansible.plugins.action import ActionBase  # noqa: E402
 
 FACTS_MODULE = "zoom_room_facts"
@@ -39,7 +46,7 @@ ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "reachability": {"type": "dict"},
     "api": {"type": "dict"},
     "api_job": {"type": "dict"},
-    "api_room": {"type": "dict", "default": {}},
+    "api_room": {"type": "dict"},
     "api_timeout": {"type": "float", "default": 900.0},
     "report": {"type": "bool", "default": False},
     "windows_script": {"type": "str"},
@@ -131,11 +138,19 @@ class ActionModule(ActionBase):
                 return {**result, **read, "failed": True}
             facts = read["facts"]
         # The batch's API read ran in the background while this room was read: collect it now.
-        api_view, api_fact = api_side(self._api_read(args), args["api_room"], args["api"])
-        findings = diagnose(facts, args["reachability"], api_view, diagnosis_policy(args))
+        room_vars = self._room_vars(task_vars, API_IDENTITY_KEYS + API_VIEW_KEYS)
+        api_room = args["api_room"] if args["api_room"] is not None else api_identity(room_vars)
+        fallback_view = args["api"] if args["api"] is not None else api_view(room_vars)
+        api_view_now, api_fact = api_side(self._api_read(args), api_room, fallback_view)
+        findings = diagnose(facts, args["reachability"], api_view_now, diagnosis_policy(args))
         result.update(changed=False, findings=[finding["code"] for finding in findings],
                       ansible_facts=room_results(facts, findings, api_fact, args["report"]))
         return result
+
+    def _room_vars(self, task_vars: Mapping[str, Any], names: Tuple[str, ...]) -> Dict[str, Any]:
+        """These variables of the room, templated: read here rather than through hostvars[...] in the
+        task's arguments, which would build every variable of the room again (docs/performance.md)."""
+        return {name: self._templar.template(task_vars[name]) for name in names if name in task_vars}
 
     def _read_facts(self, args: Mapping[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
         module_args = {name: args[name] for name in FACTS_MODULE_OPTIONS}

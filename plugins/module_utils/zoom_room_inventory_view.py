@@ -51,6 +51,11 @@ def reachability_of(room: str, probe_results: Any) -> dict[str, Any] | None:
     return None
 
 
+# The room variables api_view reads (the zoom_room_api fact, else the zoom_rooms inventory plugin's).
+API_VIEW_KEYS = ("zoom_room_api", "zoom_room_id", "zoom_room_status", "zoom_room_reported_ip", "zoom_room_app_version",
+                 "zoom_room_controller_versions", "zoom_room_activated", "zoom_room_activation_code_issued_at")
+
+
 def api_view(room_vars: Mapping[str, Any]) -> dict[str, Any] | None:
     """The Zoom API data of a room as the diagnosis reads it, without this run's API read.
 
@@ -105,19 +110,27 @@ def _add_activation(view: dict[str, Any], activated: Any, issued_at: Any) -> Non
 def api_ids_to_read(batch: Iterable[Mapping[str, Any]], known_ids: Mapping[str, str]) -> list[str] | None:
     """The API room ids to read for the batch, or None to read the whole account.
 
-    A room's id comes from the inventory (zoom_room_id) or from an earlier batch's match
+    A room's id comes from the inventory (zoom_room_id), from an earlier read of this room (its
+    zoom_room_api fact; null = the API has no such room) or from an earlier batch's match
     (known_ids, hostname -> id, '' = the API has no such room). One room with no known id means
     matching by name, which needs the whole account.
     """
     ids: list[str] = []
     for room_vars in batch:
         room = room_vars["inventory_hostname"]
-        room_id = room_vars.get("zoom_room_id") or known_ids.get(room)
+        room_id = next((found for found in (room_vars.get("zoom_room_id") or None, _earlier_read_id(room_vars),
+                                            known_ids.get(room)) if found is not None), None)
         if room_id is None:
             return None
         if room_id and room_id not in ids:
             ids.append(room_id)
     return ids
+
+
+def _earlier_read_id(room_vars: Mapping[str, Any]) -> str | None:
+    if "zoom_room_api" not in room_vars:
+        return None
+    return (room_vars.get("zoom_room_api") or {}).get("id") or ""
 
 
 def _api_rooms_by_name(api_rooms: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:

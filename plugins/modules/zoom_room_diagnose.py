@@ -62,8 +62,10 @@ options:
     type: dict
   api:
     description:
-      - The room's Zoom API view without this run's read (the C(zoom_room_api_view) filter over its host
-        vars). Used when I(api_job) is not given, or its read failed or did not finish.
+      - The room's Zoom API view without this run's read. Used when I(api_job) is not given, or its read
+        failed or did not finish.
+      - Default the C(zoom_room_api_view) filter over the room's variables (an earlier read's
+        C(zoom_room_api) fact, else the C(zoom_rooms) inventory plugin's host vars), read by the action.
     type: dict
   api_job:
     description:
@@ -73,10 +75,11 @@ options:
     type: dict
   api_room:
     description:
-      - The room's identity for that match (the C(zoom_room_api_identity) filter) - C(inventory_hostname),
-        C(zoom_room_id), C(zoom_room_name), and the activation values of the inventory.
+      - The room's identity for the match in the I(api_job) read - C(inventory_hostname), C(zoom_room_id),
+        C(zoom_room_name), and the activation values of the inventory.
+      - Default those variables of the room, read by the action (the C(zoom_room_api_identity) filter gives
+        the same).
     type: dict
-    default: {}
   api_timeout:
     description: Seconds to wait for the I(api_job) read after the room was read; then the room goes on without it.
     type: float

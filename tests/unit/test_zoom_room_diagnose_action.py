@@ -149,9 +149,11 @@ API_ROOMS = {"r1": api_room("r1", "Boardroom"), "r2": api_room("r2", "Huddle"), 
         ([{"inventory_hostname": "a", "zoom_room_id": "r1"}, {"inventory_hostname": "b"}], {}, None),
         ([{"inventory_hostname": "a", "zoom_room_id": "r1"}, {"inventory_hostname": "b", "zoom_room_id": "r1"}], {},
          ["r1"]),
+        ([{"inventory_hostname": "a", "zoom_room_api": {"id": "r3"}},
+          {"inventory_hostname": "b", "zoom_room_api": None}], {}, ["r3"]),
     ],
     ids=["ids from the inventory", "an id an earlier batch matched", "a room the API does not have",
-         "one unknown room reads the account", "one id read once"],
+         "one unknown room reads the account", "one id read once", "rooms this run read before"],
 )
 def test_api_ids_to_read(batch, known, expected):
     assert api_ids_to_read(batch, known) == expected
