@@ -1,11 +1,11 @@
-"""Options shared by the Zoom API modules: connection, credentials, pacing and the rooms to read."""
+"""The Zoom API options of zoom_rooms_api: connection, credentials, pacing and the rooms to read."""
 
 from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The connection of zoom_rooms_api and zoom_rooms_api_read (the zoom_rooms inventory plugin
-    # documents the same settings in its own, inventory-source form).
+    # Kept apart from the module's own options (changes, background reads); the zoom_rooms inventory
+    # plugin documents the same settings in its own, inventory-source form.
     DOCUMENTATION = r"""
 options:
   base_url:

@@ -824,7 +824,7 @@ def gather(client: ZoomClient, room_ids: List[str] | None, max_workers: int
     return {room["id"]: room_record(room, devices[room["id"]]) for room in rooms}, missing, errors
 
 
-# The options of zoom_rooms_api and zoom_rooms_api_read (documented in plugins/doc_fragments/zoom_rooms_api.py):
+# The options of zoom_rooms_api that read (documented in plugins/doc_fragments/zoom_rooms_api.py):
 # the connection (what settings_from reads) and the rooms to read.
 CONNECTION_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "base_url": {"type": "str"},

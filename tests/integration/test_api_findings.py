@@ -1,5 +1,5 @@
 """The Zoom API side of static-inventory lab rooms: the lab's rooms report to its API double, and
-diagnose.yml / remediate.yml see them through one zoom_rooms_api call (roles/zoom_room_diagnose/tasks/api.yml).
+diagnose.yml / remediate.yml see them through one zoom_rooms_api call (roles/zoom_room_diagnose/tasks/api_start.yml).
 
 Real ansible-playbook against the lab; what the double holds is read from its lab endpoints, what
 the rooms run from the rooms themselves.

@@ -1,7 +1,7 @@
 """api_view(): what diagnosis reads of the Zoom API for a room (pure; no lab needed).
 
-The `zoom_room_api` fact (set by roles/zoom_room_diagnose/tasks/api.yml from one zoom_rooms_api
-call) wins over the zoom_rooms inventory plugin's host vars; without either there is no API data.
+The `zoom_room_api` fact (set by the zoom_room_diagnose action from the batch's one background
+zoom_rooms_api read) wins over the zoom_rooms inventory plugin's host vars; without either there is no API data.
 """
 
 from __future__ import annotations
