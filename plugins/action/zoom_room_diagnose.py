@@ -150,7 +150,11 @@ class ActionModule(ActionBase):
     def _room_vars(self, task_vars: Mapping[str, Any], names: Tuple[str, ...]) -> Dict[str, Any]:
         """These variables of the room, templated: read here rather than through hostvars[...] in the
         task's arguments, which would build every variable of the room again (docs/performance.md)."""
-        return {name: self._templar.template(task_vars[name]) for name in names if name in task_vars}
+        values = {name: self._templar.template(task_vars[name]) for name in names if name in task_vars}
+        facts = task_vars.get("ansible_facts") or {}
+        if "zoom_room_api" in facts:  # an earlier read's fact (room_fact() looks there first)
+            values["ansible_facts"] = {"zoom_room_api": facts["zoom_room_api"]}
+        return values
 
     def _read_facts(self, args: Mapping[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
         module_args = {name: args[name] for name in FACTS_MODULE_OPTIONS}

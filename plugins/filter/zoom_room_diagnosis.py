@@ -22,6 +22,7 @@ from ansible.module_utils.zoom_room_inventory_view import (  # noqa: E402
     probe_targets,
     probes_for,
     reachability_of,
+    room_fact,
 )
 
 ROLES = Path(__file__).resolve().parents[2] / "roles"
@@ -38,7 +39,7 @@ def role_options(role_names: Iterable[str]) -> dict[str, Any]:
 
 def rooms_needing_fixes(hostvars: Any, rooms: Iterable[str]) -> list[str]:
     """The rooms whose findings a host change fixes (zoom_room_fixes), in play order: remediate.yml's rollout."""
-    return [room for room in rooms if fixes(hostvars[room].get("zoom_room_findings") or [])]
+    return [room for room in rooms if fixes(room_fact(hostvars[room], "zoom_room_findings", None) or [])]
 
 
 class FilterModule:

@@ -202,8 +202,12 @@ def test_api_ids_known_after_an_account_read_and_a_batch():
         ({"inventory_hostname": "a", "zoom_room_status": "Offline", "zoom_room_api": {"room": {"status": "Available"}}},
          "Available"),
         ({"inventory_hostname": "a", "zoom_room_status": "Offline", "zoom_room_api": None}, None),
+        ({"inventory_hostname": "a", "zoom_room_status": "Offline",
+          "ansible_facts": {"zoom_room_api": {"room": {"status": "Available"}}}}, "Available"),
+        ({"inventory_hostname": "a", "zoom_room_status": "Offline", "ansible_facts": {"zoom_room_api": None}}, None),
     ],
-    ids=["inventory plugin vars", "an earlier read's fact wins", "the API has no such room"],
+    ids=["inventory plugin vars", "an earlier read's fact wins", "the API has no such room",
+         "the fact in ansible_facts", "no such room, in ansible_facts"],
 )
 def test_api_view_without_this_runs_read(room_vars, expected_status):
     assert (api_view(room_vars) or {}).get("room", {}).get("status") == expected_status
@@ -213,7 +217,8 @@ def test_rooms_needing_fixes_lists_only_rooms_a_host_change_fixes():
     from ansible.module_utils.zoom_room_findings import finding
 
     hostvars = {"ok": {"zoom_room_findings": []},
-                "blocked": {"zoom_room_findings": [finding("host_firewall_blocks_controller_port", {})]},
+                "blocked": {"ansible_facts": {
+                    "zoom_room_findings": [finding("host_firewall_blocks_controller_port", {})]}},
                 "down": {}, "app": {"zoom_room_findings": [finding("app_not_listening", {})]}}
     assert filters.rooms_needing_fixes(hostvars, ["ok", "blocked", "down", "app"]) == ["blocked"]
 
