@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from ansible.module_utils.zoom_api import background_result, wait_for_background
 from ansible.module_utils.zoom_room_inventory_view import (
@@ -14,21 +11,11 @@ from ansible.module_utils.zoom_room_inventory_view import (
     api_ids_to_read,
     api_view,
 )
+from fixture_files import PROJECT, load_plugin
 
-PROJECT = Path(__file__).resolve().parents[2]
-
-
-def load(path: str, name: str):
-    # plugins/action and plugins/modules both hold zoom_room_diagnose.py: import by path, not by name.
-    spec = importlib.util.spec_from_file_location(name, PROJECT / path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-action = load("plugins/action/zoom_room_diagnose.py", "zoom_room_diagnose_action")
-stub = load("plugins/modules/zoom_room_diagnose.py", "zoom_room_diagnose_module_doc")
-filters = load("plugins/filter/zoom_room_diagnosis.py", "zoom_room_diagnosis_filters")
+action = load_plugin("plugins/action/zoom_room_diagnose.py", "zoom_room_diagnose_action")
+stub = load_plugin("plugins/modules/zoom_room_diagnose.py", "zoom_room_diagnose_module_doc")
+filters = load_plugin("plugins/filter/zoom_room_diagnosis.py", "zoom_room_diagnosis_filters")
 
 FACTS = {"platform": "linux", "schema": 1}
 BLOCKED = [{"code": "host_firewall_blocks_controller_port"}]
@@ -270,7 +257,7 @@ def test_a_windows_room_is_read_by_its_script_and_the_filters_code():
     assert calls == [("ansible.windows.win_powershell",
                       {"depth": 5, "script": "param()",
                        "parameters": {"Port": 9090, "ProxyUser": "", "AppPaths": ["C:\\ZoomRooms.exe"]}})]
-    windows = load("plugins/filter/zoom_room_windows.py", "zoom_room_windows_filters_for_test")
+    windows = load_plugin("plugins/filter/zoom_room_windows.py", "zoom_room_windows_filters_for_test")
     assert facts == windows.windows_facts(raw, ["10.89.90.0/24"], 9090)
     assert facts["platform"] == "windows" and facts["proxy"]["mode"] != "none"
 

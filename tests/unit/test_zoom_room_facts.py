@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import zoom_room_facts
-from fixture_files import FIXTURES, recorded
+from fixture_files import RecordedHost, nft_ruleset, recorded
 
 CTL = "10.89.1.0/24"
 
@@ -22,25 +22,14 @@ class FakeModule:
         raise AssertionError(msg)
 
 
-class Host:
-    """argv -> recorded (rc, stdout, stderr); every call is kept; an unrecorded command is not installed."""
-
-    def __init__(self, outputs):
-        self.outputs, self.calls = outputs, []
-
-    def __call__(self, argv, data=None):
-        self.calls.append(tuple(argv))
-        return self.outputs.get(tuple(argv), (127, "", f"{argv[0]}: command not found"))
 
 
-def nft(name):
-    return json.dumps(json.loads(Path(FIXTURES, "nftables", name).read_text())["ruleset"])
 
 
 def test_linux_facts_run_each_command_once(monkeypatch):
-    host = Host({
+    host = RecordedHost({
         ("dpkg-query", "-W", "-f", "${Status}\t${Version}", "zoom-rooms-sim"): (0, "install ok installed\t1.0", ""),
-        ("nft", "-j", "list", "ruleset"): (0, nft("policy_drop.json"), ""),
+        ("nft", "-j", "list", "ruleset"): (0, nft_ruleset("policy_drop.json"), ""),
         ("iptables-save", "-t", "filter"): (0, recorded("iptables/drop_9090.txt"), ""),
         ("ip6tables-save", "-t", "filter"): (0, "", ""),
         ("ip", "-j", "addr", "show"): (0, "[]", ""),
@@ -56,7 +45,7 @@ def test_linux_facts_run_each_command_once(monkeypatch):
 
 def test_macos_facts_through_the_module(monkeypatch):
     monkeypatch.setattr(zoom_room_facts.platform, "system", lambda: "Darwin")
-    monkeypatch.setattr(zoom_room_facts, "command_runner", lambda module: Host({}))
+    monkeypatch.setattr(zoom_room_facts, "command_runner", lambda module: RecordedHost({}))
     facts = zoom_room_facts.run_module(FakeModule())["facts"]
     assert (facts["platform"], facts["controller_port"]) == ("macos", 9090)
     # no socketfilterfw here: the verdict is unknown and the reason is in errors

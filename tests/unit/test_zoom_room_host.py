@@ -18,7 +18,7 @@ from ansible.module_utils.zoom_room_host import (
     save_filters_input,
     ufw_may_be_active,
 )
-from fixture_files import FIXTURES, recorded
+from fixture_files import RecordedHost, nft_ruleset, recorded
 
 CTL = ipaddress.ip_network("10.89.1.0/24")
 EMPTY_FILTER = recorded("iptables/empty_filter.txt")  # a room without iptables rules
@@ -71,19 +71,8 @@ def test_save_filters_input(rc, save, firewalld_chain, expected):
     assert save_filters_input(rc, save, firewalld_chain) is expected
 
 
-class Host:
-    """argv -> recorded (rc, stdout, stderr); every call is kept; an unrecorded command is not installed."""
-
-    def __init__(self, outputs):
-        self.outputs, self.calls = outputs, []
-
-    def __call__(self, argv, data=None):
-        self.calls.append(tuple(argv))
-        return self.outputs.get(tuple(argv), (127, "", f"{argv[0]}: command not found"))
 
 
-def nft(name):
-    return json.dumps(json.loads(Path(FIXTURES, "nftables", name).read_text())["ruleset"])
 
 
 NFT = ("nft", "-j", "list", "ruleset")
@@ -95,15 +84,15 @@ UFW = ("ufw", "status", "verbose")
 @pytest.mark.parametrize(
     "outputs, layers, verdict, commands",
     [
-        ({NFT: (0, nft("debian_default.json"), ""), IPT4: (0, EMPTY_FILTER, ""), IPT6: (0, EMPTY_FILTER, "")},
+        ({NFT: (0, nft_ruleset("debian_default.json"), ""), IPT4: (0, EMPTY_FILTER, ""), IPT6: (0, EMPTY_FILTER, "")},
          ["nftables"], "admitted", [NFT, IPT4, IPT6]),
-        ({NFT: (0, nft("debian_default.json"), ""), IPT4: (0, recorded("iptables/ufw_default_deny.txt"), ""),
+        ({NFT: (0, nft_ruleset("debian_default.json"), ""), IPT4: (0, recorded("iptables/ufw_default_deny.txt"), ""),
           IPT6: (0, "", ""), UFW: (0, recorded("ufw/default_deny.txt"), "")},
          ["nftables", "ufw"], "blocked", [NFT, IPT4, UFW]),
-        ({NFT: (0, nft("debian_default.json"), ""), IPT4: (0, recorded("iptables/ufw_default_deny.txt"), ""),
+        ({NFT: (0, nft_ruleset("debian_default.json"), ""), IPT4: (0, recorded("iptables/ufw_default_deny.txt"), ""),
           IPT6: (0, "", ""), UFW: (0, recorded("ufw/inactive.txt"), "")},
          ["nftables", "iptables"], "blocked", [NFT, IPT4, UFW, IPT6]),
-        ({NFT: (0, nft("policy_drop.json"), ""), IPT4: (0, recorded("iptables/drop_9090.txt"), ""),
+        ({NFT: (0, nft_ruleset("policy_drop.json"), ""), IPT4: (0, recorded("iptables/drop_9090.txt"), ""),
           IPT6: (0, "", "")},
          ["nftables", "iptables"], "blocked", [NFT, IPT4, IPT6]),
     ],
@@ -111,7 +100,7 @@ UFW = ("ufw", "status", "verbose")
          "ufw chains left loaded but ufw inactive: the iptables layer", "nftables and iptables rules"],
 )
 def test_read_once_facts_run_each_command_once(outputs, layers, verdict, commands):
-    host = Host(outputs)
+    host = RecordedHost(outputs)
     facts = firewall_facts(linux_layers(read_once(host), 9090, persist=False), [CTL])
     assert [layer["backend"] for layer in facts["layers"]] == layers
     assert facts["verdicts"][0]["verdict"] == verdict
@@ -120,7 +109,7 @@ def test_read_once_facts_run_each_command_once(outputs, layers, verdict, command
 
 
 def test_read_once_answers_repeats_from_the_first_run():
-    host = Host({NFT: (0, "{}", ""), IPT4: (1, "", "denied")})
+    host = RecordedHost({NFT: (0, "{}", ""), IPT4: (1, "", "denied")})
     run = read_once(host)
     assert [run(list(NFT)), run(list(NFT)), run(list(IPT4)), run(list(IPT4), data="x")] == [
         (0, "{}", ""), (0, "{}", ""), (1, "", "denied"), (1, "", "denied")]
@@ -128,7 +117,7 @@ def test_read_once_answers_repeats_from_the_first_run():
 
 
 def test_changing_callers_read_again():
-    host = Host({NFT: (0, nft("debian_default.json"), ""), IPT4: (0, "", ""), IPT6: (0, "", "")})
+    host = RecordedHost({NFT: (0, nft_ruleset("debian_default.json"), ""), IPT4: (0, "", ""), IPT6: (0, "", "")})
     firewall_facts(linux_layers(host, 9090), [CTL])
     assert host.calls.count(NFT) == 2  # layer choice, then the layer's own read
 
@@ -138,7 +127,7 @@ def test_an_nftables_room_imports_no_iptables_or_firewalld_code():
     script = f"""
 import json, sys, conftest
 from ansible.module_utils.zoom_room_host import firewall_facts, linux_layers, read_once
-outputs = {{{NFT!r}: (0, {nft("debian_default.json")!r}, ""), {IPT4!r}: (0, {EMPTY_FILTER!r}, ""),
+outputs = {{{NFT!r}: (0, {nft_ruleset("debian_default.json")!r}, ""), {IPT4!r}: (0, {EMPTY_FILTER!r}, ""),
            {IPT6!r}: (0, {EMPTY_FILTER!r}, "")}}
 run = lambda argv, data=None: outputs.get(tuple(argv), (127, "", "not found"))
 facts = firewall_facts(linux_layers(read_once(run), 9090, persist=False), [])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,20 +13,10 @@ import pytest
 import yaml
 import zoom_api_double as zd
 from ansible.module_utils.zoom_api import ZoomApiError, ZoomClient, normalise_device, settings_from
+from fixture_files import PROJECT, load_plugin
 
-PROJECT = Path(__file__).resolve().parents[2]
-
-
-def load(path: str, name: str):
-    # plugins/action and plugins/modules both hold zoom_rooms_api.py: import by path, not by name.
-    spec = importlib.util.spec_from_file_location(name, PROJECT / path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-action = load("plugins/action/zoom_rooms_api.py", "zoom_rooms_api_action")
-stub = load("plugins/modules/zoom_rooms_api.py", "zoom_rooms_api_module_doc")
+action = load_plugin("plugins/action/zoom_rooms_api.py", "zoom_rooms_api_action")
+stub = load_plugin("plugins/modules/zoom_rooms_api.py", "zoom_rooms_api_module_doc")
 
 
 # --------------------------------------------------------------------------- pure parts
@@ -87,7 +76,7 @@ def test_outcome_flags_and_summary():
         "failed_room_ids": ["r2", "r3"]}
 
 
-fragment = load("plugins/doc_fragments/zoom_rooms_api.py", "zoom_rooms_api_doc_fragment")
+fragment = load_plugin("plugins/doc_fragments/zoom_rooms_api.py", "zoom_rooms_api_doc_fragment")
 
 
 def documented_options(documentation: str) -> Dict[str, Any]:
