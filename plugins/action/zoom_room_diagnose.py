@@ -1,9 +1,9 @@
 """Action plugin zoom_room_diagnose: one room's facts and findings in one task.
 
-Runs the zoom_room_facts module on the room (one round trip) unless the facts are given (Windows
-rooms read theirs with ansible.windows modules), then diagnoses on the controller with the pure
-function the zoom_room_findings filter uses, and sets the results as the room's facts. One task
-result per room instead of a module call and three set_facts: task results per room are the cost
+Reads the room in one round trip (the zoom_room_facts module; on Windows rooms the facts script
+through win_powershell), matches it in the batch's background Zoom API read, diagnoses it on the
+controller with the pure function the zoom_room_findings filter uses, and sets the results as the
+room's facts. One task result per room where there were a dozen: task results per room are the cost
 that grows with a fleet (docs/performance.md). Documented in plugins/modules/zoom_room_diagnose.py.
 """
 
