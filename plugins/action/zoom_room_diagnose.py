@@ -18,8 +18,9 @@ import ansible.module_utils
 # Controller-side plugins do not see the project module_utils by default: add them.
 ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "module_utils"))
 
-from ansible.module_utils.zoom_api import read_text, wait_for_background  # noqa: E402
+from ansible.module_utils.zoom_api import wait_for_background  # noqa: E402
 from ansible.module_utils.zoom_room_findings import diagnose, room_status  # noqa: E402
+from ansible.module_utils.zoom_room_host import read_file  # noqa: E402
 from ansible.module_utils.zoom_room_inventory_view import (  # noqa: E402
     API_IDENTITY_KEYS,
     API_VIEW_KEYS,
@@ -179,4 +180,4 @@ class ActionModule(ActionBase):
         results_file = (args["api_job"] or {}).get("results_file")
         if not results_file:
             return None
-        return wait_for_background(lambda: read_text(results_file), args["api_timeout"])
+        return wait_for_background(lambda: read_file(results_file), args["api_timeout"])

@@ -28,12 +28,12 @@ from ansible.module_utils.zoom_api import (  # noqa: E402
     ZoomClient,
     gather,
     normalise_device,
-    read_text,
     settings_from,
     version_key,
     wait_for_background,
     write_result_file,
 )
+from ansible.module_utils.zoom_room_host import read_file  # noqa: E402
 from ansible.plugins.action import ActionBase  # noqa: E402
 
 CONNECTION_OPTIONS = tuple(CONNECTION_ARGUMENT_SPEC)
@@ -228,7 +228,7 @@ def collect_background(job: Mapping[str, Any], timeout: float) -> Dict[str, Any]
     path = job.get("results_file")
     if not path:
         return {"failed": True, "msg": job.get("msg") or "no background read was started"}
-    result = wait_for_background(lambda: read_text(path), timeout)
+    result = wait_for_background(lambda: read_file(path), timeout)
     for leftover in (path, f"{path}.tmp"):
         with contextlib.suppress(OSError):
             os.remove(leftover)

@@ -14,7 +14,6 @@ ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "
 from ansible.module_utils.zoom_room_findings import diagnose, fixes, room_status, verify  # noqa: E402
 from ansible.module_utils.zoom_room_inputs import input_errors  # noqa: E402
 from ansible.module_utils.zoom_room_inventory_view import (  # noqa: E402
-    api_identity,
     api_ids_known,
     api_ids_to_read,
     api_view,
@@ -58,6 +57,5 @@ class FilterModule:
             "zoom_room_reachability_of": reachability_of,
             "zoom_room_api_view": api_view,
             "zoom_rooms_api_ids_to_read": api_ids_to_read,
-            "zoom_room_api_identity": api_identity,
             "zoom_rooms_api_ids_known": api_ids_known,
         }

@@ -873,14 +873,6 @@ def wait_for_background(read: Callable[[], str | None], timeout: float, poll: fl
         sleep(poll)
 
 
-def read_text(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
 def write_result_file(path: str, data: Mapping[str, Any]) -> None:
     """Replace the file at once (write aside, rename), readable by the owner only."""
     aside = f"{path}.tmp"

@@ -51,21 +51,20 @@ def reachability_of(room: str, probe_results: Any) -> dict[str, Any] | None:
     return None
 
 
-_MISSING = object()
+MISSING = object()  # room_fact(): the room has no such fact
 
 
-def room_fact(room_vars: Mapping[str, Any], name: str, default: Any = _MISSING) -> Any:
+def room_fact(room_vars: Mapping[str, Any], name: str, default: Any = MISSING) -> Any:
     """A fact the zoom_room_diagnose action set on the room: `ansible_facts[name]` (the project's
     ansible.cfg does not inject facts as top-level variables; ansible-core 2.20 deprecates that), else
-    a top-level variable of that name. `default` when the room has neither."""
+    a top-level variable of that name. `default` when the room has neither.
+
+    One lookup: reading `ansible_facts` through Ansible's hostvars templates all of the room's facts.
+    """
     facts = room_vars.get("ansible_facts")
     if isinstance(facts, Mapping) and name in facts:
         return facts[name]
     return room_vars.get(name, default)
-
-
-def has_room_fact(room_vars: Mapping[str, Any], name: str) -> bool:
-    return room_fact(room_vars, name) is not _MISSING
 
 
 # The room variables api_view reads (the zoom_room_api fact, else the zoom_rooms inventory plugin's).
@@ -81,8 +80,9 @@ def api_view(room_vars: Mapping[str, Any]) -> dict[str, Any] | None:
     from the batch's read and uses that read first), else the zoom_rooms inventory plugin's host
     vars. A fact that is null (the API is configured but has no such room) means no API data.
     """
-    if has_room_fact(room_vars, "zoom_room_api"):
-        return api_view_of_fact(room_fact(room_vars, "zoom_room_api"), room_vars)
+    fact = room_fact(room_vars, "zoom_room_api")
+    if fact is not MISSING:
+        return api_view_of_fact(fact, room_vars)
     if not room_vars.get("zoom_room_id") and not room_vars.get("zoom_room_status"):
         return None
     view = {
@@ -146,9 +146,10 @@ def api_ids_to_read(batch: Iterable[Mapping[str, Any]], known_ids: Mapping[str, 
 
 
 def _earlier_read_id(room_vars: Mapping[str, Any]) -> str | None:
-    if not has_room_fact(room_vars, "zoom_room_api"):
+    fact = room_fact(room_vars, "zoom_room_api")
+    if fact is MISSING:
         return None
-    return (room_fact(room_vars, "zoom_room_api") or {}).get("id") or ""
+    return (fact or {}).get("id") or ""
 
 
 def _api_rooms_by_name(api_rooms: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -221,6 +222,7 @@ def api_ids_known(known_ids: Mapping[str, str], api_rooms: Mapping[str, Any], ba
                 record = _api_record_of(room_vars, api_rooms, by_name)
                 known[room_vars["inventory_hostname"]] = (record or {}).get("room", {}).get("id") or ""
     for room_vars in batch:
-        if has_room_fact(room_vars, "zoom_room_api"):
-            known[room_vars["inventory_hostname"]] = (room_fact(room_vars, "zoom_room_api") or {}).get("id") or ""
+        room_id = _earlier_read_id(room_vars)
+        if room_id is not None:
+            known[room_vars["inventory_hostname"]] = room_id
     return known

@@ -77,8 +77,7 @@ options:
     description:
       - The room's identity for the match in the I(api_job) read - C(inventory_hostname), C(zoom_room_id),
         C(zoom_room_name), and the activation values of the inventory.
-      - Default those variables of the room, read by the action (the C(zoom_room_api_identity) filter gives
-        the same).
+      - Default those variables of the room, read by the action.
     type: dict
   api_timeout:
     description: Seconds to wait for the I(api_job) read after the room was read; then the room goes on without it.
