@@ -20,18 +20,9 @@ from typing import Any, Dict, Tuple
 
 import pytest
 import zoom_api_double as zd
+from double_client import call, spec_problems
 
 PROJECT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def openapi() -> zd.OpenApiCheck:
-    return zd.OpenApiCheck()
-
-
-@pytest.fixture
-def clock() -> zd.ManualClock:
-    return zd.ManualClock()
 
 
 @pytest.fixture
@@ -40,29 +31,7 @@ def double(clock, openapi):
     running = zd.start_double(20, config=zd.DoubleConfig(record=True, upgrade_delay=5), clock=clock)
     yield running
     running.stop()
-    # A request the document calls invalid has no documented answer, so only valid ones are checked.
-    checked = [ex for ex in running.state.exchanges if not openapi.request_errors(ex)]
-    problems = [p for ex in checked for p in openapi.response_errors(ex)]
-    assert problems == []
-
-
-def call(double, method: str, path: str, body: Any = None, token: str | None = "issue",
-         headers: Dict[str, str] | None = None) -> Tuple[int, Dict[str, str], Any]:
-    conn = http.client.HTTPConnection(double.host, double.port, timeout=10)
-    all_headers = dict(headers or {})
-    if token == "issue":
-        token = double.state.issue_token()
-    if token:
-        all_headers["Authorization"] = f"Bearer {token}"
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        all_headers["Content-Type"] = "application/json"
-    conn.request(method, path, body=data, headers=all_headers)
-    response = conn.getresponse()
-    raw = response.read()
-    conn.close()
-    return response.status, {k.lower(): v for k, v in response.getheaders()}, json.loads(raw) if raw else None
+    assert spec_problems(running, openapi) == []
 
 
 def q(value: str) -> str:
