@@ -8,15 +8,24 @@ export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 export CONTAINERS_CONF := $(abspath tests/lab/containers.conf)
 APT_PACKAGES := podman runc debootstrap openssh-client nftables iptables iproute2 dpkg-dev chromium
 ROOMS ?= 10 25 50
+# The checkout is the collection zoomrooms.remediation; ansible.cfg's collections_path lists .ansible/collections.
+COLLECTION_LINK := .ansible/collections/ansible_collections/zoomrooms/remediation
 
-.PHONY: help deps apt venv lint unit integration molecule test demo bench lab-up lab-down clean
+.PHONY: help deps apt venv collection lint unit integration molecule test demo bench lab-up lab-down clean
 
 help:
 	@echo "make demo   - bring up the lab with faults, diagnose, remediate, print the summary"
 	@echo "make test   - lint, unit, integration (lab) and molecule tests"
 	@echo "make bench  - fleet benchmark (ROOMS=\"$(ROOMS)\")"
 
-deps: apt venv
+deps: apt venv collection
+
+# A relative link, so the checkout can move; tests/conftest.py makes the same link for a bare pytest.
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+collection: $(COLLECTION_LINK)
 
 # Debian packages the lab and the browser test need; installs only what is missing.
 apt:
@@ -32,12 +41,12 @@ $(BIN)/activate: requirements.txt
 
 venv: $(BIN)/activate
 
-lint: venv
+lint: venv collection
 	$(BIN)/ruff check .
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production --offline
 
-unit: venv
+unit: venv collection
 	$(BIN)/pytest -q -n 2 tests/unit
 
 integration: deps

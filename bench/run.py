@@ -88,7 +88,7 @@ PROBE_PLAYBOOK = """\
   gather_facts: false
   tasks:
     - name: Try every bench target from the probe at once
-      zoom_room_reachability:
+      zoomrooms.remediation.zoom_room_reachability:
         targets: "{{ zr_bench_targets }}"
         timeout: "{{ zr_bench_timeout }}"
         concurrency: "{{ zr_bench_concurrency }}"
@@ -647,7 +647,7 @@ class SizeBench:
             self.lab.sh(self.dropping_room, f"nft delete table inet {BENCH_NFT_TABLE} || true")
         progress(f"N={n}: diagnose once more, untimed: process-tree memory and per-task profile")
         profiled = self.runner.run(DIAGNOSE, sample_memory=True, extra_env={
-            "ANSIBLE_CALLBACKS_ENABLED": "zoom_rooms_report,ansible.posix.profile_tasks",
+            "ANSIBLE_CALLBACKS_ENABLED": "zoomrooms.remediation.zoom_rooms_report,ansible.posix.profile_tasks",
             "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "all"})
         seconds = {key: median(values) for key, values in self.wall.items()}
         return {

@@ -1,10 +1,18 @@
-"""Make the project's module_utils importable as ansible.module_utils.<name>, as ansible does on hosts."""
+"""Make the collection importable as users import it: ansible_collections.zoomrooms.remediation.
 
+The checkout is the collection; .ansible/collections/ansible_collections/zoomrooms/remediation links
+to it (created by `make`, and here when pytest runs without make). Only tests put it on sys.path;
+ansible finds it through ansible.cfg's collections_path.
+"""
+
+import sys
 from pathlib import Path
 
-import ansible.module_utils
-
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-_MODULE_UTILS = str(PROJECT_ROOT / "plugins" / "module_utils")
-if _MODULE_UTILS not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(_MODULE_UTILS)
+COLLECTIONS = PROJECT_ROOT / ".ansible" / "collections"
+_LINK = COLLECTIONS / "ansible_collections" / "zoomrooms" / "remediation"
+if not _LINK.exists():
+    _LINK.parent.mkdir(parents=True, exist_ok=True)
+    _LINK.symlink_to(Path("..", "..", "..", ".."), target_is_directory=True)
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))

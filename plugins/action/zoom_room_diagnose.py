@@ -9,19 +9,13 @@ that grows with a fleet (docs/performance.md). Documented in plugins/modules/zoo
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Tuple
 
-import ansible.module_utils
-
-# Controller-side plugins do not see the project module_utils by default: add them.
-ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "module_utils"))
-
-from ansible.module_utils.zoom_api import wait_for_background  # noqa: E402
-from ansible.module_utils.zoom_room_findings import diagnose, room_status  # noqa: E402
-from ansible.module_utils.zoom_room_host import read_file  # noqa: E402
-from ansible.module_utils.zoom_room_inventory_view import (  # noqa: E402
+from ansible.plugins.action import ActionBase
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import read_file
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import wait_for_background
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import diagnose, room_status
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_inventory_view import (
     API_IDENTITY_KEYS,
     API_VIEW_KEYS,
     api_fact_for,
@@ -29,9 +23,9 @@ from ansible.module_utils.zoom_room_inventory_view import (  # noqa: E402
     api_view,
     api_view_of_fact,
 )
-from ansible.plugins.action import ActionBase  # noqa: E402
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows import windows_facts
 
-FACTS_MODULE = "zoom_room_facts"
+FACTS_MODULE = "zoomrooms.remediation.zoom_room_facts"
 WINDOWS_MODULE = "ansible.windows.win_powershell"
 # Options passed through to zoom_room_facts as they are.
 FACTS_MODULE_OPTIONS = ("controller_port", "controller_subnets", "package_name", "app_path")
@@ -57,16 +51,6 @@ ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
 
 
 # --------------------------------------------------------------------------- pure parts
-
-def _windows_facts_filter() -> Callable[..., Dict[str, Any]]:
-    """The zoom_room_windows_facts filter's function (plugins/filter/zoom_room_windows.py), by path:
-    filter plugin files are not importable as modules."""
-    path = Path(__file__).resolve().parents[1] / "filter" / "zoom_room_windows.py"
-    spec = importlib.util.spec_from_file_location("zoom_room_windows_filters", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.windows_facts
-
 
 def windows_script_args(args: Mapping[str, Any]) -> Dict[str, Any]:
     """win_powershell's options for files/windows_facts.ps1, the same as tasks/facts_windows.yml gives."""
@@ -172,7 +156,7 @@ class ActionModule(ActionBase):
                                        task_vars=task_vars)
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
-        return _windows_facts_filter()(raw, args["controller_subnets"], args["controller_port"])
+        return windows_facts(raw, args["controller_subnets"], args["controller_port"])
 
     @staticmethod
     def _api_read(args: Mapping[str, Any]) -> Dict[str, Any] | None:

@@ -12,15 +12,11 @@ import os
 import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping
 
-import ansible.module_utils
-
-# Controller-side plugins do not see the project module_utils by default: add them.
-ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "module_utils"))
-
-from ansible.module_utils.zoom_api import (  # noqa: E402
+from ansible.plugins.action import ActionBase
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import read_file
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import (
     APP_VERSION_ACTIONS,
     CONNECTION_ARGUMENT_SPEC,
     READ_ARGUMENT_SPEC,
@@ -33,8 +29,6 @@ from ansible.module_utils.zoom_api import (  # noqa: E402
     wait_for_background,
     write_result_file,
 )
-from ansible.module_utils.zoom_room_host import read_file  # noqa: E402
-from ansible.plugins.action import ActionBase  # noqa: E402
 
 CONNECTION_OPTIONS = tuple(CONNECTION_ARGUMENT_SPEC)
 

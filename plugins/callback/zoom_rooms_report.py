@@ -6,17 +6,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import ansible.module_utils
 from ansible import constants as C
 from ansible import context
 from ansible.plugins.callback import CallbackBase
-
-# Controller-side plugins cannot import the project's module_utils otherwise.
-_PROJECT_MODULE_UTILS = str(Path(__file__).resolve().parents[1] / "module_utils")
-if _PROJECT_MODULE_UTILS not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(_PROJECT_MODULE_UTILS)
-
-from ansible.module_utils.zoom_rooms_report import (  # noqa: E402
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_report import (
     add_room_error,
     build_report,
     make_run_id,

@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-import ansible.module_utils
 import yaml
-
-# Controller-side plugins do not see the project's module_utils on ansible.module_utils' path.
-ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "module_utils"))
-
-from ansible.module_utils.zoom_room_findings import diagnose, fixes, room_status, verify  # noqa: E402
-from ansible.module_utils.zoom_room_inputs import input_errors  # noqa: E402
-from ansible.module_utils.zoom_room_inventory_view import (  # noqa: E402
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import (
+    diagnose,
+    fixes,
+    room_status,
+    verify,
+)
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_inputs import input_errors
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_inventory_view import (
     api_ids_known,
     api_ids_to_read,
     api_view,

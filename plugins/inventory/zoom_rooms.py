@@ -6,13 +6,9 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Mapping
 
-import ansible.module_utils
-
-# Controller-side plugins do not see the project module_utils by default: add them.
-ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "module_utils"))
-
-from ansible.errors import AnsibleParserError  # noqa: E402
-from ansible.module_utils.zoom_api import (  # noqa: E402
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable, to_safe_group_name
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import (
     ZoomApiError,
     ZoomClient,
     ZoomConfigError,
@@ -21,7 +17,6 @@ from ansible.module_utils.zoom_api import (  # noqa: E402
     usable_address,
     without_activation_code,
 )
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable, to_safe_group_name  # noqa: E402
 
 DOCUMENTATION = r"""
 name: zoom_rooms
@@ -59,10 +54,12 @@ extends_documentation_fragment:
   - inventory_cache
 options:
   plugin:
-    description: Marks this file as a config for this plugin.
+    description:
+      - Marks this file as a config for this plugin.
+      - C(zoom_rooms), the name before the collection, is kept as an alias.
     type: string
     required: true
-    choices: [zoom_rooms]
+    choices: [zoomrooms.remediation.zoom_rooms, zoom_rooms]
   base_url:
     description:
       - Zoom REST API base URL. Other Zoom clouds use their own host, for example the
@@ -233,7 +230,9 @@ def build_hosts(rooms: List[Mapping[str, Any]], devices_by_room: Mapping[str, Li
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
-    NAME = "zoom_rooms"
+    NAME = "zoomrooms.remediation.zoom_rooms"
+    # `plugin: zoom_rooms` in configs written before the collection still selects this plugin.
+    ALIASES = ("zoom_rooms",)
 
     def verify_file(self, path: str) -> bool:
         if not super().verify_file(path):
@@ -245,6 +244,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory: Any, loader: Any, path: str, cache: bool = True) -> None:
         super().parse(inventory, loader, path, cache)
+        # _read_config_data accepts the names the loader found this plugin by; add the short alias.
+        self._redirected_names = [*(getattr(self, "_redirected_names", None) or [self.NAME]), *self.ALIASES]
         self._read_config_data(path)
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache") and cache

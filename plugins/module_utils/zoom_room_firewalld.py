@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, Callable
 
-from ansible.module_utils.zoom_room_net import Network
-from ansible.module_utils.zoom_room_packetfilter import (
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import Network
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_packetfilter import (
     ADMITTED,
     BLOCKED,
     UNKNOWN,

@@ -16,8 +16,11 @@ import os
 import tempfile
 from typing import Any, Callable
 
-from ansible.module_utils.zoom_room_net import Network
-from ansible.module_utils.zoom_room_packetfilter import ADMITTED, combine_layers
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import Network
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_packetfilter import (
+    ADMITTED,
+    combine_layers,
+)
 
 Runner = Callable[..., tuple[int, str, str]]
 LINUX_BACKENDS = ("nftables", "iptables", "ufw", "firewalld")
@@ -118,7 +121,10 @@ def linux_layers(run: Runner, port: int, backend: str = "auto", persist: bool = 
         return [_firewalld_layer(run, port, persist)]
     if backend in ("iptables", "ufw"):
         return [_iptables_layer(run, port, backend, persist)]
-    from ansible.module_utils.zoom_room_nftables import NftablesBackend, native_input_chains
+    from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_nftables import (
+        NftablesBackend,
+        native_input_chains,
+    )
 
     firewalld_on = firewalld_running(run)
     excluded, firewalld_chain = _firewalld_owned(firewalld_on)
@@ -165,13 +171,16 @@ def save_filters_input(rc: int, save: str, firewalld_chain: str | None = None) -
 
 
 def _iptables_layer(run: Runner, port: int, backend: str, persist: bool) -> Any:
-    from ansible.module_utils.zoom_room_iptables import IptablesBackend, UfwBackend
+    from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_iptables import (
+        IptablesBackend,
+        UfwBackend,
+    )
 
     return UfwBackend(run, port) if backend == "ufw" else IptablesBackend(run, port, persist=persist)
 
 
 def _firewalld_layer(run: Runner, port: int, persist: bool) -> Any:
-    from ansible.module_utils.zoom_room_firewalld import FirewalldBackend
+    from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_firewalld import FirewalldBackend
 
     return FirewalldBackend(run, port, persist=persist)
 
@@ -180,7 +189,10 @@ def _firewalld_owned(firewalld_on: bool) -> tuple[frozenset[str], str | None]:
     """What firewalld owns while it runs: its nftables tables and its iptables chain; nothing when it does not."""
     if not firewalld_on:
         return frozenset(), None
-    from ansible.module_utils.zoom_room_firewalld import FIREWALLD_IPTABLES_CHAIN, FIREWALLD_TABLES
+    from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_firewalld import (
+        FIREWALLD_IPTABLES_CHAIN,
+        FIREWALLD_TABLES,
+    )
 
     return FIREWALLD_TABLES, FIREWALLD_IPTABLES_CHAIN
 

@@ -13,8 +13,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
-from ansible.module_utils.zoom_room_net import Network
-from ansible.module_utils.zoom_room_packetfilter import (
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import Network
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_packetfilter import (
     MANAGED_COMMENT,
     Outcome,
     Question,

@@ -16,15 +16,15 @@ import socket
 import struct
 from typing import Any, Callable
 
-from ansible.module_utils.zoom_room_net import InvalidValue, Network
-from ansible.module_utils.zoom_room_proxy_policy import (
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue, Network
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import (
     coverage,
     desired_proxy,
     redact_proxy,
     required_bypass,
     validate_policy,
 )
-from ansible.module_utils.zoom_room_version import normalise_version
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import normalise_version
 
 Runner = Callable[..., tuple[int, str, str]]
 FileReader = Callable[[str], "str | None"]

@@ -21,8 +21,12 @@ import socket
 from typing import Any, Callable, Dict, List, NamedTuple, Sequence, Tuple
 from urllib.parse import urlsplit
 
-from ansible.module_utils.zoom_room_net import InvalidValue, Network, is_loopback
-from ansible.module_utils.zoom_room_proxy_policy import (
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
+    InvalidValue,
+    Network,
+    is_loopback,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import (
     all_covered,
     coverage,
     desired_proxy,
@@ -32,7 +36,7 @@ from ansible.module_utils.zoom_room_proxy_policy import (
     strongest_mode,
     validate_policy,
 )
-from ansible.module_utils.zoom_room_version import normalise_version
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import normalise_version
 
 SOCKETFILTERFW = "/usr/libexec/ApplicationFirewall/socketfilterfw"
 NETWORKSETUP = "/usr/sbin/networksetup"

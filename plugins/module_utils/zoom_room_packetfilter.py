@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from ansible.module_utils.zoom_room_net import Network
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import Network
 
 ADMITTED, BLOCKED, UNKNOWN = "admitted", "blocked", "unknown"
 MANAGED_COMMENT = "zoom-rooms controller tcp/{port}"

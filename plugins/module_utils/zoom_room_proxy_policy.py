@@ -12,7 +12,7 @@ import re
 from typing import Any, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from ansible.module_utils.zoom_room_net import (
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
     InvalidValue,
     Network,
     bypass_covers_local,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ansible.module_utils.zoom_room_net import InvalidValue
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
 
 _VERSION = re.compile(r"^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:(?:\.|\s*\(\s*)(\d+)\s*\)?)?\s*$")
 # Debian revision / epoch around an upstream version, as dpkg prints it: 1:6.2.0.4512-1

@@ -124,15 +124,25 @@ import socket
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.zoom_room_host import command_runner, firewall_facts, linux_layers, read_file, read_once
-from ansible.module_utils.zoom_room_linux import (
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
+    command_runner,
+    firewall_facts,
+    linux_layers,
+    read_file,
+    read_once,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_linux import (
     EnvironmentFileProxy,
     parse_ip_addr,
     parse_os_release,
     read_app,
     read_listener,
 )
-from ansible.module_utils.zoom_room_net import InvalidValue, parse_cidrs, parse_port
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
+    InvalidValue,
+    parse_cidrs,
+    parse_port,
+)
 
 SCHEMA_VERSION = 1
 
@@ -166,7 +176,7 @@ def linux_facts(module: AnsibleModule, port: int, subnets: list) -> dict[str, An
 def macos_room_facts(module: AnsibleModule, port: int, subnets: list) -> dict[str, Any]:
     # Imported here so Linux rooms do not compile the macOS code (AnsiballZ compiles module_utils
     # from its zip on every run); AnsiballZ still ships it, its import scanner reads nested imports.
-    from ansible.module_utils.zoom_room_macos import load_plist, macos_facts
+    from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos import load_plist, macos_facts
 
     return macos_facts(command_runner(module), load_plist, port, subnets, app_path=module.params["app_path"],
                        services=module.params["proxy_services"])

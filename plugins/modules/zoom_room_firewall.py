@@ -134,15 +134,25 @@ import platform
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.zoom_room_change import (
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_change import (
     BeforeAfterLayer,
     apply_with_rollback,
     planned_change,
     restore_target,
 )
-from ansible.module_utils.zoom_room_host import all_admitted, command_runner, firewall_facts, linux_layers
-from ansible.module_utils.zoom_room_macos import AppFirewallBackend
-from ansible.module_utils.zoom_room_net import InvalidValue, Network, parse_cidrs, parse_port
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
+    all_admitted,
+    command_runner,
+    firewall_facts,
+    linux_layers,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos import AppFirewallBackend
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
+    InvalidValue,
+    Network,
+    parse_cidrs,
+    parse_port,
+)
 
 
 class MacAppFirewallLayer(BeforeAfterLayer):

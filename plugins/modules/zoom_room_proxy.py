@@ -109,17 +109,28 @@ import platform
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.zoom_room_change import (
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_change import (
     BeforeAfterLayer,
     apply_with_rollback,
     planned_change,
     restore_target,
 )
-from ansible.module_utils.zoom_room_host import command_runner, file_writer, read_file
-from ansible.module_utils.zoom_room_linux import EnvironmentFileProxy
-from ansible.module_utils.zoom_room_macos import NetworkSetupProxyBackend
-from ansible.module_utils.zoom_room_net import InvalidValue, Network, parse_cidrs
-from ansible.module_utils.zoom_room_proxy_policy import redact_proxy, validate_policy
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
+    command_runner,
+    file_writer,
+    read_file,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_linux import EnvironmentFileProxy
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos import NetworkSetupProxyBackend
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
+    InvalidValue,
+    Network,
+    parse_cidrs,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import (
+    redact_proxy,
+    validate_policy,
+)
 
 
 class MacProxyLayer(BeforeAfterLayer):

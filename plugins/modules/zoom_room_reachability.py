@@ -79,10 +79,10 @@ import time
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.zoom_room_host import command_runner
-from ansible.module_utils.zoom_room_linux import ip_network_of, parse_ip_addr
-from ansible.module_utils.zoom_room_net import InvalidValue, parse_port
-from ansible.module_utils.zoom_room_tcp import in_connected_subnet, probe_many
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import command_runner
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_linux import ip_network_of, parse_ip_addr
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue, parse_port
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tcp import in_connected_subnet, probe_many
 
 
 def connected_subnets(module: AnsibleModule) -> list[str]:

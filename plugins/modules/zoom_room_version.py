@@ -88,12 +88,12 @@ import platform
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.zoom_room_host import command_runner
-from ansible.module_utils.zoom_room_linux import read_app
-from ansible.module_utils.zoom_room_macos import load_plist
-from ansible.module_utils.zoom_room_macos import read_app as read_mac_app
-from ansible.module_utils.zoom_room_net import InvalidValue
-from ansible.module_utils.zoom_room_version import version_report
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import command_runner
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_linux import read_app
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos import load_plist
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos import read_app as read_mac_app
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import version_report
 
 
 def installed_version(module: AnsibleModule) -> str | None:

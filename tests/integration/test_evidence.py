@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import hashlib
-import importlib.util
 import io
 import json
 import re
@@ -27,9 +26,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible_collections.zoomrooms.remediation.plugins.filter import zoom_room_evidence as evidence
+from ansible_collections.zoomrooms.remediation.plugins.modules import zoom_room_log_tail as log_tail
 
 ROOT = Path(__file__).resolve().parents[2]
-ROLE = ROOT / "roles" / "zoom_room_evidence"
 SECRET = "s3cr3t"
 PROXY_WITH_CREDENTIALS = f"http://ops:{SECRET}@proxy.lab.invalid:3128"
 LOG = "/var/log/zoom-rooms-sim.log"
@@ -37,15 +37,6 @@ LOG_MAX_BYTES = 4096
 SIM_REPORT_INTERVAL = 5.0  # tests/lab/sim/zoom-rooms-sim reports to the Zoom API double this often
 
 
-def load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-evidence = load("zoom_room_evidence_filters", ROLE / "filter_plugins" / "zoom_room_evidence.py")
-log_tail = load("zoom_room_log_tail", ROLE / "library" / "zoom_room_log_tail.py")
 
 # --------------------------------------------------------------------------- no lab
 

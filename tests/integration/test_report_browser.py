@@ -14,7 +14,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.zoom_rooms_report import build_report, summarize, write_report
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_report import (
+    build_report,
+    summarize,
+    write_report,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))

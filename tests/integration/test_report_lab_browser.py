@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.zoom_rooms_report import summarize
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_report import summarize
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))

@@ -6,7 +6,7 @@ import pytest
 
 
 def module(lab, room, name, args, *flags, check=True):
-    result = lab.ansible(room, "-m", name, "-a", json.dumps(args), *flags, check=False)
+    result = lab.ansible(room, "-m", f"zoomrooms.remediation.{name}", "-a", json.dumps(args), *flags, check=False)
     if check and "SUCCESS" not in result.stdout and "CHANGED" not in result.stdout:
         raise AssertionError(result.stdout + result.stderr)
     start = result.stdout.index(f"{room} | ")
@@ -161,7 +161,7 @@ def test_proxy_direct_removes_servers(healed, room):
 
 def test_proxy_credentials_never_leave_the_host(healed, room):
     healed.sh(room, "echo 'https_proxy=http://ops:s3cr3t@proxy.lab.invalid:3128' >> /etc/environment")
-    result = healed.ansible(room, "-m", "zoom_room_proxy", "-a",
+    result = healed.ansible(room, "-m", "zoomrooms.remediation.zoom_room_proxy", "-a",
                             json.dumps({"policy": "keep", "controller_subnets": controller_subnets(healed)}),
                             "-vvv", "--diff")
     assert "s3cr3t" not in result.stdout + result.stderr

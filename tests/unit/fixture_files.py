@@ -1,9 +1,7 @@
 """Recorded command output: fixture files start with `# source:` / `# command:` lines that say where they come from."""
 
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT = Path(__file__).resolve().parents[2]
@@ -15,15 +13,6 @@ def recorded(relative: str) -> str:
     while lines and lines[0].startswith(("# source:", "# command:", "# setup:")):
         lines.pop(0)
     return "".join(lines)
-
-
-def load_plugin(path: str, name: str) -> ModuleType:
-    """A plugin file by path: plugins/action and plugins/modules hold files of the same name (an action
-    and its docs), and filter plugin files are not importable by name."""
-    spec = importlib.util.spec_from_file_location(name, PROJECT / path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class RecordedHost:

@@ -8,8 +8,8 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 import zoom_api_double as zd
-from ansible.module_utils import zoom_api
-from ansible.module_utils.zoom_api import (
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils import zoom_api
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import (
     ZoomApiError,
     ZoomAuthError,
     ZoomClient,

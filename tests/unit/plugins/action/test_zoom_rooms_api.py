@@ -12,12 +12,16 @@ from typing import Any, Dict
 import pytest
 import yaml
 import zoom_api_double as zd
-from ansible.module_utils.zoom_api import ZoomApiError, ZoomClient, normalise_device, settings_from
-from fixture_files import PROJECT, load_plugin
-
-action = load_plugin("plugins/action/zoom_rooms_api.py", "zoom_rooms_api_action")
-stub = load_plugin("plugins/modules/zoom_rooms_api.py", "zoom_rooms_api_module_doc")
-
+from ansible_collections.zoomrooms.remediation.plugins.action import zoom_rooms_api as action
+from ansible_collections.zoomrooms.remediation.plugins.doc_fragments import zoom_rooms_api as fragment
+from ansible_collections.zoomrooms.remediation.plugins.modules import zoom_rooms_api as stub
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import (
+    ZoomApiError,
+    ZoomClient,
+    normalise_device,
+    settings_from,
+)
+from fixture_files import PROJECT
 
 # --------------------------------------------------------------------------- pure parts
 
@@ -76,7 +80,6 @@ def test_outcome_flags_and_summary():
         "failed_room_ids": ["r2", "r3"]}
 
 
-fragment = load_plugin("plugins/doc_fragments/zoom_rooms_api.py", "zoom_rooms_api_doc_fragment")
 
 
 def documented_options(documentation: str) -> Dict[str, Any]:
@@ -279,11 +282,11 @@ def test_playbook_runs_the_action_on_the_controller(tmp_path):
               gather_facts: false
               tasks:
                 - name: Read every room
-                  zoom_rooms_api:
+                  zoomrooms.remediation.zoom_rooms_api:
                     max_requests_per_second: 0
                   register: read
                 - name: Upgrade one room
-                  zoom_rooms_api:
+                  zoomrooms.remediation.zoom_rooms_api:
                     room_ids: [{room_id}]
                     action: upgrade
                     poll_interval: 0.1

@@ -15,14 +15,12 @@ import subprocess
 import sys
 import urllib.parse
 from collections import Counter
-from pathlib import Path
 from typing import Any, Dict, Tuple
 
 import pytest
 import zoom_api_double as zd
 from double_client import call, spec_problems
-
-PROJECT = Path(__file__).resolve().parents[2]
+from fixture_files import PROJECT
 
 
 @pytest.fixture

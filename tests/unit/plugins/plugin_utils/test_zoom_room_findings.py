@@ -3,8 +3,13 @@
 import copy
 
 import pytest
-from ansible.module_utils.zoom_room_findings import diagnose, fixes, room_status, verify
-from ansible.module_utils.zoom_room_inputs import input_errors
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import (
+    diagnose,
+    fixes,
+    room_status,
+    verify,
+)
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_inputs import input_errors
 
 SUBNET = "10.89.1.0/24"
 POLICY = {"controller_port": 9090, "controller_subnets": [SUBNET], "address": "10.89.1.5"}

@@ -2,7 +2,7 @@ import ipaddress
 import re
 
 import pytest
-from ansible.module_utils.zoom_room_net import (
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
     InvalidValue,
     bypass_covers_local,
     bypass_covers_subnet,

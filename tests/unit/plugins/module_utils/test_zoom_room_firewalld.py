@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.zoom_room_firewalld import (
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_firewalld import (
     FirewalldBackend,
     admission_rule,
     firewalld_commands,
@@ -19,7 +19,7 @@ from ansible.module_utils.zoom_room_firewalld import (
     parse_rich_rule,
     parse_service_info,
 )
-from ansible.module_utils.zoom_room_host import firewall_facts, linux_layers
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import firewall_facts, linux_layers
 from fixture_files import FIXTURES, recorded
 
 CTL = ipaddress.ip_network("10.89.1.0/24")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from ansible.module_utils.zoom_rooms_report import (
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_report import (
     REDACTED,
     STATUSES,
     build_report,
@@ -35,8 +35,8 @@ from ansible.module_utils.zoom_rooms_report import (
     write_atomic,
     write_report,
 )
+from fixture_files import PROJECT as ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "report.schema.json").read_text())
 STARTED = datetime(2026, 3, 1, 9, 30, 0, tzinfo=UTC)
 HOSTILE = "<script>alert(1)</script>"

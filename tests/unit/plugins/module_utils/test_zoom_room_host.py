@@ -8,17 +8,16 @@ import ipaddress
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from ansible.module_utils.zoom_room_host import (
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
     firewall_facts,
     linux_layers,
     read_once,
     save_filters_input,
     ufw_may_be_active,
 )
-from fixture_files import RecordedHost, nft_ruleset, recorded
+from fixture_files import PROJECT, RecordedHost, nft_ruleset, recorded
 
 CTL = ipaddress.ip_network("10.89.1.0/24")
 EMPTY_FILTER = recorded("iptables/empty_filter.txt")  # a room without iptables rules
@@ -126,16 +125,17 @@ def test_an_nftables_room_imports_no_iptables_or_firewalld_code():
     """AnsiballZ compiles every module_util it imports, on every run: a room loads only the backends it has."""
     script = f"""
 import json, sys, conftest
-from ansible.module_utils.zoom_room_host import firewall_facts, linux_layers, read_once
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
+    firewall_facts, linux_layers, read_once)
 outputs = {{{NFT!r}: (0, {nft_ruleset("debian_default.json")!r}, ""), {IPT4!r}: (0, {EMPTY_FILTER!r}, ""),
            {IPT6!r}: (0, {EMPTY_FILTER!r}, "")}}
 run = lambda argv, data=None: outputs.get(tuple(argv), (127, "", "not found"))
 facts = firewall_facts(linux_layers(read_once(run), 9090, persist=False), [])
-print(json.dumps(sorted(name for name in sys.modules if name.startswith("ansible.module_utils.zoom_room"))))
+prefix = "ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room"
+print(json.dumps(sorted(name for name in sys.modules if name.startswith(prefix))))
 """
-    tests = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(tests)}).stdout
+                         env={"PYTHONPATH": str(PROJECT / "tests")}).stdout
     loaded = {name.rsplit(".", 1)[-1] for name in json.loads(out)}
     assert "zoom_room_nftables" in loaded
     assert not loaded & {"zoom_room_iptables", "zoom_room_firewalld", "zoom_room_macos"}

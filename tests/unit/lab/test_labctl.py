@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import ZoomClient, settings_from
 from labctl import (
     API_ACCOUNT_ID,
     API_CLIENT_ID,
@@ -31,7 +32,6 @@ from labctl import (
     start_standalone_api,
     stop_api,
 )
-from zoom_api import ZoomClient, settings_from
 from zoom_api_double import LAB_ACCOUNT_ID, LAB_CLIENT_ID, LAB_CLIENT_SECRET
 
 STATE = {

@@ -18,8 +18,8 @@ from typing import Any, Iterator
 
 import pytest
 import yaml
+from fixture_files import PROJECT as ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
 TASK_FILES = [
     "roles/zoom_room_diagnose/tasks/facts_windows.yml",

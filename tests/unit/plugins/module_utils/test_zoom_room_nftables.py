@@ -2,10 +2,9 @@
 
 import ipaddress
 import json
-from pathlib import Path
 
 import pytest
-from ansible.module_utils.zoom_room_nftables import (
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_nftables import (
     desired_managed,
     managed_rules,
     parse_ruleset,
@@ -13,8 +12,9 @@ from ansible.module_utils.zoom_room_nftables import (
     strip_handles,
     verdicts,
 )
+from fixture_files import FIXTURES as ALL_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "nftables"
+FIXTURES = ALL_FIXTURES / "nftables"
 CTL = ipaddress.ip_network("10.89.1.0/24")
 V6 = ipaddress.ip_network("fd00:1::/64")
 COMMENT = "zoom-rooms controller tcp/9090"

@@ -6,9 +6,16 @@ import json
 from typing import Any, Callable, Mapping
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.zoom_room_net import InvalidValue, parse_cidrs, parse_port
-from ansible.module_utils.zoom_room_proxy_policy import POLICIES, validate_policy
-from ansible.module_utils.zoom_room_version import parse_version
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
+    InvalidValue,
+    parse_cidrs,
+    parse_port,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import (
+    POLICIES,
+    validate_policy,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import parse_version
 
 
 def _check_subnets(value: Any, remediate: bool) -> None:

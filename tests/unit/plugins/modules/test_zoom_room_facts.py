@@ -3,11 +3,10 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-import zoom_room_facts
-from fixture_files import RecordedHost, nft_ruleset, recorded
+from ansible_collections.zoomrooms.remediation.plugins.modules import zoom_room_facts
+from fixture_files import PROJECT, RecordedHost, nft_ruleset, recorded
 
 CTL = "10.89.1.0/24"
 
@@ -65,13 +64,12 @@ def test_importing_a_module_leaves_the_backends_alone(module, not_imported):
     """AnsiballZ compiles every imported module_util on every run: a module loads only what its room uses."""
     script = (
         "import importlib, json, sys, conftest\n"
-        f"importlib.import_module({module!r})\n"
+        f"importlib.import_module('ansible_collections.zoomrooms.remediation.plugins.modules.' + {module!r})\n"
         "print(json.dumps([name.rsplit('.', 1)[-1] for name in sys.modules\n"
-        "                  if name.startswith('ansible.module_utils.')]))\n"
+        "                  if name.startswith('ansible_collections.zoomrooms.remediation.plugins.module_utils.')]))\n"
     )
-    root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": f"{root / 'tests'}:{root / 'plugins' / 'modules'}"}).stdout
+                         env={"PYTHONPATH": str(PROJECT / "tests")}).stdout
     loaded = set(json.loads(out))
     assert "zoom_room_host" in loaded
     assert not loaded & set(not_imported)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from ansible.errors import AnsibleFilterError
-from zoom_room_windows import (
-    FilterModule,
+from ansible_collections.zoomrooms.remediation.plugins.filter.zoom_room_windows import FilterModule
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows import (
     firewall_mismatches,
     firewall_review,
     normalise_version,
@@ -21,8 +20,9 @@ from zoom_room_windows import (
     windows_bypass,
     windows_facts,
 )
+from fixture_files import FIXTURES as ALL_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "windows"
+FIXTURES = ALL_FIXTURES / "windows"
 SUBNET = "10.89.90.0/24"
 SUBNETS = [SUBNET]
 REQUIRED = ["localhost", "127.0.0.1", "10.89.90.*", "<local>"]

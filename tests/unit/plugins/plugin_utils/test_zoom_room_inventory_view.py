@@ -7,7 +7,7 @@ zoom_rooms_api read) wins over the zoom_rooms inventory plugin's host vars; with
 from __future__ import annotations
 
 import pytest
-from zoom_room_inventory_view import api_view
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_inventory_view import api_view
 
 FACT = {"id": "r1", "name": "zr-room-01", "room": {"status": "Available", "location_id": "L"},
         "reported_ip": "127.0.0.1", "room_computer_version": "6.2.0.4512", "controller_versions": ["5.17.5.3410"],

@@ -3,7 +3,7 @@
 import ipaddress
 
 import pytest
-from ansible.module_utils.zoom_room_iptables import (
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_iptables import (
     iptables_desired,
     iptables_managed,
     iptables_verdicts,

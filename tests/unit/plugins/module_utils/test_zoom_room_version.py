@@ -1,8 +1,13 @@
 import re
 
 import pytest
-from ansible.module_utils.zoom_room_net import InvalidValue
-from ansible.module_utils.zoom_room_version import compare, normalise_version, parse_version, version_report
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import (
+    compare,
+    normalise_version,
+    parse_version,
+    version_report,
+)
 
 
 @pytest.mark.parametrize(

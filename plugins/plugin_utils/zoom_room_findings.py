@@ -11,8 +11,12 @@ import datetime
 import ipaddress
 from typing import Any, Iterable
 
-from ansible.module_utils.zoom_room_net import address_in_any, is_loopback
-from ansible.module_utils.zoom_room_version import compare, normalise_version, parse_version
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import address_in_any, is_loopback
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import (
+    compare,
+    normalise_version,
+    parse_version,
+)
 
 ACTIVATION_CODE_DAYS = 10  # Zoom KB0064185: an activation code is valid for 10 days
 FIXED_BY = {

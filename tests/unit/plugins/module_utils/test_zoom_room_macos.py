@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from ansible.module_utils import zoom_room_macos as macos
-from ansible.module_utils.zoom_room_macos import (
+from ansible_collections.zoomrooms.remediation.plugins.module_utils import zoom_room_macos as macos
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos import (
     DEFAULT_APP_PATH,
     IFCONFIG,
     LSOF,
@@ -36,10 +36,11 @@ from ansible.module_utils.zoom_room_macos import (
     parse_web_proxy,
     read_app,
 )
-from ansible.module_utils.zoom_room_net import InvalidValue
-from ansible.module_utils.zoom_room_proxy_policy import required_bypass
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import required_bypass
+from fixture_files import FIXTURES as ALL_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "macos"
+FIXTURES = ALL_FIXTURES / "macos"
 APP = DEFAULT_APP_PATH
 SUBNETS = [ipaddress.ip_network("10.89.90.0/24"), ipaddress.ip_network("10.89.91.0/24")]
 REQUIRED = required_bypass("macos", SUBNETS)

@@ -17,17 +17,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import ansible.module_utils
-
-# Controller-side plugins do not see the project's module_utils on ansible.module_utils' path.
-_PROJECT_MODULE_UTILS = str(Path(__file__).resolve().parents[3] / "plugins" / "module_utils")
-if _PROJECT_MODULE_UTILS not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(_PROJECT_MODULE_UTILS)
-
-from ansible.module_utils.zoom_rooms_report import natural_key, redact, redact_text  # noqa: E402
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_report import (
+    natural_key,
+    redact,
+    redact_text,
+)
 
 SCHEMA = 1
 CONTROLLER_TYPES = ("iPad", "Android tablet", "Windows touch panel", "unknown")

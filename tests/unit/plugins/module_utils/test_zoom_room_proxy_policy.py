@@ -2,8 +2,8 @@ import ipaddress
 import re
 
 import pytest
-from ansible.module_utils.zoom_room_net import InvalidValue
-from ansible.module_utils.zoom_room_proxy_policy import (
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import (
     coverage,
     desired_proxy,
     redact_url,

@@ -16,11 +16,11 @@ from typing import Any, Dict, List, Set
 import pytest
 import yaml
 import zoom_api_double as zd
-import zoom_rooms
 from ansible.constants import DEFAULT_VAULT_ID_MATCH
 from ansible.parsing.vault import VaultLib, VaultSecret
+from ansible_collections.zoomrooms.remediation.plugins.inventory import zoom_rooms
+from fixture_files import PROJECT
 
-PROJECT = Path(__file__).resolve().parents[2]
 VAULT_PASSWORD = "inventory-test-vault-password"
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python
-# ruff: noqa: E402  (Ansible modules put DOCUMENTATION/EXAMPLES/RETURN before their imports)
+
 """zoom_room_log_tail: the last bytes of the room app's logs, in one round trip."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ description:
   - When the tail starts inside a file, the partial first line is dropped, so a secret cut in half
     cannot slip past redaction on the control node.
   - A missing, unreadable or special path is reported in its entry (C(status)), never as a failure.
-  - The content is not redacted here (the room may lack the libraries): register the result with
+  - The content is not redacted here (the room may lack the libraries), so register the result with
     C(no_log) and redact on the control node.
   - Read-only. POSIX hosts (Linux, macOS); Windows rooms use the role's PowerShell task instead.
 author: Zoom Rooms toolkit maintainers

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.zoom_api import background_result, wait_for_background
-from ansible.module_utils.zoom_room_inventory_view import (
+from ansible_collections.zoomrooms.remediation.plugins.action import zoom_room_diagnose as action
+from ansible_collections.zoomrooms.remediation.plugins.filter import zoom_room_diagnosis as filters
+from ansible_collections.zoomrooms.remediation.plugins.modules import zoom_room_diagnose as stub
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import (
+    background_result,
+    wait_for_background,
+)
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_inventory_view import (
     api_fact_for,
     api_identity,
     api_ids_known,
     api_ids_to_read,
     api_view,
 )
-from fixture_files import PROJECT, load_plugin
-
-action = load_plugin("plugins/action/zoom_room_diagnose.py", "zoom_room_diagnose_action")
-stub = load_plugin("plugins/modules/zoom_room_diagnose.py", "zoom_room_diagnose_module_doc")
-filters = load_plugin("plugins/filter/zoom_room_diagnosis.py", "zoom_room_diagnosis_filters")
+from fixture_files import PROJECT
 
 FACTS = {"platform": "linux", "schema": 1}
 BLOCKED = [{"code": "host_firewall_blocks_controller_port"}]
@@ -201,7 +203,7 @@ def test_api_view_without_this_runs_read(room_vars, expected_status):
 
 
 def test_rooms_needing_fixes_lists_only_rooms_a_host_change_fixes():
-    from ansible.module_utils.zoom_room_findings import finding
+    from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import finding
 
     hostvars = {"ok": {"zoom_room_findings": []},
                 "blocked": {"ansible_facts": {
@@ -224,7 +226,7 @@ def test_rooms_needing_fixes_lists_only_rooms_a_host_change_fixes():
     ids=["timeout not a number", "concurrency not an int", "report not a bool"],
 )
 def test_input_errors_check_the_options_of_the_roles_run_without_their_validation(host_vars, message):
-    from ansible.module_utils.zoom_room_inputs import input_errors
+    from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_inputs import input_errors
 
     options = filters.role_options(["zoom_room_diagnose"])
     errors = input_errors({"room-1": host_vars}, False, options)
@@ -257,7 +259,7 @@ def test_a_windows_room_is_read_by_its_script_and_the_filters_code():
     assert calls == [("ansible.windows.win_powershell",
                       {"depth": 5, "script": "param()",
                        "parameters": {"Port": 9090, "ProxyUser": "", "AppPaths": ["C:\\ZoomRooms.exe"]}})]
-    windows = load_plugin("plugins/filter/zoom_room_windows.py", "zoom_room_windows_filters_for_test")
+    from ansible_collections.zoomrooms.remediation.plugins.filter import zoom_room_windows as windows
     assert facts == windows.windows_facts(raw, ["10.89.90.0/24"], 9090)
     assert facts["platform"] == "windows" and facts["proxy"]["mode"] != "none"
 
@@ -269,7 +271,7 @@ def test_the_role_and_the_action_run_the_same_windows_script():
     options = task["ansible.windows.win_powershell"]
     assert "windows_facts.ps1" in options["script"]
     main = yaml.safe_load((PROJECT / "roles/zoom_room_diagnose/tasks/main.yml").read_text())
-    diagnose_task = next(t for t in main if "zoom_room_diagnose" in t)
-    assert "windows_facts.ps1" in diagnose_task["zoom_room_diagnose"]["windows_script"]
+    diagnose_task = next(t for t in main if "zoomrooms.remediation.zoom_room_diagnose" in t)
+    assert "windows_facts.ps1" in diagnose_task["zoomrooms.remediation.zoom_room_diagnose"]["windows_script"]
     assert options["depth"] == action.windows_script_args(
         {"windows_script": "", "controller_port": 9090, "windows_proxy_user": "", "windows_app_paths": []})["depth"]

@@ -1,0 +1,895 @@
+"""Windows rooms: turn what the read-only Windows tasks registered into the room facts schema,
+and plan the firewall and proxy changes the Windows task files make.
+
+Pure functions over plain data (the registered results of `ansible.windows.win_powershell`,
+`win_inet_proxy` and `win_http_proxy`); nothing here touches a host. The unit tests feed them
+recorded results from tests/unit/fixtures/windows/.
+
+The filters of plugins/filter/zoom_room_windows.py, over these functions:
+  zoom_room_windows_facts(raw, controller_subnets, port)     -> facts (docs/facts.md), platform windows
+  zoom_room_windows_bypass(current, controller_subnets)      -> bypass list: current + subnets + <local> last
+  zoom_room_windows_proxy_target(read, requested_user)       -> whose WinINet settings to manage
+  zoom_room_windows_proxy_backup(inet, http, target)         -> the saved proxy settings (machine readable)
+  zoom_room_windows_proxy_settings(backup, policy, subnets, server, bypass, pac_url)
+                                                             -> module options for both stacks + diff
+  zoom_room_windows_proxy_restore(backup)                    -> module options that put the backup back
+  zoom_room_windows_firewall_review(read, rule_name, subnets, port, profiles)
+                                                             -> backup of our rule + overriding block rules
+  zoom_room_windows_firewall_mismatches(read, rule_name, subnets, port, profiles, state)
+                                                             -> what the host did not take (empty: all good)
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import re
+from typing import Any, Iterable, Sequence
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
+    InvalidValue,
+    Network,
+    is_loopback,
+    merge_bypass,
+    parse_cidrs,
+    parse_port,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import (
+    coverage,
+    desired_proxy,
+    empty_proxy,
+    redact_proxy,
+    redact_url,
+    required_bypass,
+    strongest_mode,
+    validate_policy,
+)
+
+PROFILES = ("Domain", "Private", "Public")
+# Get-NetConnectionProfile NetworkCategory -> firewall profile.
+CATEGORY_PROFILE = {"domainauthenticated": "Domain", "private": "Private", "public": "Public"}
+# INetFwRule.Profiles bits (NET_FW_PROFILE_TYPE2): domain 1, private 2, public 4, all 0x7FFFFFFF.
+PROFILE_BITS = {"domain": 1, "private": 2, "public": 4}
+ALL_PROFILES_MASK = 0x7FFFFFFF
+# DefaultConnectionSettings byte 8 (INTERNET_PER_CONN_FLAGS): the PROXY_TYPE_* bits.
+PROXY_TYPE_PROXY, PROXY_TYPE_AUTO_PROXY_URL, PROXY_TYPE_AUTO_DETECT = 0x02, 0x04, 0x08
+# Local-port keywords of Windows Firewall rules; none of them means a fixed port like 9090.
+PORT_KEYWORDS = frozenset(k.lower() for k in (
+    "RPC", "RPCEPMap", "RPC-EPMap", "IPHTTPS", "IPHTTPSIn", "IPHTTPSOut", "Teredo", "Edge", "PlayToDiscovery",
+    "Ply2Disc", "mDNS", "DHCP", "CortanaOut"))
+ANY = frozenset({"", "any", "*"})
+APP_NAME_PATTERN = "Zoom Rooms*"
+APP_EXCLUDE_PATTERN = "*Installer*"
+PUBLISHER_PATTERN = "Zoom*Communications*"
+# Where ZoomRooms.exe lives (ZOOM_FACTS.md: packaging metadata names both folders).
+DEFAULT_APP_PATHS = ("C:\\Program Files\\ZoomRooms\\bin\\ZoomRooms.exe",
+                     "C:\\Program Files\\Zoom\\ZoomRooms\\bin\\ZoomRooms.exe")
+WININET_SOURCE = "WinINet"
+WINHTTP_SOURCE = "WinHTTP"
+
+ALL, SOME, NONE, UNKNOWN = "all", "some", "none", "unknown"
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def as_list(value: Any) -> list[Any]:
+    """PowerShell unrolls one-element arrays and returns $null for empty ones: undo that."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def is_any(value: Any) -> bool:
+    tokens = [text(v).lower() for v in as_list(value)]
+    return not tokens or any(token in ANY for token in tokens)
+
+
+def script_result(raw: Any) -> tuple[dict[str, Any], list[str]]:
+    """The `$Ansible.Result` of a registered win_powershell result (or the bare dict), plus read errors."""
+    errors: list[str] = []
+    if not isinstance(raw, dict):
+        return {}, [f"facts script: no result registered (got {type(raw).__name__})"]
+    if raw.get("failed") or raw.get("unreachable"):
+        errors.append(f"facts script: {text(raw.get('msg')) or 'failed'}")
+    for record in as_list(raw.get("error")):
+        message = text(record.get("output") if isinstance(record, dict) else record).splitlines()
+        if message:
+            errors.append(f"facts script: {message[0]}")
+    result = raw.get("result", raw)
+    if not isinstance(result, dict):
+        errors.append("facts script: result is not a dictionary")
+        result = {}
+    errors.extend(text(e) for e in as_list(result.get("errors")) if text(e))
+    return result, errors
+
+
+def normalise_version(value: Any) -> str | None:
+    """`6.2.0.4512`, `6.2.0 (4512)`, `6, 2, 0, 4512` -> `6.2.0.4512`; `6.2.0` stays; junk -> None."""
+    match = re.match(r"^\s*v?(\d+)\s*[.,]\s*(\d+)\s*[.,]\s*(\d+)(?:\s*[.,]\s*(\d+)|\s*\(\s*(\d+)\s*\))?", text(value))
+    if not match:
+        return None
+    major, minor, patch, build_dot, build_paren = match.groups()
+    parts = [str(int(major)), str(int(minor)), str(int(patch))]
+    build = build_dot or build_paren
+    return ".".join([*parts, str(int(build))] if build else parts)
+
+
+def version_key(version: str | None) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split(".")) if version else ()
+
+
+# --------------------------------------------------------------------------- app version
+
+
+def is_zoom_rooms_entry(entry: dict[str, Any]) -> bool:
+    """Uninstall entry of the real app: `Zoom Rooms*` but not the `*Installer*` bootstrapper, Zoom publisher."""
+    name = text(entry.get("display_name"))
+    publisher = text(entry.get("publisher"))
+    return (fnmatch.fnmatchcase(name.lower(), APP_NAME_PATTERN.lower())
+            and not fnmatch.fnmatchcase(name.lower(), APP_EXCLUDE_PATTERN.lower())
+            and fnmatch.fnmatchcase(publisher.lower(), PUBLISHER_PATTERN.lower()))
+
+
+def app_facts(result: dict[str, Any]) -> dict[str, Any]:
+    """DisplayVersion of the newest matching Uninstall entry (either registry view); else ZoomRooms.exe's version."""
+    entries = [e for e in as_list(result.get("uninstall_entries")) if isinstance(e, dict) and is_zoom_rooms_entry(e)]
+    with_version = sorted(
+        ((normalise_version(e.get("display_version")), e) for e in entries),
+        key=lambda pair: version_key(pair[0]), reverse=True)
+    for version, entry in with_version:
+        if version:
+            return {"installed": True, "name": text(entry.get("display_name")), "version": version,
+                    "version_source": "registry"}
+    for exe in as_list(result.get("executables")):
+        if not isinstance(exe, dict):
+            continue
+        version = normalise_version(exe.get("file_version")) or normalise_version(exe.get("product_version"))
+        if version:
+            return {"installed": True, "name": (entries and text(entries[0].get("display_name"))) or "ZoomRooms.exe",
+                    "version": version, "version_source": "file_version"}
+    if entries or as_list(result.get("executables")):
+        name = text(entries[0].get("display_name")) if entries else "ZoomRooms.exe"
+        return {"installed": True, "name": name, "version": None, "version_source": None}
+    return {"installed": False, "name": None, "version": None, "version_source": None}
+
+
+def app_executables(result: dict[str, Any]) -> list[str]:
+    return [text(e.get("path")) for e in as_list(result.get("executables")) if isinstance(e, dict) and e.get("path")]
+
+
+# --------------------------------------------------------------------------- listener and addresses
+
+
+def strip_zone(address: str) -> str:
+    return address.split("%", 1)[0]
+
+
+def listener_facts(result: dict[str, Any]) -> dict[str, Any]:
+    listeners = [entry for entry in as_list(result.get("listeners")) if isinstance(entry, dict)]
+    addresses: list[str] = []
+    for entry in listeners:
+        address = strip_zone(text(entry.get("local_address")))
+        if address and address not in addresses:
+            addresses.append(address)
+    process = next((text(e.get("process_name")) for e in listeners if text(e.get("process_name"))), None)
+    return {"listening": bool(listeners), "addresses": addresses, "process": process}
+
+
+def listener_paths(result: dict[str, Any]) -> list[str]:
+    return [text(e.get("process_path")) for e in as_list(result.get("listeners"))
+            if isinstance(e, dict) and text(e.get("process_path"))]
+
+
+def interface_addresses(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Own addresses with interface and prefix: loopback and IPv6 link-local left out."""
+    addresses = []
+    for entry in as_list(result.get("addresses")):
+        if not isinstance(entry, dict):
+            continue
+        address = strip_zone(text(entry.get("address")))
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            continue
+        if is_loopback(address) or (ip.version == 6 and ip.is_link_local):
+            continue
+        addresses.append({"interface": text(entry.get("interface_alias")) or None, "address": address,
+                          "prefix": int(entry.get("prefix") or (32 if ip.version == 4 else 128)),
+                          "interface_index": entry.get("interface_index")})
+    return addresses
+
+
+def local_networks(addresses: Iterable[dict[str, Any]]) -> list[Network]:
+    return [ipaddress.ip_interface(f"{a['address']}/{a['prefix']}").network for a in addresses]
+
+
+# --------------------------------------------------------------------------- firewall evaluation
+
+
+def parse_address_token(token: str) -> list[Network] | None:
+    """One RemoteAddress token: an address, CIDR, address/mask or `a-b` range. None for keywords."""
+    token = token.strip()
+    if "-" in token and not token.startswith("-"):
+        start, _, end = token.partition("-")
+        try:
+            first, last = ipaddress.ip_address(start.strip()), ipaddress.ip_address(end.strip())
+            return list(ipaddress.summarize_address_range(first, last))
+        except (ValueError, TypeError):
+            return None
+    try:
+        return [ipaddress.ip_network(token, strict=False)]
+    except ValueError:
+        return None
+
+
+def address_coverage(networks: Sequence[Network], subnet: Network) -> str:
+    """How much of `subnet` the union of `networks` covers: all, some or none."""
+    same_family = [n for n in networks if n.version == subnet.version]
+    covered = 0
+    for network in ipaddress.collapse_addresses(same_family):  # type: ignore[type-var]
+        if subnet.subnet_of(network):  # type: ignore[arg-type]
+            return ALL
+        if network.subnet_of(subnet):  # type: ignore[arg-type]
+            covered += network.num_addresses
+    if covered >= subnet.num_addresses:
+        return ALL
+    return SOME if covered else NONE
+
+
+def remote_address_match(tokens: list[Any], subnet: Network, context: dict[str, Any]) -> tuple[str, str]:
+    if is_any(tokens):
+        return ALL, ""
+    networks: list[Network] = []
+    unknown: list[str] = []
+    for token in (text(t) for t in tokens):
+        lowered = token.lower()
+        if lowered in ("localsubnet", "localsubnet4", "localsubnet6"):
+            networks.extend(context["local_networks"])
+            continue
+        parsed = parse_address_token(token)
+        if parsed is None:
+            unknown.append(token)
+        else:
+            networks.extend(parsed)
+    covered = address_coverage(networks, subnet)
+    if covered == ALL or not unknown:
+        return covered, ""
+    return UNKNOWN, f"remote address keyword {', '.join(unknown)}"
+
+
+def local_port_match(tokens: list[Any], port: int) -> tuple[str, str]:
+    if is_any(tokens):
+        return ALL, ""
+    unknown = []
+    for token in (text(t) for t in tokens):
+        if re.fullmatch(r"\d+", token) and int(token) == port:
+            return ALL, ""
+        if re.fullmatch(r"\d+\s*-\s*\d+", token):
+            low, high = (int(p) for p in token.split("-"))
+            if low <= port <= high:
+                return ALL, ""
+        elif not re.fullmatch(r"\d+", token) and token.lower() not in PORT_KEYWORDS:
+            unknown.append(token)
+    return (UNKNOWN, f"local port {', '.join(unknown)}") if unknown else (NONE, "")
+
+
+def expand_program(path: str) -> str:
+    expansions = {"%programfiles%": "c:\\program files", "%programfiles(x86)%": "c:\\program files (x86)",
+                  "%systemroot%": "c:\\windows", "%windir%": "c:\\windows", "%systemdrive%": "c:"}
+    lowered = path.strip().strip('"').lower()
+    for variable, value in expansions.items():
+        lowered = lowered.replace(variable, value)
+    return lowered
+
+
+def program_match(program: Any, context: dict[str, Any]) -> tuple[str, str]:
+    """A program rule applies to that executable's sockets: the listener's, else the app's known paths."""
+    if is_any(program):
+        return ALL, ""
+    candidates = context["program_paths"]
+    if not candidates:
+        return UNKNOWN, f"program {text(program)} (no listener or app path to compare)"
+    return (ALL, "") if expand_program(text(program)) in candidates else (NONE, "")
+
+
+def rule_match(rule: dict[str, Any], subnet: Network, port: int, context: dict[str, Any]) -> tuple[str, str]:
+    """Does this enabled inbound rule apply to TCP `port` from every (all), part (some) or no address of `subnet`?
+
+    `unknown` with a reason when a condition the evaluator cannot model could decide it.
+    """
+    protocol = text(rule.get("protocol")).lower()
+    if protocol not in ("tcp", "6", "any", ""):
+        return NONE, ""
+    checks = [local_port_match(as_list(rule.get("local_port")), port),
+              remote_address_match(as_list(rule.get("remote_address")), subnet, context),
+              program_match(rule.get("program"), context)]
+    if not is_any(rule.get("package")):
+        checks.append((NONE, ""))  # an AppContainer (packaged app) rule; Zoom Rooms is a Win32 app
+    if not is_any(rule.get("service")):
+        checks.append((UNKNOWN, f"service {text(rule.get('service'))}") if context["listener_is_service_host"]
+                      else (NONE, ""))
+    if not is_any(rule.get("remote_port")):
+        checks.append((UNKNOWN, f"remote port {', '.join(text(p) for p in as_list(rule.get('remote_port')))}"))
+    if not is_any(rule.get("local_address")):
+        checks.append((UNKNOWN, f"local address {', '.join(text(a) for a in as_list(rule.get('local_address')))}"))
+    if not is_any(rule.get("interface_type")):
+        checks.append((UNKNOWN, f"interface type {text(rule.get('interface_type'))}"))
+    outcomes = [outcome for outcome, _ in checks]
+    if NONE in outcomes:
+        return NONE, ""
+    if UNKNOWN in outcomes:
+        return UNKNOWN, "; ".join(reason for outcome, reason in checks if outcome == UNKNOWN)
+    return (SOME, "") if SOME in outcomes else (ALL, "")
+
+
+def rule_profiles(rule: dict[str, Any]) -> set[str]:
+    value = text(rule.get("profile"))
+    if value.lower() in ("", "any", "all"):
+        return set(PROFILES)
+    return {p.strip().capitalize() for p in re.split(r"[,\s]+", value) if p.strip()} & set(PROFILES)
+
+
+def profile_settings(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Get-NetFirewallProfile values; NotConfigured takes the Windows default (on, block inbound, rules honoured)."""
+    settings = {name: {"enabled": True, "default_inbound_action": "Block", "allow_inbound_rules": True,
+                       "allow_local_firewall_rules": True, "known": False} for name in PROFILES}
+    for entry in as_list(result.get("firewall_profiles")):
+        if not isinstance(entry, dict) or text(entry.get("name")).capitalize() not in settings:
+            continue
+        profile = settings[text(entry.get("name")).capitalize()]
+        profile["known"] = True
+        for key in ("enabled", "allow_inbound_rules", "allow_local_firewall_rules"):
+            value = text(entry.get(key)).lower()
+            if value in ("false", "0"):
+                profile[key] = False
+        if text(entry.get("default_inbound_action")).lower() == "allow":
+            profile["default_inbound_action"] = "Allow"
+    return settings
+
+
+def relevant_profiles(result: dict[str, Any], subnet: Network, addresses: list[dict[str, Any]]) -> list[str]:
+    """The profile(s) of the interface(s) controller traffic from `subnet` most likely arrives on.
+
+    An interface on the subnet itself; else the interface(s) with a default route; else every connected one;
+    with no connection profile data, all three.
+    """
+    category = {}
+    for entry in as_list(result.get("connection_profiles")):
+        if isinstance(entry, dict):
+            profile = CATEGORY_PROFILE.get(text(entry.get("network_category")).lower())
+            if profile:
+                category[entry.get("interface_index")] = profile
+    if not category:
+        return list(PROFILES)
+    on_subnet = [category[a["interface_index"]] for a in addresses
+                 if a["interface_index"] in category
+                 and ipaddress.ip_interface(f"{a['address']}/{a['prefix']}").network.overlaps(subnet)]  # type: ignore[arg-type]
+    routed = [category[r.get("interface_index")] for r in as_list(result.get("default_routes"))
+              if isinstance(r, dict) and r.get("interface_index") in category]
+    chosen = on_subnet or routed or list(category.values())
+    return [p for p in PROFILES if p in chosen]
+
+
+def profile_verdict(profile: str, settings: dict[str, Any], rules: list[dict[str, Any]], subnet: Network,
+                    port: int, context: dict[str, Any]) -> dict[str, Any]:
+    """Windows Defender Firewall order for one profile: off, shields up, block rules, allow rules, default."""
+    where = f"Windows Defender Firewall ({profile})"
+    if not settings["enabled"]:
+        return {"verdict": "admitted", "decided_by": f"{where}: firewall off", "blocking_rules": [], "admitting": []}
+    if not settings["allow_inbound_rules"]:
+        return {"verdict": "blocked", "decided_by": f"{where}: block all inbound connections (AllowInboundRules False)",
+                "blocking_rules": [], "admitting": []}
+    applicable = [r for r in rules if profile in rule_profiles(r)
+                  and (settings["allow_local_firewall_rules"] or text(r.get("source")).lower() != "local")]
+    blocking, block_unknown, admitting, allow_some, allow_unknown = [], [], [], [], []
+    for rule in applicable:
+        outcome, reason = rule_match(rule, subnet, port, context)
+        is_block = text(rule.get("action")).lower() == "block"
+        if outcome in (ALL, SOME):
+            (blocking if is_block else admitting if outcome == ALL else allow_some).append(rule)
+        elif outcome == UNKNOWN:
+            (block_unknown if is_block else allow_unknown).append((rule, reason))
+    if blocking:
+        names = ", ".join(f"'{rule_name(r)}'" for r in blocking)
+        return {"verdict": "blocked", "decided_by": f"{where}: block rule {names}", "blocking_rules": blocking,
+                "admitting": admitting}
+    if admitting or settings["default_inbound_action"] == "Allow":
+        decided = (f"{where}: allow rule '{rule_name(admitting[0])}'" if admitting
+                   else f"{where}: default inbound action Allow")
+        if block_unknown:
+            rule, reason = block_unknown[0]
+            return {"verdict": "unknown", "decided_by": f"{where}: block rule '{rule_name(rule)}' may apply ({reason})",
+                    "blocking_rules": [], "admitting": admitting}
+        return {"verdict": "admitted", "decided_by": decided, "blocking_rules": [], "admitting": admitting}
+    if allow_unknown:
+        rule, reason = allow_unknown[0]
+        return {"verdict": "unknown", "decided_by": f"{where}: allow rule '{rule_name(rule)}' may apply ({reason})",
+                "blocking_rules": [], "admitting": []}
+    partial = f"; allow rule '{rule_name(allow_some[0])}' covers only part of {subnet}" if allow_some else ""
+    return {"verdict": "blocked",
+            "decided_by": f"{where}: default inbound action Block, no allow rule for TCP {port} from {subnet}{partial}",
+            "blocking_rules": [], "admitting": []}
+
+
+def rule_name(rule: dict[str, Any]) -> str:
+    return text(rule.get("display_name")) or text(rule.get("name"))
+
+
+def firewall_context(result: dict[str, Any], addresses: list[dict[str, Any]]) -> dict[str, Any]:
+    """What rule conditions are compared with: local subnets, the program that listens (or will listen)."""
+    paths = listener_paths(result) or app_executables(result) \
+        or [text(p) for p in as_list(result.get("app_paths")) if text(p)] or list(DEFAULT_APP_PATHS)
+    names = [text(e.get("process_name")).lower() for e in as_list(result.get("listeners")) if isinstance(e, dict)]
+    return {"local_networks": local_networks(addresses),
+            "program_paths": {expand_program(p) for p in paths},
+            "listener_is_service_host": any(n in ("svchost", "svchost.exe") for n in names)}
+
+
+def evaluate_subnet(result: dict[str, Any], rules: list[dict[str, Any]], settings: dict[str, dict[str, Any]],
+                    subnet: Network, port: int, profiles: Sequence[str], context: dict[str, Any]) -> dict[str, Any]:
+    """Verdict over the given profiles: blocked if any blocks, unknown if any is unsure, else admitted."""
+    per_profile = [profile_verdict(p, settings[p], rules, subnet, port, context) for p in profiles]
+    for wanted in ("blocked", "unknown"):
+        deciding = [v for v in per_profile if v["verdict"] == wanted]
+        if deciding:
+            return {"verdict": wanted, "decided_by": "; ".join(v["decided_by"] for v in deciding),
+                    "per_profile": per_profile}
+    return {"verdict": "admitted", "decided_by": "; ".join(v["decided_by"] for v in per_profile),
+            "per_profile": per_profile}
+
+
+def firewall_facts(result: dict[str, Any], subnets: Sequence[Network], port: int,
+                   addresses: list[dict[str, Any]], read_errors: list[str]) -> dict[str, Any]:
+    if "firewall_rules" not in result and "firewall_profiles" not in result:
+        return {"backend": "windows_defender", "active": True,
+                "verdicts": [{"subnet": str(s), "verdict": "unknown", "decided_by": "firewall state not read"}
+                             for s in subnets],
+                "block_all": False, "notes": []}
+    rules = [r for r in as_list(result.get("firewall_rules")) if isinstance(r, dict)]
+    settings = profile_settings(result)
+    context = firewall_context(result, addresses)
+    connected = sorted({p for s in subnets for p in relevant_profiles(result, s, addresses)}, key=PROFILES.index) \
+        or list(PROFILES)
+    notes: list[str] = []
+    verdicts = []
+    for subnet in subnets:
+        profiles = relevant_profiles(result, subnet, addresses)
+        outcome = evaluate_subnet(result, rules, settings, subnet, port, profiles, context)
+        verdicts.append({"subnet": str(subnet), "verdict": outcome["verdict"], "decided_by": outcome["decided_by"]})
+        for verdict in outcome["per_profile"]:
+            for rule in verdict["blocking_rules"]:
+                profiles = text(rule.get("profile")) or "Any"
+                note = (f"block rule '{rule_name(rule)}' (profiles {profiles}) blocks TCP {port} from {subnet};"
+                        " block rules win over allow rules, so no allow rule can admit it"
+                        " (the toolkit reports it and does not delete it)")
+                if note not in notes:
+                    notes.append(note)
+    for profile in connected:
+        if not settings[profile]["allow_local_firewall_rules"]:
+            notes.append(f"Group Policy sets AllowLocalFirewallRules False on the {profile} profile: "
+                         "locally created rules (like the toolkit's) are ignored there")
+        if not settings[profile]["known"] and "firewall_profiles" in result:
+            notes.append(f"{profile} profile settings not read; Windows defaults assumed")
+    active = any(settings[p]["enabled"] for p in connected)
+    block_all = any(settings[p]["enabled"] and not settings[p]["allow_inbound_rules"] for p in connected)
+    if any(e.startswith("firewall") for e in read_errors):
+        notes.append("firewall rules were read only in part; see errors")
+    return {"backend": "windows_defender", "active": active, "verdicts": verdicts, "block_all": block_all,
+            "notes": notes}
+
+
+# --------------------------------------------------------------------------- proxy reading
+
+
+def split_bypass(value: Any) -> list[str]:
+    """WinINet ProxyOverride / WinHTTP bypass: `;` separated (WinHTTP also takes spaces)."""
+    if isinstance(value, (list, tuple)):
+        return [text(v) for v in value if text(v)]
+    return [entry for entry in re.split(r"[;\s]+", text(value)) if entry]
+
+
+def parse_proxy_server(value: Any) -> dict[str, str]:
+    """`host:port` (every protocol) or `http=host:port;https=host:port;socks=...` -> {protocol: server}."""
+    servers: dict[str, str] = {}
+    for part in (p.strip() for p in re.split(r"[;\s]+", text(value)) if p.strip()):
+        if "=" in part:
+            protocol, _, server = part.partition("=")
+            servers[protocol.strip().lower()] = server.strip()
+        else:
+            servers.setdefault("http", part)
+            servers.setdefault("https", part)
+    return servers
+
+
+def wininet_source(entry: dict[str, Any]) -> dict[str, Any]:
+    """One WinINet setting (a user's or the machine's) in the facts `sources` shape."""
+    flags = entry.get("connection_flags")
+    flags = int(flags) if isinstance(flags, int) or text(flags).isdigit() else None
+    auto_config_url = text(entry.get("auto_config_url")) or None
+    server = text(entry.get("proxy_server"))
+    proxy_enabled = bool(flags & PROXY_TYPE_PROXY) if flags is not None else text(entry.get("proxy_enable")) == "1"
+    pac_enabled = bool(auto_config_url) and (flags is None or bool(flags & PROXY_TYPE_AUTO_PROXY_URL))
+    servers = parse_proxy_server(server) if server and proxy_enabled else {}
+    mode = "pac" if pac_enabled else "manual" if servers else "none"
+    scope = text(entry.get("scope")) or "user"
+    owner = "machine" if scope == "machine" else text(entry.get("account")) or text(entry.get("sid"))
+    label = f"{WININET_SOURCE} ({owner})"
+    return {"source": label, "mode": mode, "servers": servers, "pac_url": auto_config_url if pac_enabled else None,
+            "bypass": split_bypass(entry.get("proxy_override")) if servers else [],
+            "auto_detect": bool(flags & PROXY_TYPE_AUTO_DETECT) if flags is not None else None}
+
+
+def parse_netsh_winhttp(output: str) -> dict[str, Any]:
+    """`netsh winhttp show proxy` (English wording) -> {proxy, bypass}."""
+    proxy = re.search(r"Proxy Server\(s\)\s*:\s*(.+)", output)
+    bypass = re.search(r"Bypass List\s*:\s*(.+)", output)
+    return {"proxy": netsh_value(proxy), "bypass": netsh_value(bypass)}
+
+
+def netsh_value(match: re.Match[str] | None) -> str | None:
+    return None if not match or match.group(1).strip() in ("", "(none)") else match.group(1).strip()
+
+
+def winhttp_source(entry: dict[str, Any]) -> dict[str, Any]:
+    if text(entry.get("netsh_output")) and not entry.get("proxy"):
+        entry = {**entry, **parse_netsh_winhttp(text(entry.get("netsh_output")))}
+    servers = parse_proxy_server(entry.get("proxy"))
+    return {"source": WINHTTP_SOURCE, "mode": "manual" if servers else "none", "servers": servers, "pac_url": None,
+            "bypass": split_bypass(entry.get("bypass")) if servers else []}
+
+
+def proxy_facts(result: dict[str, Any], subnets: Sequence[Network], errors: list[str]) -> dict[str, Any]:
+    sources = []
+    for entry in as_list(result.get("wininet")):
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("loaded") is False:
+            errors.append(f"wininet: registry hive of {text(entry.get('account')) or text(entry.get('sid'))} is not"
+                          " loaded (account not logged on); its proxy settings were not read")
+            continue
+        sources.append(wininet_source(entry))
+    if isinstance(result.get("winhttp"), dict):
+        sources.append(winhttp_source(result["winhttp"]))
+    sources = [redact_proxy(source) for source in sources]
+    mode = strongest_mode([s["mode"] for s in sources])
+    leading = next((s for s in sources if s["mode"] == mode), None) or {**empty_proxy()}
+    covers_local = True
+    covers_subnets = {str(s): True for s in subnets}
+    for source in sources:
+        cover = coverage(source, subnets)
+        covers_local = covers_local and cover["bypass_covers_local"]
+        covers_subnets = {k: v and cover["bypass_covers_subnets"][k] for k, v in covers_subnets.items()}
+    return {"mode": mode, "servers": dict(leading.get("servers", {})), "pac_url": leading.get("pac_url"),
+            "bypass": list(leading.get("bypass", [])), "bypass_covers_local": covers_local,
+            "bypass_covers_subnets": covers_subnets, "sources": sources}
+
+
+# --------------------------------------------------------------------------- the facts filter
+
+
+def windows_facts(raw: Any, controller_subnets: Any, port: Any = 9090) -> dict[str, Any]:
+    """The room facts schema (docs/facts.md) from the registered result of facts_windows.yml's script.
+
+    Diagnosis works without controller subnets (no verdicts then); remediation requires them.
+    """
+    try:
+        subnets = parse_cidrs(controller_subnets or [], "zoom_room_controller_subnets", required=False)
+        port_number = parse_port(port, "zoom_room_controller_port")
+    except InvalidValue as error:
+        raise AnsibleFilterError(str(error)) from None
+    result, errors = script_result(raw)
+    host = result.get("host") if isinstance(result.get("host"), dict) else {}
+    addresses = interface_addresses(result)
+    return {
+        "schema": 1,
+        "platform": "windows",
+        "os": {"name": text(host.get("os_name")) or None, "version": text(host.get("os_version")) or None},
+        "hostname": text(host.get("hostname")) or None,
+        "controller_port": port_number,
+        "app": app_facts(result),
+        "listener": listener_facts(result),
+        "firewall": firewall_facts(result, subnets, port_number, addresses, errors),
+        "proxy": proxy_facts(result, subnets, errors),
+        "addresses": [{k: a[k] for k in ("interface", "address", "prefix")} for a in addresses],
+        "errors": errors,
+    }
+
+
+# --------------------------------------------------------------------------- proxy planning
+
+
+def windows_bypass(current: Any, controller_subnets: Any, extra: Any = ()) -> list[str]:
+    """Current (or `extra`) entries, then loopback and the subnets' wildcards, `<local>` moved last."""
+    try:
+        subnets = parse_cidrs(controller_subnets, "zoom_room_controller_subnets")
+    except InvalidValue as error:
+        raise AnsibleFilterError(str(error)) from None
+    base = split_bypass(extra) or split_bypass(current)
+    return local_last(merge_bypass(base, required_bypass("windows", subnets)))
+
+
+def local_last(bypass: Sequence[str]) -> list[str]:
+    """WinINet stops honouring entries after `<local>` on some releases: it must close the list."""
+    entries = [entry for entry in bypass if entry.strip().lower() != "<local>"]
+    return [*entries, "<local>"]
+
+
+def proxy_target(read: Any, requested_user: Any = "") -> dict[str, Any]:
+    """Whose WinINet settings the room uses: the machine's (ProxySettingsPerUser=0) or one account's."""
+    result, _ = script_result(read)
+    per_user = result.get("proxy_settings_per_user")
+    if per_user is not None and text(per_user) == "0":
+        return {"scope": "machine", "user": None, "become": False,
+                "why": "policy ProxySettingsPerUser=0: WinINet settings are per machine"}
+    user = text(requested_user)
+    if user:
+        return {"scope": "user", "user": user, "become": True, "why": "zoom_room_windows_proxy_user"}
+    if text(result.get("auto_admin_logon")) == "1" and text(result.get("default_user_name")):
+        domain = text(result.get("default_domain_name"))
+        name = text(result.get("default_user_name"))
+        return {"scope": "user", "user": f"{domain}\\{name}" if domain else name, "become": True,
+                "why": "Winlogon AutoAdminLogon account"}
+    raise AnsibleFilterError(
+        "zoom_room_windows_proxy_user: WinINet proxy settings are per user on this room and no auto-logon account "
+        "is configured (Winlogon AutoAdminLogon/DefaultUserName); set zoom_room_windows_proxy_user to the account "
+        "the Zoom Rooms app runs as")
+
+
+def module_before(result: Any, module: str) -> dict[str, Any]:
+    """`diff.before` of a win_inet_proxy / win_http_proxy run in check mode with diff."""
+    if not isinstance(result, dict) or result.get("failed") or not isinstance(result.get("diff"), dict) \
+            or not isinstance(result["diff"].get("before"), dict):
+        reason = text(result.get("msg")) if isinstance(result, dict) else "nothing registered"
+        raise AnsibleFilterError(f"{module}: could not read the current proxy settings"
+                                 f" ({reason or 'no diff returned'}); the backup is required before any change")
+    return dict(result["diff"]["before"])
+
+
+def proxy_backup(inet_result: Any, http_result: Any, target: dict[str, Any]) -> dict[str, Any]:
+    inet = module_before(inet_result, "ansible.windows.win_inet_proxy")
+    http = module_before(http_result, "ansible.windows.win_http_proxy")
+    return {
+        "scope": target.get("scope"), "user": target.get("user"),
+        "wininet": {"proxy": inet.get("server", inet.get("proxy")) or None,
+                    "bypass": inet.get("bypass") or None,
+                    "auto_config_url": inet.get("auto_config_url") or None,
+                    "auto_detect": bool(inet.get("auto_detect"))},
+        "winhttp": {"proxy": http.get("proxy") or None, "bypass": http.get("bypass") or None},
+    }
+
+
+def stack_as_policy(settings: dict[str, Any]) -> dict[str, Any]:
+    servers = parse_proxy_server(settings.get("proxy"))
+    pac_url = settings.get("auto_config_url") or None
+    return {"mode": "pac" if pac_url else "manual" if servers else "none", "servers": servers, "pac_url": pac_url,
+            "bypass": split_bypass(settings.get("bypass"))}
+
+
+def render_server(servers: dict[str, str], current: Any) -> str | None:
+    """The proxy string WinINet/WinHTTP take; the current string is kept when it says the same."""
+    if not servers:
+        return None
+    if parse_proxy_server(current) == servers:
+        return text(current)
+    plain = {protocol: re.sub(r"^[a-z0-9]+://", "", server) for protocol, server in servers.items()}
+    scheme = re.match(r"^([a-z0-9]+)://", next(iter(servers.values())))
+    if len(set(plain.values())) == 1 and set(plain) <= {"http", "https"}:
+        host = next(iter(plain.values()))
+        return f"socks={host}" if scheme and scheme.group(1).startswith("socks") else host
+    return ";".join(f"{protocol}={server}" for protocol, server in plain.items())
+
+
+def stack_options(desired: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    proxy = render_server(desired["servers"], current.get("proxy"))
+    return {"proxy": proxy or "", "bypass": ";".join(desired["bypass"]) if proxy and desired["bypass"] else ""}
+
+
+def same_settings(options: dict[str, Any], current: dict[str, Any]) -> bool:
+    """What the module would compare; a bypass list left without any proxy is inert and not a difference."""
+    keys = [k for k in options if not (k == "bypass" and not options.get("proxy") and not current.get("proxy"))]
+    return all((options.get(k) or None) == (current.get(k) or None) for k in keys)
+
+
+def proxy_settings(backup: Any, policy: Any, controller_subnets: Any, server: Any = None, bypass: Any = None,
+                   pac_url: Any = None) -> dict[str, Any]:
+    """Module options for win_inet_proxy and win_http_proxy implementing `policy`, plus a readable diff.
+
+    WinINet: keep/manual/pac/direct through the shared desired_proxy(); a bypass list only with a proxy (the
+    module requires it); `direct` also turns WPAD auto-detect off, since WPAD can bring a proxy back.
+    WinHTTP has no PAC in its default configuration: under `pac` it is treated like `keep`.
+    """
+    try:
+        subnets = parse_cidrs(controller_subnets, "zoom_room_controller_subnets")
+        validate_policy(text(policy), text(server) or None, text(pac_url) or None)
+    except InvalidValue as error:
+        raise AnsibleFilterError(str(error).replace("policy:", "zoom_room_proxy_policy:", 1)
+                                 .replace("server:", "zoom_room_proxy_server:", 1)
+                                 .replace("pac_url:", "zoom_room_proxy_pac_url:", 1)) from None
+    if not isinstance(backup, dict) or "wininet" not in backup or "winhttp" not in backup:
+        raise AnsibleFilterError("zoom_room_proxy_backup: no saved proxy settings; read them before planning a change")
+    required = required_bypass("windows", subnets)
+    extra = split_bypass(bypass)
+    options: dict[str, Any] = {}
+    for stack, stack_policy in (("wininet", text(policy)),
+                                ("winhttp", "keep" if text(policy) == "pac" else text(policy))):
+        current = backup[stack]
+        desired = desired_proxy(stack_as_policy(current), stack_policy, required, server=text(server) or None,
+                                extra_bypass=extra, pac_url=text(pac_url) or None)
+        desired["bypass"] = local_last(desired["bypass"]) if desired["servers"] else []
+        stack_opts = stack_options(desired, current)
+        if stack == "wininet":
+            stack_opts["auto_config_url"] = desired.get("pac_url") or ""
+            stack_opts["auto_detect"] = False if text(policy) == "direct" else bool(current.get("auto_detect"))
+        options[stack] = {**stack_opts, "bypass": split_bypass(stack_opts["bypass"]),
+                          "needs_change": not same_settings(stack_opts, current)}
+    return {**options, "diff": {"before": readable(backup), "after": readable(options)}}
+
+
+def readable(settings: dict[str, Any]) -> str:
+    """One line per stack, credentials redacted, for `--diff` and the report."""
+    lines = []
+    for stack, label in (("wininet", WININET_SOURCE), ("winhttp", WINHTTP_SOURCE)):
+        values = settings.get(stack) or {}
+        bypass = values.get("bypass")
+        bypass = ";".join(bypass) if isinstance(bypass, list) else text(bypass)
+        parts = [f"proxy={redact_url(text(values.get('proxy'))) or '(none)'}", f"bypass={bypass or '(none)'}"]
+        if stack == "wininet":
+            parts += [f"pac={redact_url(text(values.get('auto_config_url'))) or '(none)'}",
+                      f"auto_detect={bool(values.get('auto_detect'))}"]
+        lines.append(f"{label}: {' '.join(parts)}")
+    return "\n".join(lines) + "\n"
+
+
+def proxy_restore(backup: Any) -> dict[str, Any]:
+    """Module options that put the saved settings back (empty strings remove a value)."""
+    if not isinstance(backup, dict) or "wininet" not in backup:
+        raise AnsibleFilterError("zoom_room_proxy_backup: nothing saved to restore")
+    inet, http = backup["wininet"], backup["winhttp"]
+    return {
+        "wininet": {"proxy": text(inet.get("proxy")),
+                    "bypass": split_bypass(inet.get("bypass")) if inet.get("proxy") else [],
+                    "auto_config_url": text(inet.get("auto_config_url")), "auto_detect": bool(inet.get("auto_detect"))},
+        "winhttp": {"proxy": text(http.get("proxy")),
+                    "bypass": split_bypass(http.get("bypass")) if http.get("proxy") else []},
+    }
+
+
+# --------------------------------------------------------------------------- firewall role planning
+
+
+def profile_mask(profiles: Iterable[str]) -> int:
+    mask = 0
+    for profile in profiles:
+        if text(profile).lower() not in PROFILE_BITS:
+            raise AnsibleFilterError(f"zoom_room_firewall_profiles: '{profile}' is not one of domain, private, public")
+        mask |= PROFILE_BITS[text(profile).lower()]
+    return ALL_PROFILES_MASK if mask == 7 else mask
+
+
+def mask_profiles(mask: Any) -> list[str]:
+    value = int(mask or 0)
+    if value in (0, ALL_PROFILES_MASK) or value & 7 == 7:
+        return ["domain", "private", "public"]
+    return [name for name, bit in PROFILE_BITS.items() if value & bit]
+
+
+def com_addresses(value: Any) -> list[Network] | None:
+    """INetFwRule RemoteAddresses (`10.1.2.0/255.255.255.0,10.9.0.1`) -> networks; None for `*`/keywords."""
+    if is_any(value):
+        return None
+    networks: list[Network] = []
+    for token in text(value).split(","):
+        parsed = parse_address_token(token)
+        if parsed is None:
+            return None
+        networks.extend(parsed)
+    return sorted(set(ipaddress.collapse_addresses(networks)), key=str)  # type: ignore[type-var]
+
+
+def restore_options(rule: dict[str, Any]) -> dict[str, Any]:
+    """win_firewall_rule options recreating a rule read through HNetCfg.FwPolicy2 (the COM view the module uses)."""
+    protocol = int(rule.get("protocol") or 256)
+    options: dict[str, Any] = {
+        "name": text(rule.get("name")),
+        "description": text(rule.get("description")),
+        "direction": "out" if int(rule.get("direction") or 1) == 2 else "in",
+        "action": "block" if int(rule.get("action") if rule.get("action") is not None else 1) == 0 else "allow",
+        "protocol": {6: "tcp", 17: "udp", 256: "any"}.get(protocol, str(protocol)),
+        "localip": "any" if is_any(rule.get("local_addresses")) else text(rule.get("local_addresses")),
+        "remoteip": "any" if is_any(rule.get("remote_addresses")) else text(rule.get("remote_addresses")),
+        "program": "any" if is_any(rule.get("application_name")) else text(rule.get("application_name")),
+        "service": "any" if is_any(rule.get("service_name")) else text(rule.get("service_name")),
+        "profiles": mask_profiles(rule.get("profiles")),
+        "enabled": bool(rule.get("enabled")),
+    }
+    if protocol in (6, 17):
+        options["localport"] = "any" if is_any(rule.get("local_ports")) else text(rule.get("local_ports"))
+        options["remoteport"] = "any" if is_any(rule.get("remote_ports")) else text(rule.get("remote_ports"))
+    if text(rule.get("grouping")):
+        options["group"] = text(rule.get("grouping"))
+    return options
+
+
+def firewall_review(read: Any, rule_name_: Any, controller_subnets: Any, port: Any,
+                    profiles: Any = ("domain", "private")) -> dict[str, Any]:
+    """Before the change: our rule as it is (backup + how to restore it) and block rules that would override it."""
+    try:
+        subnets = parse_cidrs(controller_subnets, "zoom_room_controller_subnets")
+        port_number = parse_port(port, "zoom_room_controller_port")
+    except InvalidValue as error:
+        raise AnsibleFilterError(str(error)) from None
+    result, errors = script_result(read)
+    if errors and "existing_rules" not in result:
+        raise AnsibleFilterError(f"could not read firewall rule '{rule_name_}' before the change: {'; '.join(errors)}")
+    existing = [r for r in as_list(result.get("existing_rules")) if isinstance(r, dict)]
+    notes = []
+    if len(existing) > 1:
+        notes.append(f"{len(existing)} rules are named '{rule_name_}'; win_firewall_rule changes all of them and the "
+                     "rollback restores the first one's settings on each")
+    wanted = [p.capitalize() for p in mask_profiles(profile_mask(as_list(profiles)))]
+    addresses = interface_addresses(result)
+    settings = profile_settings(result)
+    context = firewall_context(result, addresses)
+    block_rules = [r for r in as_list(result.get("firewall_rules"))
+                   if isinstance(r, dict) and text(r.get("action")).lower() == "block"]
+    for subnet in subnets:
+        for profile in wanted:
+            verdict = profile_verdict(profile, {**settings[profile], "default_inbound_action": "Allow"},
+                                      block_rules, subnet, port_number, context)
+            for rule in verdict["blocking_rules"]:
+                note = (f"block rule '{rule_name(rule)}' ({profile} profile) overrides the allow rule for {subnet}:"
+                        f" TCP {port_number} stays blocked until it is removed or narrowed"
+                        " (not deleted by the toolkit)")
+                if note not in notes:
+                    notes.append(note)
+            if verdict["verdict"] == "blocked" and not verdict["blocking_rules"]:
+                notes.append(f"{verdict['decided_by']}: the allow rule has no effect on the {profile} profile")
+        for profile in wanted:
+            if not settings[profile]["allow_local_firewall_rules"]:
+                note = (f"Group Policy sets AllowLocalFirewallRules False on the {profile} profile:"
+                        " the local allow rule is ignored there; add the rule to the GPO instead")
+                if note not in notes:
+                    notes.append(note)
+    return {"backup": {"existed": bool(existing), "rules": existing,
+                       "restore": restore_options(existing[0]) if existing else None},
+            "notes": notes}
+
+
+def firewall_mismatches(read: Any, rule_name_: Any, controller_subnets: Any, port: Any,
+                        profiles: Any = ("domain", "private"), state: Any = "present") -> list[str]:
+    """After the change: what the host's rule(s) named `rule_name_` differ in from what was asked."""
+    result, errors = script_result(read)
+    if "existing_rules" not in result:
+        return [f"could not re-read rule '{rule_name_}': {'; '.join(errors) or 'no result'}"]
+    existing = [r for r in as_list(result.get("existing_rules")) if isinstance(r, dict)]
+    if text(state) == "absent":
+        return [f"rule '{rule_name_}' still exists"] if existing else []
+    if not existing:
+        return [f"rule '{rule_name_}' does not exist"]
+    subnets = sorted(set(ipaddress.collapse_addresses(parse_cidrs(controller_subnets, "zoom_room_controller_subnets"))),
+                     key=str)  # type: ignore[type-var]
+    expected_mask = profile_mask(as_list(profiles))
+    problems = []
+    for rule in existing:
+        checks = {
+            "enabled": (bool(rule.get("enabled")), True),
+            "action": (int(rule.get("action") if rule.get("action") is not None else -1), 1),
+            "direction": (int(rule.get("direction") or 0), 1),
+            "protocol": (int(rule.get("protocol") or 0), 6),
+            "local ports": (text(rule.get("local_ports")), str(parse_port(port, "zoom_room_controller_port"))),
+            "remote addresses": (com_addresses(rule.get("remote_addresses")), subnets),
+            "profiles": (int(rule.get("profiles") or 0), expected_mask),
+        }
+        for what, (found, wanted) in checks.items():
+            if found != wanted:
+                problems.append(f"rule '{rule_name_}' {what}: found {found}, wanted {wanted}")
+    return problems
+
