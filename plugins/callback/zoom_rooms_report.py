@@ -37,7 +37,7 @@ description:
   - Values of secret-looking keys and credentials in URLs are redacted before anything is written.
   - See docs/reports.md.
 requirements:
-  - enable in configuration (callbacks_enabled = zoom_rooms_report)
+  - enable in configuration (callbacks_enabled = zoomrooms.remediation.zoom_rooms_report)
 options:
   dir:
     description:
@@ -60,6 +60,21 @@ options:
     ini:
       - section: zoom_rooms_report
         key: keep
+"""
+
+EXAMPLES = r"""
+# ansible.cfg
+[defaults]
+callbacks_enabled = zoomrooms.remediation.zoom_rooms_report
+
+[zoom_rooms_report]
+# relative to this ansible.cfg
+dir = reports
+keep = 20
+
+# or, for one run of an installed collection:
+#   ANSIBLE_CALLBACKS_ENABLED=zoomrooms.remediation.zoom_rooms_report \
+#   ZOOM_ROOMS_REPORT_DIR=/srv/zoom-rooms/reports ansible-playbook zoomrooms.remediation.diagnose -i rooms.yml
 """
 
 ROOM_FACT = "zoom_room_report"
@@ -99,7 +114,7 @@ def _fact_target(result: Any) -> str:
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
-    CALLBACK_NAME = "zoom_rooms_report"
+    CALLBACK_NAME = "zoomrooms.remediation.zoom_rooms_report"
     CALLBACK_NEEDS_ENABLED = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

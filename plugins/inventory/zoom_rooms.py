@@ -126,11 +126,11 @@ options:
 EXAMPLES = r"""
 ---
 # inventory/prod.zoom_rooms.yml: credentials from ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET
-plugin: zoom_rooms
+plugin: zoomrooms.remediation.zoom_rooms
 
 ---
 # A subset, with a cache and extra groups
-plugin: zoom_rooms
+plugin: zoomrooms.remediation.zoom_rooms
 filters:
   location_id: 49D7a0xPQvGQ2DCMZgSe7w
 cache: true
@@ -147,7 +147,7 @@ keyed_groups:
 
 ---
 # Credentials in the file, the secret vault-encrypted (ansible-vault encrypt_string --name client_secret)
-plugin: zoom_rooms
+plugin: zoomrooms.remediation.zoom_rooms
 account_id: AbCdEf123456
 client_id: Zx9yW8vU7t
 client_secret: !vault |

@@ -27,7 +27,7 @@ version_added: "1.0.0"
 author:
   - Zoom Rooms remediation toolkit
 extends_documentation_fragment:
-  - zoom_rooms_api
+  - zoomrooms.remediation.zoom_rooms_api
 options:
   app_version_action:
     description:

@@ -1,7 +1,7 @@
 """labctl: the podman lab of Zoom Rooms (room containers, a probe, two network segments).
 
 Pure parts (argument checks, inventory, fault scripts) are plain functions unit-tested in
-tests/unit/test_labctl.py; everything that runs podman goes through `Podman`.
+tests/unit/lab/test_labctl.py; everything that runs podman goes through `Podman`.
 """
 
 from __future__ import annotations

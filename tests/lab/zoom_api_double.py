@@ -2,7 +2,7 @@
 """A stand-in for the Zoom REST API v2 (the five Rooms operations the toolkit uses) plus OAuth.
 
 Shapes follow Zoom's own OpenAPI document (/work/shared/zoom-rooms-openapi.json, copied from the
-Zoom API Hub); tests/unit/test_zoom_api_double.py validates every response against it.
+Zoom API Hub); tests/unit/lab/test_zoom_api_double.py validates every response against it.
 
 Zoom endpoints (base ``http://HOST:PORT/v2``):
   POST  /oauth/token                                   Server-to-Server OAuth, expiring tokens
