@@ -11,7 +11,7 @@ import yaml
 # Controller-side plugins do not see the project's module_utils on ansible.module_utils' path.
 ansible.module_utils.__path__.append(str(Path(__file__).resolve().parents[1] / "module_utils"))
 
-from ansible.module_utils.zoom_room_findings import diagnose, fixes, room_status, verify  # noqa: E402
+from ansible.module_utils.zoom_room_findings import diagnose, finding, fixes, room_status, verify  # noqa: E402
 from ansible.module_utils.zoom_room_inputs import input_errors  # noqa: E402
 from ansible.module_utils.zoom_room_inventory_view import (  # noqa: E402
     api_ids_known,
@@ -45,6 +45,7 @@ class FilterModule:
     def filters(self):
         return {
             "zoom_room_findings": diagnose,
+            "zoom_room_finding": finding,
             "zoom_room_fixes": fixes,
             "zoom_room_verify": verify,
             "zoom_room_status": room_status,

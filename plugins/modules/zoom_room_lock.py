@@ -84,6 +84,7 @@ waited:
   returned: always
 """
 
+import contextlib
 import fcntl
 import json
 import os
@@ -93,7 +94,6 @@ from datetime import UTC, datetime
 from typing import Any, Callable
 
 from ansible.module_utils.basic import AnsibleModule
-
 
 # --------------------------------------------------------------------------- pure parts
 
@@ -210,10 +210,8 @@ def release(path: str, owner: str, wait: float = 10.0) -> dict[str, Any]:
         return {"busy": False, "held": False, "holder": None, "waited": 0.0}
     if not holder or holder.get("owner") != owner:
         return {"busy": True, "held": False, "holder": holder, "waited": 0.0}
-    try:
+    with contextlib.suppress(ProcessLookupError, ValueError, TypeError):  # it may have just let go
         os.kill(int(holder["pid"]), signal.SIGTERM)
-    except (ProcessLookupError, ValueError, TypeError):
-        pass
     deadline = time.monotonic() + wait
     while not lock_is_free(path) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -575,3 +575,16 @@ def test_write_report_redacts_a_report_built_elsewhere(tmp_path):
     run_dir = write_report(tmp_path, report, keep=20)
     for name in ("report.json", "report.html", "junit.xml"):
         assert "hunter2" not in (run_dir / name).read_text()
+
+
+def test_each_layers_rollback_is_shown_on_the_page_and_in_junit():
+    room = {"status": "failed", "changed": [{"layer": "firewall", "summary": "firewall"}],
+            "rollback": [{"layer": "proxy", "restored": False, "msg": "file is read-only"},
+                         {"layer": "firewall", "restored": True}], "rolled_back": False}
+    report = build_report(run_id="20260101T000000Z-remediate", playbook="remediate", started=datetime(2026, 1, 1),
+                          finished=datetime(2026, 1, 1), rooms={"room-1": room})
+    jsonschema.validate(report, SCHEMA)
+    html = render_html(report)
+    assert "Rollback of the firewall change:" in html and "file is read-only" in html
+    junit = render_junit(report)
+    assert "rollback proxy: NOT restored (file is read-only)" in junit and "rollback firewall: restored" in junit
