@@ -239,7 +239,7 @@ def verify(before: list[dict[str, Any]], after: list[dict[str, Any]], applied: l
 
 def room_status(findings: list[dict[str, Any]], mode: str, applied: list[str] | None = None,
                 verified: dict[str, Any] | None = None, apply_failed: bool = False) -> str:
-    """healthy | fixed | needs_attention | failed (DESIGN.md); unreachable is the callback's to set.
+    """healthy | fixed | needs_attention | failed (docs/reports.md); unreachable is the callback's to set.
 
     apply_failed: a change step failed (the layers applied before it were rolled back): failed.
     """
