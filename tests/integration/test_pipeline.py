@@ -222,3 +222,29 @@ def test_a_run_stopped_by_the_input_checks_writes_its_report(healed, tmp_path):
     assert report["run"]["outcome"] == "stopped_by_input_checks"
     assert any("'10.0.0.0/33' is not a CIDR" in error for error in report["run"]["input_errors"])
     jsonschema.validate(report, SCHEMA)
+
+
+def lock_is_free(lab, room):
+    return lab.sh(room, "flock -n /run/zoom-rooms/remediate.lock true && echo free || echo held").strip() == "free"
+
+
+def test_a_stopped_rollout_gives_back_every_lock(healed, tmp_path):
+    """Case 6: the first wave fails verify and stops the rollout; the later wave's rooms, locked since their
+    diagnosis, are given back (not left locked for zoom_rooms_lock_max_hold), and untouched."""
+    rooms = healed.rooms
+    broken, later = rooms[0], rooms[1]
+    healed.labctl("fault", broken, "firewall_block")
+    healed.labctl("fault", later, "firewall_block")
+    address = healed.state["rooms"][broken]["address"]
+    healed.sh(healed.probe, "nft add table inet zr_path && nft add chain inet zr_path out "
+                            "'{ type filter hook output priority 0; }' && "
+                            f"nft add rule inet zr_path out ip daddr {address} tcp dport 9090 drop")
+    try:
+        before = host_state(healed, later)
+        result, report = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=1", check=False)
+    finally:
+        healed.sh(healed.probe, "nft delete table inet zr_path")
+    assert result.returncode != 0
+    assert report["rooms"][broken]["status"] == "failed"
+    assert report["rooms"][later]["changed"] == [] and host_state(healed, later) == before
+    assert [room for room in (broken, later) if not lock_is_free(healed, room)] == []
