@@ -1,5 +1,6 @@
 """diagnose.yml and remediate.yml end to end on the lab: real rooms, real probe, report.json checked."""
 
+import contextlib
 import json
 import os
 import time
@@ -89,21 +90,28 @@ def test_check_mode_changes_nothing(healed, tmp_path):
     assert {room: host_state(healed, room) for room in rooms} == before
 
 
+@contextlib.contextmanager
+def path_dropped(lab, room):
+    """A drop on the way from the probe to the room's TCP 9090: fixed on the host, still unreachable."""
+    address = lab.state["rooms"][room]["address"]
+    lab.sh(lab.probe, "nft add table inet zr_path && nft add chain inet zr_path out "
+                      "'{ type filter hook output priority 0; }' && "
+                      f"nft add rule inet zr_path out ip daddr {address} tcp dport 9090 drop")
+    try:
+        yield
+    finally:
+        lab.sh(lab.probe, "nft delete table inet zr_path")
+
+
 def test_failed_verify_rolls_back(healed, tmp_path):
     """Fixed on the host, still unreachable from the probe (a drop on the way): rolled back, failed."""
     rooms = healed.rooms
     broken, neighbour = rooms[0], rooms[1]
     healed.labctl("fault", broken, "firewall_block")
     healed.labctl("fault", neighbour, "proxy_no_bypass")
-    address = healed.state["rooms"][broken]["address"]
-    healed.sh(healed.probe, "nft add table inet zr_path && nft add chain inet zr_path out "
-                            "'{ type filter hook output priority 0; }' && "
-                            f"nft add rule inet zr_path out ip daddr {address} tcp dport 9090 drop")
-    try:
+    with path_dropped(healed, broken):
         before = host_state(healed, broken)
         result, report = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%", check=False)
-    finally:
-        healed.sh(healed.probe, "nft delete table inet zr_path")
     assert result.returncode != 0, "a failed room must fail the run"
     room = report["rooms"][broken]
     assert (room["status"], room["rolled_back"], room["verify"]["passed"]) == ("failed", True, False)
@@ -235,15 +243,9 @@ def test_a_stopped_rollout_gives_back_every_lock(healed, tmp_path):
     broken, later = rooms[0], rooms[1]
     healed.labctl("fault", broken, "firewall_block")
     healed.labctl("fault", later, "firewall_block")
-    address = healed.state["rooms"][broken]["address"]
-    healed.sh(healed.probe, "nft add table inet zr_path && nft add chain inet zr_path out "
-                            "'{ type filter hook output priority 0; }' && "
-                            f"nft add rule inet zr_path out ip daddr {address} tcp dport 9090 drop")
-    try:
+    with path_dropped(healed, broken):
         before = host_state(healed, later)
         result, report = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=1", check=False)
-    finally:
-        healed.sh(healed.probe, "nft delete table inet zr_path")
     assert result.returncode != 0
     assert report["rooms"][broken]["status"] == "failed"
     assert report["rooms"][later]["changed"] == [] and host_state(healed, later) == before
