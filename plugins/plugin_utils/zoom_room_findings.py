@@ -29,7 +29,7 @@ SEVERITY = {
     "host_firewall_blocks_controller_port": "high", "controller_port_blocked": "high",
     "controller_segment_unroutable": "high", "proxy_intercepts_local_traffic": "high",
     "room_reports_loopback_ip": "high", "app_version_below_minimum": "medium", "app_version_drift": "medium",
-    "activation_code_expired": "medium", "room_offline": "high",
+    "activation_code_expired": "medium", "room_offline": "high", "room_busy": "high", "api_data_missing": "medium",
 }
 NEXT_STEP = {
     "room_unreachable": "Check the room computer is powered on and reachable over SSH/WinRM from the control node.",
@@ -54,6 +54,10 @@ NEXT_STEP = {
                                "zoom_rooms_regenerate_activation_codes: true, or the Zoom web portal).",
     "room_offline": "The Zoom cloud sees the room offline: check the app is signed in and the room reaches Zoom "
                     "on TCP 443 and UDP 3478/3479/8801.",
+    "room_busy": "Another run held the room's lock for the whole wait (see the evidence for which run and until "
+                 "when): run remediate.yml again once it has finished, or raise zoom_rooms_lock_timeout.",
+    "api_data_missing": "Run diagnose.yml again once the Zoom API answers: the cloud-side checks (offline, "
+                        "127.0.0.1 address, version drift, activation code) were not made for this room.",
 }
 SUMMARY = {
     "room_unreachable": "Ansible could not connect to the room computer",
@@ -69,9 +73,12 @@ SUMMARY = {
     "app_version_drift": "Room and controller app versions differ in major.minor",
     "activation_code_expired": "The room's activation code is older than 10 days",
     "room_offline": "The Zoom API shows the room offline",
+    "room_busy": "Another run was working on the room; this run left it alone",
+    "api_data_missing": "The Zoom API could not be read for this room: its cloud-side findings are missing",
 }
 # Findings read from the Zoom API: they lag the room by the app's next report.
-API_CODES = frozenset({"room_reports_loopback_ip", "room_offline", "app_version_drift", "activation_code_expired"})
+API_CODES = frozenset({"room_reports_loopback_ip", "room_offline", "app_version_drift", "activation_code_expired",
+                       "api_data_missing"})
 # A probe that cannot connect is explained by these, so the network is not blamed for it.
 EXPLAINS_PROBE_FAILURE = ("app_not_installed", "app_not_listening", "host_firewall_blocks_controller_port",
                           "controller_segment_unroutable")
@@ -154,6 +161,8 @@ def api_findings(api: dict[str, Any], facts: dict[str, Any] | None, policy: dict
                  port: int) -> list[dict[str, Any]]:
     """Cloud-side findings from the Zoom API data of the room (see docs/zoom-api.md for the shape)."""
     found = []
+    if api.get("read_error"):  # what the API did say still counts; the rest is marked missing, never "healthy"
+        found.append(finding("api_data_missing", {"error": api["read_error"]}, port))
     status = (api.get("room") or {}).get("status") or api.get("status")
     if status == "Offline":
         found.append(finding("room_offline", {"api_status": status}, port))
@@ -233,9 +242,12 @@ def verify(before: list[dict[str, Any]], after: list[dict[str, Any]], applied: l
 
 
 def room_status(findings: list[dict[str, Any]], mode: str, applied: list[str] | None = None,
-                verified: dict[str, Any] | None = None) -> str:
-    """healthy | fixed | needs_attention | failed (DESIGN.md); unreachable is the callback's to set."""
-    if verified is not None and not verified["passed"]:
+                verified: dict[str, Any] | None = None, apply_failed: bool = False) -> str:
+    """healthy | fixed | needs_attention | failed (docs/reports.md); unreachable is the callback's to set.
+
+    apply_failed: a change step failed (the layers applied before it were rolled back): failed.
+    """
+    if apply_failed or (verified is not None and not verified["passed"]):
         return "failed"
     if not findings:
         return "healthy"
