@@ -59,8 +59,13 @@ def read_file(path: str) -> str | None:
 
 
 def file_writer(module: Any) -> Callable[[str, str], None]:
-    """Write a file atomically, keeping its owner, mode and SELinux context (module.atomic_move)."""
+    """Write a file atomically, keeping its owner, mode and SELinux context (module.atomic_move).
+
+    A symlink is followed: its target gets the new bytes and the link stays a link (replacing the
+    link with a file would leave the target, which others may read, stale).
+    """
     def write(path: str, content: str) -> None:
+        path = os.path.realpath(path)
         directory = os.path.dirname(path) or "."
         fd, temp = tempfile.mkstemp(prefix=".zoom-rooms-", dir=directory)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
