@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 LINE_TEXT = st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"))
 PASSWORDS = st.text(LINE_TEXT, min_size=1, max_size=40)
 USERS = st.text(st.characters(whitelist_categories=("L", "N"), whitelist_characters="._-"), min_size=1, max_size=12)
-ISSUE_PASSWORDS = ["S3cret/6", "a#b", "q?x=1", "p@ss@", "two words", "x://y@z", "end/", "@", "/@/"]
 
 
 @pytest.mark.parametrize("url, expected", [
