@@ -300,7 +300,7 @@ class EnvironmentFileProxy:
 
         Only while the proxy lines are still what we wrote; otherwise RollbackConflict, nothing changes.
         """
-        if reference.get("path") != self.path or not reference.get("ours") or not reference.get("backup_dir"):
+        if reference.get("path") != self.path or reference.get("ours") is None or not reference.get("backup_dir"):
             raise ValueError(f"restore: this backup holds no change of {self.path} to undo")
         before = self.read_file(reference["copy"]) if reference.get("copy") else ""
         if before is None:

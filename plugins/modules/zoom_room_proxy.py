@@ -110,7 +110,8 @@ diff:
 backup:
   description:
     - The previous setting, machine-readable; pass it as I(restore) to undo.
-    - Linux. A reference to the copy in I(backup_dir) (path, sha256, redacted proxy), never the file's bytes.
+    - Linux. A reference to the copy in I(backup_dir) (its path, keyed digests of the proxy lines written,
+      the redacted proxy), never bytes of the file.
   returned: always
   type: dict
 conflict:

@@ -124,6 +124,17 @@ def test_rollback_stops_when_our_keys_changed_since(tmp_path, edit, keys):
     assert room.path.read_text() == changed
 
 
+def test_rollback_of_a_change_that_removed_every_proxy_line(tmp_path):
+    room = Room(tmp_path, "LANG=C\nhttps_proxy=http://old:3128\n")
+    before = room.layer.read()
+    after = room.layer.with_proxy(before, {"mode": "none", "servers": {}, "pac_url": None, "bypass": []})
+    reference = room.layer.backup_reference(before, after, str(room.backups))
+    room.layer.apply(after)
+    assert room.path.read_text() == "LANG=C\n" and reference["ours"] == {}
+    room.rollback(reference)
+    assert room.path.read_text() == "LANG=C\nhttps_proxy=http://old:3128\n"
+
+
 def test_rollback_twice_changes_nothing_the_second_time(tmp_path):
     room = Room(tmp_path, "LANG=C\nhttps_proxy=http://old:3128\n")
     reference = room.change()
