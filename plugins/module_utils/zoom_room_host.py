@@ -27,11 +27,16 @@ LINUX_BACKENDS = ("nftables", "iptables", "ufw", "firewalld")
 
 
 def command_runner(module: Any) -> Runner:
-    """argv -> (rc, stdout, stderr) in the C locale; `data` goes to stdin byte for byte."""
+    """argv -> (rc, stdout, stderr) in the C locale; `data` goes to stdin byte for byte.
+
+    The command runs by the path get_bin_path found: it also looks in the sbin folders, which the
+    session's PATH may lack (pam_env sets PATH from /etc/environment when that file has one).
+    """
     def run(argv: list[str], data: str | None = None) -> tuple[int, str, str]:
-        if module.get_bin_path(argv[0]) is None and not argv[0].startswith("/"):
+        path = argv[0] if argv[0].startswith("/") else module.get_bin_path(argv[0])
+        if path is None:
             return 127, "", f"{argv[0]}: command not found"
-        return module.run_command(argv, data=data, binary_data=True, check_rc=False,
+        return module.run_command([path, *argv[1:]], data=data, binary_data=True, check_rc=False,
                                   environ_update={"LANG": "C", "LC_ALL": "C"})
     return run
 
@@ -62,8 +67,13 @@ def read_file(path: str) -> str | None:
 
 
 def file_writer(module: Any) -> Callable[[str, str], None]:
-    """Write a file atomically, keeping its owner, mode and SELinux context (module.atomic_move)."""
+    """Write a file atomically, keeping its owner, mode and SELinux context (module.atomic_move).
+
+    A symlink is followed: its target gets the new bytes and the link stays a link (replacing the
+    link with a file would leave the target, which others may read, stale).
+    """
     def write(path: str, content: str) -> None:
+        path = os.path.realpath(path)
         directory = os.path.dirname(path) or "."
         fd, temp = tempfile.mkstemp(prefix=".zoom-rooms-", dir=directory)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:

@@ -25,6 +25,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_url import redact_urls_in_text
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 STATUSES: tuple[str, ...] = ("healthy", "fixed", "needs_attention", "failed", "unreachable")
@@ -67,8 +68,9 @@ _SECRET_METADATA_SUFFIXES = frozenset(
      "length", "type", "source", "file", "path", "env", "var", "name"}
 )
 
-_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/?#@\"']+)@")
-_BARE_USERINFO = re.compile(r"(?<![\w.%+/:-])(?P<user>[\w.%+-]+):(?P<password>[^\s/@:\"']+)@(?=[\w.-])")
+# `user:password@host` without a scheme; a span holding `://` belongs to a URL, which
+# zoom_room_url.redact_urls_in_text has parsed already.
+_BARE_USERINFO = re.compile(r"(?<![\w.%+/:-])(?P<user>[\w.%+-]+):(?!//)(?![^\s@\"']*://)(?P<password>[^\s@\"']+)@(?=[\w.-])")
 _SECRET_ASSIGNMENT = re.compile(
     r"(?i)(?P<key>\b[\w.-]*?(?:password|passwd|passphrase|secret|token|api[_-]?key|private[_-]?key)[\"']?)"
     r"(?P<sep>[ \t]*[:=][ \t]*)"
@@ -101,7 +103,7 @@ def is_secret_key(key: object) -> bool:
 
 def redact_text(text: str) -> str:
     """Remove credentials from free text: URL userinfo, key=value secrets, Authorization headers."""
-    text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{REDACTED}@", text)
+    text = redact_urls_in_text(text, REDACTED)
     text = _BARE_USERINFO.sub(f"{REDACTED}@", text)
     text = _AUTHORIZATION.sub(
         lambda m: f"{m['key']}{m['scheme'] + ' ' if m['scheme'] else ''}{REDACTED}", text

@@ -92,6 +92,10 @@ class Lab:
     def file_bytes(self, room: str, path: str) -> str:
         return self.sh(room, f"cat {path}")
 
+    def write_file(self, room: str, path: str, text: str) -> None:
+        """Any text (quotes, `$`, spaces) byte for byte, through stdin; a symlink at `path` is followed."""
+        self.run(["podman", "exec", "-i", room, "sh", "-c", f"cat > {path}"], input=text)
+
     def ansible(self, *args: str, check: bool = True, extra_env: dict[str, str] | None = None
                 ) -> subprocess.CompletedProcess:
         return self.run([str(VENV_BIN / "ansible"), *args], check=check, env={**self.env, **(extra_env or {})})

@@ -282,7 +282,11 @@ def test_the_role_and_the_action_run_the_same_windows_script():
 def _read_with_device_fault(room_names, failing):
     """A real read of the double (room list fine) where one room's device reads keep answering 503."""
     import zoom_api_double as zd
-    from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import ZoomClient, gather, settings_from
+    from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import (
+        ZoomClient,
+        gather,
+        settings_from,
+    )
 
     with zd.start_double(0) as double:
         for name in room_names:

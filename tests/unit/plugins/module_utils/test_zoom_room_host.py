@@ -11,6 +11,7 @@ import sys
 
 import pytest
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
+    command_runner,
     firewall_facts,
     linux_layers,
     read_once,
@@ -119,6 +120,29 @@ def test_changing_callers_read_again():
     host = RecordedHost({NFT: (0, nft_ruleset("debian_default.json"), ""), IPT4: (0, "", ""), IPT6: (0, "", "")})
     firewall_facts(linux_layers(host, 9090), [CTL])
     assert host.calls.count(NFT) == 2  # layer choice, then the layer's own read
+
+
+class SessionWithoutSbin:
+    """A module whose session PATH lacks /usr/sbin (pam_env took PATH from /etc/environment)."""
+
+    def __init__(self):
+        self.ran = []
+
+    @staticmethod
+    def get_bin_path(name):
+        return {"nft": "/usr/sbin/nft"}.get(name)
+
+    def run_command(self, argv, **kwargs):
+        self.ran.append(argv)
+        return 0, "", ""
+
+
+def test_commands_run_by_the_path_found_even_outside_the_session_path():
+    module = SessionWithoutSbin()
+    run = command_runner(module)
+    assert run(["nft", "-j", "list", "ruleset"]) == (0, "", "")
+    assert run(["ufw", "status"]) == (127, "", "ufw: command not found")
+    assert module.ran == [["/usr/sbin/nft", "-j", "list", "ruleset"]]
 
 
 def test_an_nftables_room_imports_no_iptables_or_firewalld_code():
