@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from labfixture import SITE_NFTABLES_CONF
 
 MIN_VERSION = "6.0"
 # Faults per room for each scenario; codes diagnose must report (exactly) and the status remediate must end in.
@@ -132,3 +133,22 @@ def test_bad_inventory_value_stops_before_any_change(healed, tmp_path):
     assert result.returncode != 0
     assert f"{rooms[0]}: zoom_room_controller_subnets[0]: '10.0.0.0/33' is not a CIDR" in result.stdout
     assert host_state(healed, rooms[0]) == before
+
+
+def test_a_firewall_change_never_persisted_is_found_and_fixed(healed, tmp_path):
+    """A run that died between the live change and the boot file: diagnose compares live with boot,
+    remediate writes the boot side, and the room is still reachable after a reboot."""
+    room = healed.rooms[0]
+    healed.install_nftables_conf(room, SITE_NFTABLES_CONF)
+    subnets = [healed.state["networks"]["ctl"]["subnet"]]
+    healed.ansible(room, "-m", "zoom_room_firewall", "-a", json.dumps({"sources": subnets, "persist": False}))
+    assert healed.connect(room) == "open"
+
+    _, diagnosed = run(healed, "diagnose", tmp_path)
+    assert codes(diagnosed, room) == ["host_firewall_not_persisted"]
+    _, remediated = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%")
+    assert remediated["rooms"][room]["status"] == "fixed", remediated["rooms"][room]
+    healed.reboot_firewall(room)
+    assert healed.connect(room) == "open", "the room is blocked again after a reboot"
+    _, after = run(healed, "diagnose", tmp_path)
+    assert after["rooms"][room]["status"] == "healthy", after["rooms"][room]["findings"]

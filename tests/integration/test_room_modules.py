@@ -4,6 +4,7 @@ import ipaddress
 import json
 
 import pytest
+from labfixture import SITE_NFTABLES_CONF
 
 
 def module(lab, room, name, args, *flags, check=True):
@@ -188,30 +189,16 @@ def test_reachability_classifies_from_the_probe(healed):
 
 # ---------------------------------------------------------------- issue 12: own only our rules, boot vs live
 
-# A site's boot configuration: comments, an include of its own, and an input policy drop that blocks 9090.
-SITE_CONF = """#!/usr/sbin/nft -f
-# site firewall: keep this comment
-flush ruleset
-
-table inet filter {
-\tchain input {
-\t\ttype filter hook input priority filter; policy drop;
-\t\tct state established,related accept
-\t\ttcp dport 22 accept
-\t}
-}
-"""
+SITE_CONF = SITE_NFTABLES_CONF
 GLOB_INCLUDE = 'include "/etc/nftables.d/*.nft"\n'
 # A runtime-only table, as fail2ban adds one: it must not become part of the boot configuration.
 BAN_TABLE = ("nft add table inet f2b && nft add chain inet f2b input '{ type filter hook input priority -1; }' && "
              "nft add rule inet f2b input ip saddr 192.0.2.7 drop")
-REBOOT = "nft flush ruleset && nft -f /etc/nftables.conf"  # what the boot loads, nothing else
 
 
 def install_boot_config(lab, room, conf):
-    lab.run(["podman", "exec", "-i", room, "sh", "-c", "mkdir -p /etc/nftables.d && cat > /etc/nftables.conf"],
-            input=conf)
-    lab.sh(room, f"chmod 755 /etc/nftables.conf && {REBOOT} && {BAN_TABLE}")
+    lab.install_nftables_conf(room, conf)
+    lab.sh(room, BAN_TABLE)
 
 
 def backups(lab, room):
@@ -242,7 +229,7 @@ def test_nftables_persists_only_our_rules(healed, room, conf):
         assert path in applied["backup_files"]
     assert firewall(healed, room)["changed"] is False, "second run is not idempotent"
 
-    healed.sh(room, REBOOT)
+    healed.reboot_firewall(room)
     assert healed.connect(room) == "open", "the admission did not survive a reboot"
     assert "f2b" not in healed.ruleset(room)
 
@@ -283,7 +270,7 @@ def test_a_change_never_persisted_is_caught_and_fixed(healed, room):
     assert fixed["changed"] is True
     facts = module(healed, room, "zoom_room_facts", {"controller_subnets": controller_subnets(healed)})["facts"]
     assert facts["firewall"]["boot_differences"] == []
-    healed.sh(room, REBOOT)
+    healed.reboot_firewall(room)
     assert healed.connect(room) == "open"
 
 
