@@ -24,10 +24,10 @@ description:
     a rule of exactly this form is treated as ours.
   - The admission persists across reboots, and only ours is persisted. nftables gets our rules in a file of
     our own, C(/etc/nftables.d/zoom-rooms.nft), as C(insert rule) commands for the
-    chains that the boot configuration creates. C(/etc/nftables.conf) gains two lines: a comment and
+    chains that the boot configuration creates. C(/etc/nftables.conf) gains two lines, a comment and
     C(include) of that file, appended after its tables. When an include of the user's own already loads
     the file (for example C(include "/etc/nftables.d/*.nft")), nothing is added. The rest of
-    C(/etc/nftables.conf) is never rewritten: comments and includes stay, and runtime-only tables (a
+    C(/etc/nftables.conf) is never rewritten. Its comments and includes stay, and runtime-only tables (a
     fail2ban ban) stay runtime-only. After a change, C(nft -c -f /etc/nftables.conf) must accept the boot
     configuration, else the change is put back. iptables rules are saved the way iptables-persistent
     saves them, to C(/etc/iptables/rules.v4)/C(rules.v6) or C(/etc/sysconfig/iptables), when that
@@ -36,7 +36,7 @@ description:
     C(--reload).
   - Every file the module is about to change is first copied on the room into I(backup_dir) (0600 files in
     a 0700 directory); the newest I(backup_keep) copies of each file are kept, older ones are removed.
-    The copies stay on the room: only their paths are returned (C(backup_files)).
+    The copies stay on the room; only their paths are returned (C(backup_files)).
   - A restore with I(expect) (the C(applied) of the run being undone) first checks that every layer is
     still what that run left. If something changed since (another run, a person), nothing is put back and
     the module fails naming the layers (C(conflict)).

@@ -135,6 +135,7 @@ def test_firewall_rejects_bad_input_before_touching_the_host(healed, room):
     before = snapshot(healed, room)
     for args, message in (({"sources": ["10.0.0.0/33"]}, "sources[0]: '10.0.0.0/33' is not a CIDR"),
                           ({"sources": ["0.0.0.0/0"]}, "admits any address"),
+                          ({"sources": ["0.0.0.0/1", "128.0.0.0/1"]}, "admit any address"),
                           ({"sources": ["10.0.0.0/8"], "port": 70000}, "port: 70000 is out of range")):
         result = module(healed, room, "zoom_room_firewall", args, check=False)
         assert result["failed"] and message in result["msg"], result
