@@ -53,6 +53,10 @@ attributes:
 notes:
   - The firewall verdict models nftables, iptables (legacy and nft) and ufw rule sets; a rule that
     matches on something the evaluator does not model (a named set, an interface) gives C(unknown).
+  - A layer whose tool is missing or fails (no C(nft)) gives C(unknown) with the reason and is listed in
+    C(firewall.unreadable); it is never read as "no firewall".
+  - C(firewall.boot_differences) lists our admissions that are live but not loaded at boot (nftables
+    include file, iptables save file), or the reverse.
 """
 
 EXAMPLES = r"""
@@ -88,7 +92,9 @@ facts:
       type: dict
       sample: {listening: true, addresses: ["0.0.0.0"], process: /usr/bin/python3 /usr/bin/zoom-rooms-sim}
     firewall:
-      description: Host firewall; C(verdicts) has one entry per controller subnet (admitted, blocked or unknown).
+      description: >-
+        Host firewall; C(verdicts) has one entry per controller subnet (admitted, blocked or unknown);
+        C(unreadable) and C(boot_differences) on Linux (see docs/facts.md).
       type: dict
       sample:
         backend: nftables

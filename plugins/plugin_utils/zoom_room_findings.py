@@ -21,12 +21,14 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ve
 ACTIVATION_CODE_DAYS = 10  # Zoom KB0064185: an activation code is valid for 10 days
 FIXED_BY = {
     "host_firewall_blocks_controller_port": "firewall",
+    "host_firewall_not_persisted": "firewall",
     "proxy_intercepts_local_traffic": "proxy",
     "room_reports_loopback_ip": "proxy",
 }
 SEVERITY = {
     "room_unreachable": "critical", "app_not_installed": "critical", "app_not_listening": "critical",
     "host_firewall_blocks_controller_port": "high", "controller_port_blocked": "high",
+    "host_firewall_not_persisted": "high", "host_firewall_unreadable": "high",
     "controller_segment_unroutable": "high", "proxy_intercepts_local_traffic": "high",
     "room_reports_loopback_ip": "high", "app_version_below_minimum": "medium", "app_version_drift": "medium",
     "activation_code_expired": "medium", "room_offline": "high", "room_busy": "high", "api_data_missing": "medium",
@@ -38,6 +40,12 @@ NEXT_STEP = {
                          "through the Zoom API); if it keeps stopping, collect evidence for Zoom support.",
     "host_firewall_blocks_controller_port": "Run remediate.yml: it admits TCP {port} from the controller subnets "
                                             "in the room's firewall.",
+    "host_firewall_not_persisted": "Run remediate.yml: it writes the admission into the room's boot-time firewall "
+                                   "configuration, so the room stays reachable after a reboot.",
+    "host_firewall_unreadable": "The room's firewall could not be read, so whether it admits TCP {port} is not "
+                                "known: install or repair the tool named in the evidence (e.g. nftables' nft), "
+                                "then run diagnose.yml again. Check network ACLs only once the room's own firewall "
+                                "is known to admit the port.",
     "controller_port_blocked": "The room admits TCP {port} but the probe cannot reach it: check network "
                                "firewalls/ACLs between the controller segment and the room, and Wi-Fi client "
                                "isolation.",
@@ -64,6 +72,9 @@ SUMMARY = {
     "app_not_installed": "No Zoom Rooms app found on the room computer",
     "app_not_listening": "Nothing listens on TCP {port} on the room computer",
     "host_firewall_blocks_controller_port": "The room's firewall does not admit TCP {port} from the controllers",
+    "host_firewall_not_persisted": "The room's firewall admits TCP {port} from the controllers only until the "
+                                   "next reboot: the boot configuration lacks the admission",
+    "host_firewall_unreadable": "The room's firewall could not be read: its verdict for TCP {port} is unknown",
     "controller_port_blocked": "The room admits TCP {port}, but the controller segment cannot reach it",
     "controller_segment_unroutable": "The controller segment has no route to the room's address",
     "proxy_intercepts_local_traffic": "A proxy is set and its bypass list lacks local addresses or controller "
@@ -80,8 +91,9 @@ SUMMARY = {
 API_CODES = frozenset({"room_reports_loopback_ip", "room_offline", "app_version_drift", "activation_code_expired",
                        "api_data_missing"})
 # A probe that cannot connect is explained by these, so the network is not blamed for it.
+# An unreadable firewall may be the cause too: the network is not blamed while the host is unknown.
 EXPLAINS_PROBE_FAILURE = ("app_not_installed", "app_not_listening", "host_firewall_blocks_controller_port",
-                          "controller_segment_unroutable")
+                          "host_firewall_unreadable", "controller_segment_unroutable")
 
 
 def finding(code: str, evidence: dict[str, Any], port: int = 9090) -> dict[str, Any]:
@@ -121,6 +133,12 @@ def host_findings(facts: dict[str, Any], port: int) -> list[dict[str, Any]]:
         found.append(finding("host_firewall_blocks_controller_port",
                              {"backend": firewall.get("backend"), "blocked": blocked,
                               "block_all": firewall.get("block_all")}, port))
+    if firewall.get("unreadable"):
+        found.append(finding("host_firewall_unreadable",
+                             {"unreadable": firewall["unreadable"], "verdicts": firewall.get("verdicts", [])}, port))
+    if firewall.get("boot_differences"):
+        found.append(finding("host_firewall_not_persisted",
+                             {"backend": firewall.get("backend"), "differences": firewall["boot_differences"]}, port))
     proxy = facts.get("proxy") or {}
     uncovered = [subnet for subnet, covered in (proxy.get("bypass_covers_subnets") or {}).items() if covered is False]
     if proxy.get("mode") not in (None, "none") and (proxy.get("bypass_covers_local") is False or uncovered):

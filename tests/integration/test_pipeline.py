@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from labfixture import SITE_NFTABLES_CONF
 
 MIN_VERSION = "6.0"
 # Faults per room for each scenario; codes diagnose must report (exactly) and the status remediate must end in.
@@ -152,7 +153,7 @@ SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "report.sche
 
 
 def lock_module(lab, room, **args):
-    return lab.ansible(room, "-m", "zoom_room_lock", "-a", json.dumps(args))
+    return lab.ansible(room, "-m", "zoomrooms.remediation.zoom_room_lock", "-a", json.dumps(args))
 
 
 def test_a_second_run_waits_then_leaves_a_busy_room_alone(healed, tmp_path):
@@ -250,3 +251,21 @@ def test_a_stopped_rollout_gives_back_every_lock(healed, tmp_path):
     assert report["rooms"][broken]["status"] == "failed"
     assert report["rooms"][later]["changed"] == [] and host_state(healed, later) == before
     assert [room for room in (broken, later) if not lock_is_free(healed, room)] == []
+
+def test_a_firewall_change_never_persisted_is_found_and_fixed(healed, tmp_path):
+    """A run that died between the live change and the boot file: diagnose compares live with boot,
+    remediate writes the boot side, and the room is still reachable after a reboot."""
+    room = healed.rooms[0]
+    healed.install_nftables_conf(room, SITE_NFTABLES_CONF)
+    subnets = [healed.state["networks"]["ctl"]["subnet"]]
+    healed.ansible(room, "-m", "zoomrooms.remediation.zoom_room_firewall", "-a", json.dumps({"sources": subnets, "persist": False}))
+    assert healed.connect(room) == "open"
+
+    _, diagnosed = run(healed, "diagnose", tmp_path)
+    assert codes(diagnosed, room) == ["host_firewall_not_persisted"]
+    _, remediated = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%")
+    assert remediated["rooms"][room]["status"] == "fixed", remediated["rooms"][room]
+    healed.reboot_firewall(room)
+    assert healed.connect(room) == "open", "the room is blocked again after a reboot"
+    _, after = run(healed, "diagnose", tmp_path)
+    assert after["rooms"][room]["status"] == "healthy", after["rooms"][room]["findings"]
