@@ -12,7 +12,7 @@ description:
     seconds while another run holds it. The lock is held by a small process the module leaves on the room
     (the module itself ends with its task); it lets go when C(state=released) stops it, after I(max_hold)
     seconds, or when the room reboots (I(path) is under C(/run), a tmpfs).
-  - When another run still holds the lock after I(timeout) seconds the module does not fail: it returns
+  - When another run still holds the lock after I(timeout) seconds the module does not fail; it returns
     C(busy=true) and the holder, and the play leaves the room alone (remediate.yml reports it with the
     finding C(room_busy)).
   - C(state=released) stops the holder only when it is this I(owner)'s; another run's lock is never touched.
