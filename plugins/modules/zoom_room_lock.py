@@ -16,7 +16,7 @@ description:
     C(busy=true) and the holder, and the play leaves the room alone (remediate.yml reports it with the
     finding C(room_busy)).
   - C(state=released) stops the holder only when it is this I(owner)'s; another run's lock is never touched.
-  - Never reports C(changed): a lock is not a change to the room's configuration.
+  - Never reports C(changed), since a lock is not a change to the room's configuration.
   - Check mode waits for the lock the same way and reports C(busy), but holds nothing and creates nothing.
   - POSIX rooms (Linux, macOS). Windows rooms are not locked (docs/usage.md).
 version_added: "1.0.0"
