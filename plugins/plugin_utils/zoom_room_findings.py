@@ -2,7 +2,7 @@
 
 The seed article's triage table as rules. Pure: no host, no network; the filter plugin
 zoom_room_diagnosis exposes these to playbooks and the unit tests call them directly.
-Finding codes and statuses are the DESIGN.md contract.
+Finding codes and statuses are the contract of docs/design.md.
 """
 
 from __future__ import annotations
@@ -234,7 +234,7 @@ def verify(before: list[dict[str, Any]], after: list[dict[str, Any]], applied: l
 
 def room_status(findings: list[dict[str, Any]], mode: str, applied: list[str] | None = None,
                 verified: dict[str, Any] | None = None) -> str:
-    """healthy | fixed | needs_attention | failed (DESIGN.md); unreachable is the callback's to set."""
+    """healthy | fixed | needs_attention | failed (docs/design.md); unreachable is the callback's to set."""
     if verified is not None and not verified["passed"]:
         return "failed"
     if not findings:
