@@ -48,7 +48,7 @@ description:
     never displayed, logged or cached; keep it in an environment variable or an ansible-vault
     encrypted string, never in plain text in the config file.
 author:
-  - Zoom Rooms remediation toolkit
+  - Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - constructed
   - inventory_cache

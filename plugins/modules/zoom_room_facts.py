@@ -15,7 +15,7 @@ description:
     the same schema from the zoom_room_windows_facts filter.
   - Read-only. Runs in check mode. A value that cannot be read is reported in C(errors), never fatal.
 version_added: "1.0.0"
-author: Zoom Rooms toolkit maintainers
+author: Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
   controller_port:
     description: TCP port the controller connects to on the room (Zoom KB0065712).
@@ -47,8 +47,10 @@ options:
     default: /etc/environment
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 notes:
   - The firewall verdict models nftables, iptables (legacy and nft) and ufw rule sets; a rule that

@@ -49,7 +49,7 @@ description:
     the form above.
     C(state=absent) removes them and nothing else.
 version_added: "1.0.0"
-author: Zoom Rooms toolkit maintainers
+author: Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
   sources:
     description:
@@ -108,8 +108,10 @@ options:
     default: /Applications/ZoomPresence.app
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 """
 

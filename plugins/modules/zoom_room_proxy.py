@@ -22,7 +22,7 @@ description:
   - Reads first, computes the desired setting, applies only the difference, re-reads and verifies. If
     the host does not show the desired setting, the module puts back what it found and fails.
 version_added: "1.0.0"
-author: Zoom Rooms toolkit maintainers
+author: Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
   policy:
     description:
@@ -79,8 +79,10 @@ options:
     default: 5
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 """
 

@@ -2,7 +2,7 @@
 
 The seed article's triage table as rules. Pure: no host, no network; the filter plugin
 zoom_room_diagnosis exposes these to playbooks and the unit tests call them directly.
-Finding codes and statuses are the DESIGN.md contract.
+Finding codes and statuses are the contract of docs/design.md.
 """
 
 from __future__ import annotations

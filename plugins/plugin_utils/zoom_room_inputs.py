@@ -1,4 +1,4 @@
-"""Inventory values checked for every room before any host is touched (DESIGN.md, inventory contract)."""
+"""Inventory values checked for every room before any host is touched (docs/design.md, inventory variables)."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def _check_platform(value: Any, _: bool) -> None:
 # The platforms zoom_room_common's argument specs allow: windows, else the POSIX tasks.
 PLATFORMS = ("windows", "posix", "linux", "macos", "appliance")
 
-# Each room's contract values (DESIGN.md; roles/zoom_room_common/meta/argument_specs.yml), all checked
+# Each room's contract values (docs/design.md; roles/zoom_room_common/meta/argument_specs.yml), all checked
 # here at once: the playbooks run this before any room is touched, instead of per-room role validation.
 CHECKS: dict[str, Callable[[Any, bool], None]] = {
     "zoom_room_address": _check_text("zoom_room_address"),

@@ -1,4 +1,4 @@
-"""What the playbooks read from the inventory about rooms and probes, with DESIGN.md's defaults.
+"""What the playbooks read from the inventory about rooms and probes, with the defaults of docs/design.md.
 
 `hostvars` here is any mapping of host -> variables (Ansible's HostVars or a plain dict).
 """

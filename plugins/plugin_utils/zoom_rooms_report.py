@@ -4,7 +4,7 @@ Controller-side only (imported by plugins/callback/zoom_rooms_report.py, never b
 The first part is pure: plain data in, plain data or text out, unit-tested without
 Ansible. The last part ("Files") is the only code that touches the disk.
 
-The report contract is in DESIGN.md ("Report (contract)"); docs/report.schema.json is
+The report contract is in docs/design.md ("Report"); docs/report.schema.json is
 its JSON Schema and docs/reports.md explains it for readers.
 """
 

@@ -96,7 +96,7 @@ def check_fault_args(state: dict[str, Any], room: str, kind: str | None) -> None
 
 
 def inventory(state: dict[str, Any], config: LabConfig) -> dict[str, Any]:
-    """The Ansible inventory of a lab state: the DESIGN.md groups and variables."""
+    """The Ansible inventory of a lab state: the groups and variables of docs/design.md."""
     probe = state["probe"]
     rooms = {
         name: {"ansible_host": room["mgmt_ip"], "zoom_room_address": room["address"]}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A stand-in for the Zoom REST API v2 (the five Rooms operations the toolkit uses) plus OAuth.
 
-Shapes follow Zoom's own OpenAPI document (/work/shared/zoom-rooms-openapi.json, copied from the
+Shapes follow Zoom's own OpenAPI document (tests/lab/zoom-rooms-openapi.json, copied from the
 Zoom API Hub); tests/unit/lab/test_zoom_api_double.py validates every response against it.
 
 Zoom endpoints (base ``http://HOST:PORT/v2``):
