@@ -258,7 +258,8 @@ def test_a_firewall_change_never_persisted_is_found_and_fixed(healed, tmp_path):
     room = healed.rooms[0]
     healed.install_nftables_conf(room, SITE_NFTABLES_CONF)
     subnets = [healed.state["networks"]["ctl"]["subnet"]]
-    healed.ansible(room, "-m", "zoomrooms.remediation.zoom_room_firewall", "-a", json.dumps({"sources": subnets, "persist": False}))
+    healed.ansible(room, "-m", "zoomrooms.remediation.zoom_room_firewall",
+                   "-a", json.dumps({"sources": subnets, "persist": False}))
     assert healed.connect(room) == "open"
 
     _, diagnosed = run(healed, "diagnose", tmp_path)
