@@ -27,7 +27,7 @@ KNOWN_HOSTS_TYPE = AWX_DOCS / "ssh-known-hosts-credential-type.yml"
 
 def test_there_are_credential_types():
     assert [path.name for path in CREDENTIAL_TYPES] == [
-        "ssh-known-hosts-credential-type.yml", "zoom-oauth-credential-type.yml"]
+        "ssh-known-hosts-credential-type.yml", "winrm-ca-credential-type.yml", "zoom-oauth-credential-type.yml"]
 
 
 @pytest.mark.parametrize("path", CREDENTIAL_TYPES, ids=lambda path: path.name)
@@ -83,6 +83,15 @@ def test_known_hosts_credential_turns_checking_on_and_points_ssh_at_its_file():
     assert injected["extra_vars"]["ansible_host_key_checking"] == "true"
     args = injected["extra_vars"]["ansible_ssh_common_args"].split()
     assert args == ["-o", "UserKnownHostsFile=/runner/env/tmpkh", "-o", "StrictHostKeyChecking=yes"]
+
+
+def test_winrm_ca_credential_keeps_certificate_validation_on():
+    injected = render_injectors(load(AWX_DOCS / "winrm-ca-credential-type.yml"),
+                                {"ca_bundle": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"},
+                                filename="/runner/env/tmpca")
+    assert injected["files"]["template"].startswith("-----BEGIN CERTIFICATE-----")
+    assert injected["extra_vars"] == {"ansible_winrm_ca_trust_path": "/runner/env/tmpca",
+                                      "ansible_winrm_server_cert_validation": "validate"}
 
 
 # --------------------------------------------------------------------------- collections and the EE
