@@ -14,7 +14,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible.module_utils.zoom_api import DEFAULT_BASE_URL, DEFAULT_TOKEN_URL, ENV_VARS, settings_from
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import (
+    DEFAULT_BASE_URL,
+    DEFAULT_TOKEN_URL,
+    ENV_VARS,
+    settings_from,
+)
 from awx_credential_types import awx_problems, load, render_injectors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,7 +163,8 @@ def third_party_imports(path: Path) -> set[str]:
             names |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module.split(".")[0])
-    return {name for name in names if name not in sys.stdlib_module_names and name not in ("ansible", "__future__")}
+    return {name for name in names
+            if name not in sys.stdlib_module_names and name not in ("ansible", "ansible_collections", "__future__")}
 
 
 def test_ee_has_the_libraries_the_plugins_import_and_winrm():

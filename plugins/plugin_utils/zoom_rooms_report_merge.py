@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from itertools import combinations
 from typing import Any
 
-from ansible.module_utils.zoom_rooms_report import (
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_report import (
     STATUSES,
     iso_utc,
     make_run_id,

@@ -8,15 +8,19 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from ansible.module_utils.zoom_rooms_report import build_report, make_run_id, write_report
-from ansible.module_utils.zoom_rooms_report_merge import (
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_report import (
+    build_report,
+    make_run_id,
+    write_report,
+)
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_report_merge import (
     ReportMergeError,
     SourceReport,
     merge_reports,
     runs_overlap,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 SCHEMA = json.loads((ROOT / "docs" / "report.schema.json").read_text())
 NINE = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
 
