@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import combinations
+from pathlib import Path
 from typing import Any
 
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_report import (
@@ -224,3 +225,21 @@ def merge_reports(sources: Sequence[SourceReport]) -> dict[str, Any]:
     distinct = distinct_reports(sources)
     mode = merged_mode(distinct)
     return {"run": merged_run(distinct, mode), "rooms": merge_rooms(distinct)}
+
+
+# --------------------------------------------------------------------------- files (the only I/O)
+
+
+def read_source(path: str) -> SourceReport:
+    """A report.json file, or a run directory holding one."""
+    candidate = Path(path).expanduser()
+    if candidate.is_dir():
+        candidate = candidate / "report.json"
+    try:
+        text = candidate.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ReportMergeError(f"{path}: cannot read the report ({error.strerror or error})") from None
+    try:
+        return SourceReport(source=str(candidate.resolve()), report=json.loads(text))
+    except ValueError as error:
+        raise ReportMergeError(f"{candidate}: not JSON ({error})") from None
