@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,10 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_r
     terminal_summary,
     write_report,
 )
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_run_summary import (
+    RUN_DIR_ENV,
+    report_base_dir,
+)
 
 DOCUMENTATION = r"""
 name: zoom_rooms_report
@@ -33,6 +38,12 @@ description:
     C(junit.xml), points C(<dir>/latest) at the new run, deletes runs beyond the newest O(keep)
     and prints a summary. Runs where no room set C(zoom_room_report) and no room was
     unreachable write nothing.
+  - When a C(zoomrooms.remediation.zoom_rooms_run_summary) task starts (the last task of the
+    toolkit's playbooks), writes the report then and names the run directory in
+    C(ZOOM_ROOMS_REPORT_RUN_DIR) for that task, which publishes the run's summary with set_stats
+    (AWX job artifacts, docs/awx.md).
+  - Enable it by its full name, C(zoomrooms.remediation.zoom_rooms_report). ansible-runner and AWX
+    set C(ANSIBLE_CALLBACK_PLUGINS), which hides callbacks found only through a plugin path.
   - A host is a room when it set C(zoom_room_report) or is in the C(zoom_rooms) group.
   - Values of secret-looking keys and credentials in URLs are redacted before anything is written.
   - See docs/reports.md.
@@ -78,6 +89,7 @@ keep = 20
 """
 
 ROOM_FACT = "zoom_room_report"
+SUMMARY_ACTION = "zoomrooms.remediation.zoom_rooms_run_summary"
 RUN_FACT = "zoom_rooms_run"
 ROOMS_GROUP = "zoom_rooms"
 PLATFORM_GROUPS = {"zoom_rooms_windows": "windows", "zoom_rooms_macos": "macos", "zoom_rooms_linux": "linux"}
@@ -126,6 +138,7 @@ class CallbackModule(CallbackBase):
         self._platform_hints: dict[str, str] = {}
         self._run_data: dict[str, Any] = {}
         self._run_errors: list[dict[str, Any]] = []
+        self._run_dir: Path | None = None  # set once the report is written
 
     # ------------------------------------------------------------------ events
 
@@ -155,8 +168,17 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_unreachable(self, result: Any) -> None:
         self._record_error(result, "unreachable")
 
+    def v2_playbook_on_task_start(self, task: Any, is_conditional: bool) -> None:
+        # The summary task publishes the written report with set_stats: write it now, and name the run
+        # directory in the environment its worker process inherits.
+        if SUMMARY_ACTION in (getattr(task, "resolved_action", None), task.action):
+            self._write_report()
+
     def v2_playbook_on_stats(self, stats: Any) -> None:
-        if not self._reported:
+        self._write_report()
+
+    def _write_report(self) -> None:
+        if self._run_dir is not None or not self._reported:
             return
         report = self._build_report()
         base = self._report_dir()
@@ -166,6 +188,8 @@ class CallbackModule(CallbackBase):
             self._display.error(f"zoom_rooms_report: could not write the report under {base}: {error}")
             return
         report["run"]["id"] = run_dir.name
+        self._run_dir = run_dir
+        os.environ[RUN_DIR_ENV] = str(run_dir)
         self._print_summary(report, run_dir / "report.html")
 
     # ------------------------------------------------------------------ helpers
@@ -212,12 +236,7 @@ class CallbackModule(CallbackBase):
         )
 
     def _report_dir(self) -> Path:
-        configured = self.get_option("dir")
-        if configured:
-            return Path(configured)
-        config_file = C.CONFIG_FILE
-        root = Path(config_file).resolve().parent if config_file else Path.cwd()
-        return root / "reports"
+        return report_base_dir(self.get_option("dir"), C.CONFIG_FILE, Path.cwd())
 
     def _print_summary(self, report: dict[str, Any], location: Path) -> None:
         lines = terminal_summary(report, str(location))
