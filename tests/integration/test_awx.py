@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -154,3 +155,157 @@ def test_known_hosts_credential_admits_the_right_host_key(lab, tmp_path):
     result = ping(lab, room, tmp_path, "-e", f"@{extra_vars}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert '"ping": "pong"' in result.stdout
+
+
+# --------------------------------------------------------------------------- ansible-runner (lab)
+# A job the way AWX runs it: a private data directory with the project (a copy of the checkout),
+# the inventory as an executable script printing JSON, the collection installed into a collections
+# path as an execution environment has it, and ansible-runner setting ANSIBLE_CALLBACK_PLUGINS,
+# ANSIBLE_STDOUT_CALLBACK and ANSIBLE_HOST_KEY_CHECKING itself (ansible_runner/config/_base.py).
+
+# What diagnose finds on the faulted rooms (index into lab.rooms -> lab fault kinds).
+RUNNER_FAULTS = {0: ["firewall_block"], 1: ["not_listening"]}
+# The slicing job's probe: the execution node itself (docs/awx.md, "Job slicing": AWX slices the
+# probe hosts too, so a sliced job probes from the node the job runs on).
+RUNNER_EXTRA_VARS = {"zoom_rooms_api_enabled": False, "zoom_room_probe": "localhost"}
+
+
+@pytest.fixture(scope="module")
+def ee_collections(tmp_path_factory) -> Path:
+    """The collection built from the checkout and installed with ansible-galaxy, as in an EE."""
+    base = tmp_path_factory.mktemp("ee")
+    built = run("ansible-galaxy", "collection", "build", "--output-path", str(base / "build"), str(ROOT))
+    assert built.returncode == 0, built.stdout + built.stderr
+    tarball = next((base / "build").glob("zoomrooms-remediation-*.tar.gz"))
+    # As an EE build installs it: without the project's ansible.cfg (which finds the checkout itself).
+    env = {key: value for key, value in ansible_env().items() if key != "ANSIBLE_CONFIG"}
+    installed = subprocess.run([str(VENV_BIN / "ansible-galaxy"), "collection", "install", "--no-deps", "-p",
+                                str(base / "collections"), str(tarball)], cwd=base, env=env, capture_output=True,
+                               text=True, timeout=300)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert (base / "collections" / "ansible_collections" / "zoomrooms" / "remediation" / "MANIFEST.json").is_file()
+    return base / "collections"
+
+
+def project_copy(dest: Path) -> Path:
+    """The project as AWX checks it out: the repository's files, without the local collection link."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout.split("\n")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            (dest / name).write_bytes(source.read_bytes())
+    return dest
+
+
+def awx_slice(script_data: dict, slice_number: int, slice_count: int) -> dict:
+    """AWX's job slicing (awx/main/models/inventory.py get_sliced_hosts): hosts by name, every
+    slice_count-th from slice_number - 1, groups and hostvars reduced to them."""
+    hostvars = script_data["_meta"]["hostvars"]
+    kept = set(sorted(hostvars)[slice_number - 1::slice_count])
+    sliced = {"_meta": {"hostvars": {name: hostvars[name] for name in kept}}}
+    for group, body in script_data.items():
+        if group == "_meta":
+            continue
+        sliced[group] = {**body, "hosts": [host for host in body.get("hosts", []) if host in kept]}
+    return sliced
+
+
+def lab_script_data(lab) -> dict:
+    """What AWX imports from the lab's inventory and hands a job as a script."""
+    listed = lab.run([str(VENV_BIN / "ansible-inventory"), "-i", str(lab.inventory), "--list"])
+    return json.loads(listed.stdout)
+
+
+@pytest.fixture
+def faulted(healed):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda item: [healed.labctl("fault", healed.rooms[item[0]], kind) for kind in item[1]],
+                      RUNNER_FAULTS.items()))
+    return healed
+
+
+def runner_job(lab, base: Path, name: str, playbook: str, script_data: dict, ee: Path, report_dir: Path,
+               extra_vars: dict) -> dict:
+    """ansible-runner run of one job; returns its status, stdout and artifact data (set_stats)."""
+    private = base / name
+    project_copy(private / "project")
+    (private / "inventory").mkdir(parents=True)
+    awx_inventory_script(private / "inventory" / "hosts", script_data)
+    (private / "env").mkdir()
+    (private / "env" / "envvars").write_text(json.dumps({
+        "ZOOM_ROOMS_REPORT_DIR": str(report_dir),
+        # AWX's order: the project sync's collections, then an EE's (here: the installed collection).
+        "ANSIBLE_COLLECTIONS_PATH": f"{private / 'requirements_collections'}:{ee}",
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(private / "cp"),
+    }))
+    (private / "env" / "extravars").write_text(json.dumps(extra_vars))
+    env = ansible_env()
+    env.pop("ZOOM_ROOMS_REPORT_DIR", None)
+    result = subprocess.run([str(VENV_BIN / "ansible-runner"), "run", str(private), "-p", playbook,
+                             "--ident", name], env=env, capture_output=True, text=True, timeout=600)
+    artifacts = private / "artifacts" / name
+    events = [json.loads(path.read_text()) for path in (artifacts / "job_events").glob("*.json")]
+    stats = [event for event in events if event.get("event") == "playbook_on_stats"]
+    artifact_data = stats[0]["event_data"].get("artifact_data", {}) if stats else {}
+    return {"rc": result.returncode, "status": (artifacts / "status").read_text().strip(),
+            "stdout": (artifacts / "stdout").read_text(), "artifact_data": artifact_data,
+            "project": private / "project", "runner_output": result.stdout + result.stderr}
+
+
+def load_report(run_dir: str) -> dict:
+    return json.loads((Path(run_dir) / "report.json").read_text())
+
+
+def statuses(report: dict) -> dict:
+    return {room: entry["status"] for room, entry in report["rooms"].items()}
+
+
+def test_runner_diagnose_sliced_and_merged_equals_unsliced(faulted, ee_collections, tmp_path):
+    lab = faulted
+    report_dir = tmp_path / "shared-reports"  # storage every execution node mounts
+    data = lab_script_data(lab)
+    whole = runner_job(lab, tmp_path, "whole", "playbooks/diagnose.yml", data, ee_collections, report_dir,
+                       RUNNER_EXTRA_VARS)
+    assert (whole["rc"], whole["status"]) == (0, "successful"), whole["stdout"][-4000:] + whole["runner_output"]
+
+    # The report is in the configured directory, not in the job's throw-away project copy.
+    summary = whole["artifact_data"]["zoom_rooms_summary"]
+    report = load_report(summary["report"])
+    assert Path(summary["report"]).parent == report_dir
+    assert not (whole["project"] / "reports").exists()
+    assert sorted(report["rooms"]) == lab.rooms
+    assert "ZOOM ROOMS REPORT" in whole["stdout"]
+
+    # The summary in runner's artifacts says what the report says.
+    counts = {status: list(statuses(report).values()).count(status) for status in summary["counts"]}
+    assert summary["counts"] == counts
+    assert summary["rooms"] == len(lab.rooms)
+    attention = {entry["room"]: entry for entry in summary["attention"]}
+    assert set(attention) == {room for room, status in statuses(report).items() if status != "healthy"}
+    assert "host_firewall_blocks_controller_port" in attention[lab.rooms[0]]["codes"]
+    assert "app_not_listening" in attention[lab.rooms[1]]["codes"]
+    assert whole["artifact_data"][f"zoom_rooms_report_{summary['run_id'].replace('-', '_')}"] == summary["report"]
+
+    # Two slices the way AWX slices, at the same time, into the same report directory.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        slices = list(pool.map(
+            lambda number: runner_job(lab, tmp_path, f"slice{number}", "playbooks/diagnose.yml",
+                                      awx_slice(data, number, 2), ee_collections, report_dir, RUNNER_EXTRA_VARS),
+            (1, 2)))
+    for job in slices:
+        assert (job["rc"], job["status"]) == (0, "successful"), job["stdout"][-4000:] + job["runner_output"]
+    slice_reports = [load_report(job["artifact_data"]["zoom_rooms_summary"]["report"]) for job in slices]
+    assert all(slice_report["rooms"] for slice_report in slice_reports)
+    assert sorted(room for slice_report in slice_reports for room in slice_report["rooms"]) == lab.rooms
+
+    # The merge step gets the slices' artifacts as extra variables, as the next workflow node does.
+    artifacts = {key: value for job in slices for key, value in job["artifact_data"].items()}
+    merge = runner_job(lab, tmp_path, "merge", "playbooks/merge_reports.yml", data, ee_collections, report_dir,
+                       artifacts)
+    assert (merge["rc"], merge["status"]) == (0, "successful"), merge["stdout"][-4000:] + merge["runner_output"]
+    merged = load_report(merge["artifact_data"]["zoom_rooms_summary"]["report"])
+    assert statuses(merged) == statuses(report)
+    assert sorted(entry["id"] for entry in merged["run"]["merged_from"]) == sorted(
+        slice_report["run"]["id"] for slice_report in slice_reports)
