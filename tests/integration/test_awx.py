@@ -4,6 +4,8 @@
   that does not parse fails the run (real ansible-playbook, no lab needed).
 - SSH host keys: AWX and ansible-runner set ANSIBLE_HOST_KEY_CHECKING=False; the "SSH known hosts"
   credential type (docs/awx/) turns verification back on (lab rooms, real ssh).
+- merge_reports.yml's failures, and `ansible-builder create` over execution-environment.yml (no lab).
+- diagnose through `ansible-runner run`, whole and in two AWX slices merged (lab).
 """
 
 from __future__ import annotations
@@ -96,6 +98,76 @@ def test_inventory_that_does_not_parse_fails_the_run(tmp_path, make):
     assert result.returncode != 0, output
     assert f"Completely failed to parse inventory source {path}" in output
     assert "PLAY [" not in output
+
+
+# --------------------------------------------------------------------------- merge_reports.yml (no lab)
+
+def slice_report(directory: Path, rooms: dict, start: str = "2026-03-01T09:00:00Z",
+                 finish: str = "2026-03-01T09:05:00Z") -> Path:
+    """A run directory holding a minimal report.json, as a slice writes it."""
+    directory.mkdir(parents=True)
+    entries = {name: {"platform": "linux", "status": status, "findings": [{"code": code} for code in codes],
+                      "planned": [], "changed": [], "verify": {"passed": None, "findings": []},
+                      "rolled_back": False, "errors": []}
+               for name, (status, codes) in rooms.items()}
+    run = {"id": f"{start[:4]}{start[5:7]}{start[8:10]}T{start[11:13]}{start[14:16]}{start[17:19]}Z-diagnose",
+           "playbook": "diagnose", "mode": "diagnose", "started": start, "finished": finish}
+    (directory / "report.json").write_text(json.dumps({"run": run, "rooms": entries}))
+    return directory
+
+
+def merge_playbook(sources: list[Path], dest: Path, *args: str) -> subprocess.CompletedProcess:
+    extra = json.dumps({"zoom_rooms_merge_sources": [str(path) for path in sources],
+                        "zoom_rooms_merge_dest": str(dest)})
+    return run("ansible-playbook", "-i", "localhost,", "playbooks/merge_reports.yml", "-e", extra, *args)
+
+
+def test_merge_playbook_fails_on_a_room_reported_differently_at_the_same_time(tmp_path):
+    first = slice_report(tmp_path / "a", {"room-01": ("healthy", []), "room-02": ("healthy", [])})
+    second = slice_report(tmp_path / "b", {"room-02": ("needs_attention", ["app_not_listening"])})
+    result = merge_playbook([first, second], tmp_path / "out")
+    assert result.returncode != 0
+    assert "room 'room-02' is reported differently by two runs at the same time" in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_merge_playbook_in_check_mode_writes_nothing(tmp_path):
+    first = slice_report(tmp_path / "a", {"room-01": ("healthy", [])})
+    second = slice_report(tmp_path / "b", {"room-02": ("healthy", [])})
+    result = merge_playbook([first, second], tmp_path / "out", "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 rooms from 2 runs" in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_merge_playbook_names_a_missing_report(tmp_path):
+    result = merge_playbook([tmp_path / "nowhere"], tmp_path / "out")
+    assert result.returncode != 0
+    assert f"{tmp_path / 'nowhere'}: cannot read the report" in result.stdout
+
+
+# --------------------------------------------------------------------------- ansible-builder (no lab)
+
+def test_ansible_builder_create_makes_the_ee_context(tmp_path):
+    """execution-environment.yml with the collection built from the checkout, as `make ee-context` does."""
+    built = run("ansible-galaxy", "collection", "build", "--output-path", str(tmp_path / "build" / "ee"), str(ROOT))
+    assert built.returncode == 0, built.stdout + built.stderr
+    for name in ("execution-environment.yml", "collections", "meta"):  # what the definition refers to
+        subprocess.run(["cp", "-r", str(ROOT / name), str(tmp_path / name)], check=True)
+    context = tmp_path / "context"
+    created = subprocess.run([str(VENV_BIN / "ansible-builder"), "create", "-f", "execution-environment.yml",
+                              "-c", str(context)], cwd=tmp_path, env=ansible_env(), capture_output=True,
+                             text=True, timeout=120)
+    assert created.returncode == 0, created.stdout + created.stderr
+    containerfile = (context / "Containerfile").read_text()
+    assert 'ANSIBLE_INSTALL_REFS="ansible-core==2.19.14 ansible-runner==2.4.3"' in containerfile
+    assert "collection/zoomrooms-remediation-" in containerfile
+    tarballs = list((context / "_build" / "collection").glob("zoomrooms-remediation-*.tar.gz"))
+    assert len(tarballs) == 1
+    galaxy = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
+    assert galaxy == yaml.safe_load((ROOT / "collections" / "requirements.yml").read_text())
+    python = (context / "_build" / "requirements.txt").read_text()
+    assert "pywinrm==0.5.0" in python and "jinja2==" in python and "PyYAML==" in python
 
 
 # --------------------------------------------------------------------------- SSH host keys (lab)
