@@ -11,7 +11,7 @@ ROOMS ?= 10 25 50
 # The checkout is the collection zoomrooms.remediation; ansible.cfg's collections_path lists .ansible/collections.
 COLLECTION_LINK := .ansible/collections/ansible_collections/zoomrooms/remediation
 
-.PHONY: help deps apt venv collection sanity lint unit integration molecule test demo bench lab-up lab-down clean
+.PHONY: help deps apt venv collection sanity lint unit integration molecule test demo bench ee-context lab-up lab-down clean
 
 help:
 	@echo "make demo   - bring up the lab with faults, diagnose, remediate, print the summary"
@@ -74,6 +74,13 @@ test: deps lint unit integration molecule
 demo: deps
 	tests/lab/demo
 
+# The execution environment's build context (docs/awx.md): the collection tarball, then
+# `ansible-builder create` (no network; building the image from build/ee/context needs registries).
+ee-context: venv
+	rm -rf build/ee
+	$(BIN)/ansible-galaxy collection build --force --output-path build/ee
+	$(BIN)/ansible-builder create -f execution-environment.yml -c build/ee/context
+
 bench: deps
 	$(BIN)/python bench/run.py --rooms $(ROOMS)
 
@@ -84,4 +91,4 @@ lab-down:
 	tests/lab/labctl down
 
 clean: lab-down
-	rm -rf $(VENV) reports evidence .lab
+	rm -rf $(VENV) reports evidence .lab build

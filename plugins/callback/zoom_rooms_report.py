@@ -23,6 +23,10 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_r
     terminal_summary,
     write_report,
 )
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_run_summary import (
+    RUN_DIR_ENV,
+    report_base_dir,
+)
 
 DOCUMENTATION = r"""
 name: zoom_rooms_report
@@ -39,6 +43,12 @@ description:
   - A run stopped by the input checks (C(zoom_rooms_run.input_errors)) and a run interrupted by
     Ctrl-C or SIGTERM still write their report, marked in C(run.outcome), so C(latest) is never
     an older run's.
+  - When a C(zoomrooms.remediation.zoom_rooms_run_summary) task starts (the last task of the
+    toolkit's playbooks), writes the report then and names the run directory in
+    C(ZOOM_ROOMS_REPORT_RUN_DIR) for that task, which publishes the run's summary with set_stats
+    (AWX job artifacts, docs/awx.md).
+  - Enable it by its full name, C(zoomrooms.remediation.zoom_rooms_report). ansible-runner and AWX
+    set C(ANSIBLE_CALLBACK_PLUGINS), which hides callbacks found only through a plugin path.
   - A host is a room when it set C(zoom_room_report) or is in the C(zoom_rooms) group.
   - Values of secret-looking keys and credentials in URLs are redacted before anything is written.
   - See docs/reports.md.
@@ -84,6 +94,7 @@ keep = 20
 """
 
 ROOM_FACT = "zoom_room_report"
+SUMMARY_ACTION = "zoomrooms.remediation.zoom_rooms_run_summary"
 RUN_FACT = "zoom_rooms_run"
 ROOMS_GROUP = "zoom_rooms"
 PLATFORM_GROUPS = {"zoom_rooms_windows": "windows", "zoom_rooms_macos": "macos", "zoom_rooms_linux": "linux"}
@@ -139,6 +150,7 @@ class CallbackModule(CallbackBase):
         atexit.register(self._write_interrupted)
         self._previous_sigterm = signal.getsignal(signal.SIGTERM)
         signal.signal(signal.SIGTERM, self._on_sigterm)
+        self._run_dir: Path | None = None  # set once the report is written
 
     # ------------------------------------------------------------------ events
 
@@ -167,6 +179,12 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_unreachable(self, result: Any) -> None:
         self._record_error(result, "unreachable")
+
+    def v2_playbook_on_task_start(self, task: Any, is_conditional: bool) -> None:
+        # The summary task publishes the written report with set_stats: write it now, and name the run
+        # directory in the environment its worker process inherits.
+        if SUMMARY_ACTION in (getattr(task, "resolved_action", None), task.action):
+            self._write(interrupted=False)
 
     def v2_playbook_on_stats(self, stats: Any) -> None:
         self._write(interrupted=False)
@@ -198,6 +216,8 @@ class CallbackModule(CallbackBase):
             self._display.error(f"zoom_rooms_report: could not write the report under {base}: {error}")
             return
         report["run"]["id"] = run_dir.name
+        self._run_dir = run_dir
+        os.environ[RUN_DIR_ENV] = str(run_dir)
         self._print_summary(report, run_dir / "report.html")
 
     # ------------------------------------------------------------------ helpers
@@ -246,12 +266,7 @@ class CallbackModule(CallbackBase):
         )
 
     def _report_dir(self) -> Path:
-        configured = self.get_option("dir")
-        if configured:
-            return Path(configured)
-        config_file = C.CONFIG_FILE
-        root = Path(config_file).resolve().parent if config_file else Path.cwd()
-        return root / "reports"
+        return report_base_dir(self.get_option("dir"), C.CONFIG_FILE, Path.cwd())
 
     def _print_summary(self, report: dict[str, Any], location: Path) -> None:
         lines = terminal_summary(report, str(location))

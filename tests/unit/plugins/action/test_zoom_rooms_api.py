@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any, Dict
@@ -301,7 +302,9 @@ def test_playbook_runs_the_action_on_the_controller(tmp_path):
                    ZOOM_API_BASE_URL=double.base_url, ZOOM_OAUTH_TOKEN_URL=double.token_url,
                    ZOOM_ACCOUNT_ID=zd.LAB_ACCOUNT_ID, ZOOM_CLIENT_ID=zd.LAB_CLIENT_ID,
                    ZOOM_CLIENT_SECRET=zd.LAB_CLIENT_SECRET, ZOOM_ROOMS_REPORT_DIR=str(tmp_path / "reports"))
-        result = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", "-vvv", str(playbook)],
+        # A real host list now that ansible.cfg enables host_list: name the interpreter, as implicit localhost did.
+        result = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", "-vvv",
+                                 "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)],
                                 cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr
         data = json.loads((tmp_path / "result.json").read_text())
