@@ -2,25 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
-
-from ansible import constants as C
-from ansible import context
-from ansible.plugins.callback import CallbackBase
-from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_report import (
-    add_room_error,
-    build_report,
-    make_run_id,
-    mark_unreachable,
-    merge_room_report,
-    playbook_short_name,
-    summarize,
-    terminal_summary,
-    write_report,
-)
-
 DOCUMENTATION = r"""
 name: zoom_rooms_report
 type: aggregate
@@ -64,18 +45,37 @@ options:
 
 EXAMPLES = r"""
 # ansible.cfg
-[defaults]
-callbacks_enabled = zoomrooms.remediation.zoom_rooms_report
-
-[zoom_rooms_report]
+# [defaults]
+# callbacks_enabled = zoomrooms.remediation.zoom_rooms_report
+#
+# [zoom_rooms_report]
 # relative to this ansible.cfg
-dir = reports
-keep = 20
-
+# dir = reports
+# keep = 20
+#
 # or, for one run of an installed collection:
 #   ANSIBLE_CALLBACKS_ENABLED=zoomrooms.remediation.zoom_rooms_report \
 #   ZOOM_ROOMS_REPORT_DIR=/srv/zoom-rooms/reports ansible-playbook zoomrooms.remediation.diagnose -i rooms.yml
 """
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ansible import constants as C
+from ansible import context
+from ansible.plugins.callback import CallbackBase
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_report import (
+    add_room_error,
+    build_report,
+    make_run_id,
+    mark_unreachable,
+    merge_room_report,
+    playbook_short_name,
+    summarize,
+    terminal_summary,
+    write_report,
+)
 
 ROOM_FACT = "zoom_room_report"
 RUN_FACT = "zoom_rooms_run"

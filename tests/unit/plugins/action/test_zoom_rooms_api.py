@@ -80,8 +80,6 @@ def test_outcome_flags_and_summary():
         "failed_room_ids": ["r2", "r3"]}
 
 
-
-
 def documented_options(documentation: str) -> Dict[str, Any]:
     """The options ansible-doc shows: the module's own and those of the doc fragment it extends."""
     doc = yaml.safe_load(documentation)
