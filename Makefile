@@ -41,7 +41,7 @@ $(BIN)/activate: requirements.txt
 
 venv: $(BIN)/activate
 
-lint: venv collection
+lint: venv collection sanity
 	$(BIN)/ruff check .
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production --offline

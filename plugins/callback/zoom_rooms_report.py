@@ -2,32 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import os
-import signal
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
-
-from ansible import constants as C
-from ansible import context
-from ansible.plugins.callback import CallbackBase
-from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_report import (
-    add_room_error,
-    build_report,
-    make_run_id,
-    mark_unreachable,
-    merge_room_report,
-    playbook_short_name,
-    summarize,
-    terminal_summary,
-    write_report,
-)
-from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_run_summary import (
-    RUN_DIR_ENV,
-    report_base_dir,
-)
-
 DOCUMENTATION = r"""
 name: zoom_rooms_report
 type: aggregate
@@ -80,18 +54,44 @@ options:
 
 EXAMPLES = r"""
 # ansible.cfg
-[defaults]
-callbacks_enabled = zoomrooms.remediation.zoom_rooms_report
-
-[zoom_rooms_report]
+# [defaults]
+# callbacks_enabled = zoomrooms.remediation.zoom_rooms_report
+#
+# [zoom_rooms_report]
 # relative to this ansible.cfg
-dir = reports
-keep = 20
-
+# dir = reports
+# keep = 20
+#
 # or, for one run of an installed collection:
 #   ANSIBLE_CALLBACKS_ENABLED=zoomrooms.remediation.zoom_rooms_report \
 #   ZOOM_ROOMS_REPORT_DIR=/srv/zoom-rooms/reports ansible-playbook zoomrooms.remediation.diagnose -i rooms.yml
 """
+
+import atexit
+import os
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ansible import constants as C
+from ansible import context
+from ansible.plugins.callback import CallbackBase
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_report import (
+    add_room_error,
+    build_report,
+    make_run_id,
+    mark_unreachable,
+    merge_room_report,
+    playbook_short_name,
+    summarize,
+    terminal_summary,
+    write_report,
+)
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_run_summary import (
+    RUN_DIR_ENV,
+    report_base_dir,
+)
 
 ROOM_FACT = "zoom_room_report"
 SUMMARY_ACTION = "zoomrooms.remediation.zoom_rooms_run_summary"

@@ -2,22 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-from typing import Any, Dict, List, Mapping
-
-from ansible.errors import AnsibleParserError
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable, to_safe_group_name
-from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import (
-    ZoomApiError,
-    ZoomClient,
-    ZoomConfigError,
-    room_record,
-    settings_from,
-    usable_address,
-    without_activation_code,
-)
-
 DOCUMENTATION = r"""
 name: zoom_rooms
 short_description: Zoom Rooms from the Zoom REST API, one host per room computer
@@ -154,6 +138,22 @@ client_secret: !vault |
   $ANSIBLE_VAULT;1.1;AES256
   ...
 """
+
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Mapping
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable, to_safe_group_name
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import (
+    ZoomApiError,
+    ZoomClient,
+    ZoomConfigError,
+    room_record,
+    settings_from,
+    usable_address,
+    without_activation_code,
+)
 
 PLATFORM_GROUPS = {
     "windows": "zoom_rooms_windows",

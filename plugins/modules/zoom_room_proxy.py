@@ -278,7 +278,7 @@ def main() -> None:
         argument_spec={
             "policy": {"type": "str", "choices": ["keep", "direct", "manual", "pac"], "default": "keep"},
             "server": {"type": "str"},
-            "bypass": {"type": "list", "elements": "str", "default": []},
+            "bypass": {"type": "list", "elements": "str", "default": [], "no_log": False},  # host names, not secrets
             "pac_url": {"type": "str"},
             "controller_subnets": {"type": "list", "elements": "str", "default": []},
             "environment_file": {"type": "path", "default": "/etc/environment"},

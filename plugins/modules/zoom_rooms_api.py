@@ -74,8 +74,11 @@ attributes:
     support: full
     description: Reads for real; changes are reported as C(would_upgrade) and so on, without being requested.
   diff_mode:
+    description: Returns no diff; the per-room outcomes say what changed.
     support: none
   platform:
+    description: Runs on the control node only; the rooms are reached through the Zoom API.
+    support: full
     platforms: all
 notes:
   - Zoom documents version changes for Mac and Windows rooms only; appliances and controllers are refused.

@@ -892,4 +892,3 @@ def firewall_mismatches(read: Any, rule_name_: Any, controller_subnets: Any, por
             if found != wanted:
                 problems.append(f"rule '{rule_name_}' {what}: found {found}, wanted {wanted}")
     return problems
-

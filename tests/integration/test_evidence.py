@@ -37,7 +37,6 @@ LOG_MAX_BYTES = 4096
 SIM_REPORT_INTERVAL = 5.0  # tests/lab/sim/zoom-rooms-sim reports to the Zoom API double this often
 
 
-
 # --------------------------------------------------------------------------- no lab
 
 NOW = "2026-03-02T10:00:00Z"

@@ -156,7 +156,6 @@ def test_source_zone_that_does_not_decide_drifts_only_in_old_firewalld():
     assert drifts["verdict"] == "unknown" and "zone drifting" in drifts["decided_by"]
 
 
-
 @pytest.mark.parametrize(
     "change",
     [{"forward_ports": ["port=9090:proto=tcp:toport=8080:toaddr="]},
@@ -170,6 +169,7 @@ def test_forward_port_on_the_controller_port_is_unknown(change):
     assert result["verdict"] == "unknown" and result["decided_by"].endswith("redirects the port")
 
 # ---------------------------------------------------------------- planning
+
 
 @pytest.mark.parametrize(
     "fixtures, subnets, present, expected",

@@ -71,10 +71,6 @@ def test_save_filters_input(rc, save, firewalld_chain, expected):
     assert save_filters_input(rc, save, firewalld_chain) is expected
 
 
-
-
-
-
 NFT = ("nft", "-j", "list", "ruleset")
 IPT4 = ("iptables-save", "-t", "filter")
 IPT6 = ("ip6tables-save", "-t", "filter")

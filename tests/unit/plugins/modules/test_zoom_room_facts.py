@@ -21,10 +21,6 @@ class FakeModule:
         raise AssertionError(msg)
 
 
-
-
-
-
 def test_linux_facts_run_each_command_once(monkeypatch):
     host = RecordedHost({
         ("dpkg-query", "-W", "-f", "${Status}\t${Version}", "zoom-rooms-sim"): (0, "install ok installed\t1.0", ""),
