@@ -36,7 +36,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_pr
     strongest_mode,
     validate_policy,
 )
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import normalise_version
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import read_version
 
 SOCKETFILTERFW = "/usr/libexec/ApplicationFirewall/socketfilterfw"
 NETWORKSETUP = "/usr/sbin/networksetup"
@@ -439,29 +439,20 @@ def load_plist(path: str) -> Dict[str, Any]:
         return plistlib.load(handle)
 
 
-def _plist_version(value: Any) -> str | None:
-    """The facts spelling X.Y.Z.build (shared with the other platforms), None when it does not parse."""
-    try:
-        return normalise_version(value, "CFBundleShortVersionString")
-    except InvalidValue:
-        return None
-
-
 def read_app(read_plist: PlistReader, app_path: str = DEFAULT_APP_PATH) -> Dict[str, Any]:
     """The facts `app` section from the bundle's Info.plist (schema in docs/facts.md).
 
     A missing Info.plist means not installed; any other read error is raised for the caller to record.
+    A version text the shared parser cannot read stays in `raw_version` with `version_status: unreadable`.
     """
     try:
         info = read_plist(os.path.join(app_path, "Contents", "Info.plist"))
     except FileNotFoundError:
-        return {"installed": False, "name": BUNDLE_ID, "version": None, "version_source": None}
-    version = _plist_version(info.get("CFBundleShortVersionString"))
+        return {"installed": False, "name": BUNDLE_ID, **read_version(None, None)}
     return {
         "installed": True,
         "name": info.get("CFBundleIdentifier") or BUNDLE_ID,
-        "version": version,
-        "version_source": "info_plist" if version else None,
+        **read_version(info.get("CFBundleShortVersionString"), "info_plist"),
     }
 
 
@@ -887,7 +878,7 @@ def _unknown_proxy(controller_subnets: Sequence[Network]) -> Dict[str, Any]:
 
 def _app_fallback() -> Dict[str, Any]:
     # the plist exists (a missing one is not an error) but could not be read
-    return {"installed": True, "name": BUNDLE_ID, "version": None, "version_source": None}
+    return {"installed": True, "name": BUNDLE_ID, **read_version(None, None)}
 
 
 def macos_facts(

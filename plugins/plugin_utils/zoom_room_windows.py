@@ -45,6 +45,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_pr
     strongest_mode,
     validate_policy,
 )
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import parse_version, read_version
 
 PROFILES = ("Domain", "Private", "Public")
 # Get-NetConnectionProfile NetworkCategory -> firewall profile.
@@ -111,19 +112,8 @@ def script_result(raw: Any) -> tuple[dict[str, Any], list[str]]:
     return result, errors
 
 
-def normalise_version(value: Any) -> str | None:
-    """`6.2.0.4512`, `6.2.0 (4512)`, `6, 2, 0, 4512` -> `6.2.0.4512`; `6.2.0` stays; junk -> None."""
-    match = re.match(r"^\s*v?(\d+)\s*[.,]\s*(\d+)\s*[.,]\s*(\d+)(?:\s*[.,]\s*(\d+)|\s*\(\s*(\d+)\s*\))?", text(value))
-    if not match:
-        return None
-    major, minor, patch, build_dot, build_paren = match.groups()
-    parts = [str(int(major)), str(int(minor)), str(int(patch))]
-    build = build_dot or build_paren
-    return ".".join([*parts, str(int(build))] if build else parts)
-
-
 def version_key(version: str | None) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split(".")) if version else ()
+    return parse_version(version) if version else ()
 
 
 # --------------------------------------------------------------------------- app version
@@ -139,26 +129,31 @@ def is_zoom_rooms_entry(entry: dict[str, Any]) -> bool:
 
 
 def app_facts(result: dict[str, Any]) -> dict[str, Any]:
-    """DisplayVersion of the newest matching Uninstall entry (either registry view); else ZoomRooms.exe's version."""
+    """DisplayVersion of the newest matching Uninstall entry (either registry view); else ZoomRooms.exe's version.
+
+    A version text the shared parser cannot read is kept as `raw_version` with `version_status: unreadable`.
+    """
     entries = [e for e in as_list(result.get("uninstall_entries")) if isinstance(e, dict) and is_zoom_rooms_entry(e)]
-    with_version = sorted(
-        ((normalise_version(e.get("display_version")), e) for e in entries),
-        key=lambda pair: version_key(pair[0]), reverse=True)
-    for version, entry in with_version:
-        if version:
-            return {"installed": True, "name": text(entry.get("display_name")), "version": version,
-                    "version_source": "registry"}
-    for exe in as_list(result.get("executables")):
-        if not isinstance(exe, dict):
-            continue
-        version = normalise_version(exe.get("file_version")) or normalise_version(exe.get("product_version"))
-        if version:
-            return {"installed": True, "name": (entries and text(entries[0].get("display_name"))) or "ZoomRooms.exe",
-                    "version": version, "version_source": "file_version"}
-    if entries or as_list(result.get("executables")):
-        name = text(entries[0].get("display_name")) if entries else "ZoomRooms.exe"
-        return {"installed": True, "name": name, "version": None, "version_source": None}
-    return {"installed": False, "name": None, "version": None, "version_source": None}
+    executables = [e for e in as_list(result.get("executables")) if isinstance(e, dict)]
+    readings = [(text(e.get("display_name")), read_version(text(e.get("display_version")), "registry"))
+                for e in entries]
+    for exe in executables:
+        for field in ("file_version", "product_version"):
+            readings.append((text(entries[0].get("display_name")) if entries else "ZoomRooms.exe",
+                             read_version(text(exe.get(field)), "file_version")))
+    readable = sorted((r for r in readings if r[1]["version"]), key=lambda r: version_key(r[1]["version"]),
+                      reverse=True)
+    registry_first = [r for r in readable if r[1]["version_source"] == "registry"] or readable
+    if registry_first:
+        name, version = registry_first[0]
+        return {"installed": True, "name": name, **version}
+    unreadable = next((r for r in readings if r[1]["version_status"] == "unreadable"), None)
+    if unreadable:
+        return {"installed": True, "name": unreadable[0], **unreadable[1]}
+    if entries or executables:
+        return {"installed": True, "name": text(entries[0].get("display_name")) if entries else "ZoomRooms.exe",
+                **read_version(None, None)}
+    return {"installed": False, "name": None, **read_version(None, None)}
 
 
 def app_executables(result: dict[str, Any]) -> list[str]:

@@ -314,23 +314,32 @@ def plist_reader(plists):
 
 
 INFO = f"{APP}/Contents/Info.plist"
+ABSENT = {"version": None, "raw_version": None, "version_source": None, "version_status": "absent"}
+
+
+def read(raw: str, version: str) -> dict:
+    return {"version": version, "raw_version": raw, "version_source": "info_plist", "version_status": "ok"}
 
 
 @pytest.mark.parametrize(
     "plists, app_path, expected",
     [({INFO: plistlib.loads(fixture("info_plist.txt").encode())}, APP,
-      {"installed": True, "name": "us.zoom.ZoomPresence", "version": "7.1.0.13088", "version_source": "info_plist"}),
-     ({}, APP, {"installed": False, "name": "us.zoom.ZoomPresence", "version": None, "version_source": None}),
+      {"installed": True, "name": "us.zoom.ZoomPresence", **read("7.1.0.13088", "7.1.0.13088")}),
+     ({}, APP, {"installed": False, "name": "us.zoom.ZoomPresence", **ABSENT}),
      ({INFO: {"CFBundleShortVersionString": "5.17.0 (3370)"}}, APP,
-      {"installed": True, "name": "us.zoom.ZoomPresence", "version": "5.17.0.3370", "version_source": "info_plist"}),
+      {"installed": True, "name": "us.zoom.ZoomPresence", **read("5.17.0 (3370)", "5.17.0.3370")}),
      ({INFO: {"CFBundleShortVersionString": "7.1.0"}}, APP,
-      {"installed": True, "name": "us.zoom.ZoomPresence", "version": "7.1.0.0", "version_source": "info_plist"}),
+      {"installed": True, "name": "us.zoom.ZoomPresence", **read("7.1.0", "7.1.0.0")}),
+     ({INFO: {"CFBundleShortVersionString": "4.1.5 (4.1.33237.0924)"}}, APP,
+      {"installed": True, "name": "us.zoom.ZoomPresence", **read("4.1.5 (4.1.33237.0924)", "4.1.5.33237")}),
      ({INFO: {"CFBundleShortVersionString": "beta"}}, APP,
-      {"installed": True, "name": "us.zoom.ZoomPresence", "version": None, "version_source": None}),
+      {"installed": True, "name": "us.zoom.ZoomPresence", "version": None, "raw_version": "beta",
+       "version_source": "info_plist", "version_status": "unreadable"}),
      ({"/Volumes/Rooms/ZoomPresence.app/Contents/Info.plist": {"CFBundleShortVersionString": "6.2.0.4512"}},
       "/Volumes/Rooms/ZoomPresence.app",
-      {"installed": True, "name": "us.zoom.ZoomPresence", "version": "6.2.0.4512", "version_source": "info_plist"})],
-    ids=["recorded Info.plist", "not installed", "API-style version", "no build number", "unparseable version",
+      {"installed": True, "name": "us.zoom.ZoomPresence", **read("6.2.0.4512", "6.2.0.4512")})],
+    ids=["recorded Info.plist", "not installed", "API-style version", "no build number",
+         "legacy dotted build in parentheses", "unreadable version kept",
          "other app path"],
 )
 def test_read_app(plists, app_path, expected):
@@ -814,7 +823,7 @@ def test_macos_facts_collect_errors_and_never_raise():
     assert [error.split(":", 1)[0] for error in facts["errors"]] == [
         "firewall", "proxy", "os", "app", "listener"]
     assert [item["verdict"] for item in facts["firewall"]["verdicts"]] == ["unknown", "unknown"]
-    assert facts["app"] == {"installed": True, "name": "us.zoom.ZoomPresence", "version": None, "version_source": None}
+    assert facts["app"] == {"installed": True, "name": "us.zoom.ZoomPresence", **ABSENT}
     assert facts["listener"]["listening"] is None
     assert facts["proxy"]["bypass_covers_local"] is None and facts["addresses"] == []
 

@@ -12,7 +12,6 @@ from ansible_collections.zoomrooms.remediation.plugins.filter.zoom_room_windows 
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows import (
     firewall_mismatches,
     firewall_review,
-    normalise_version,
     proxy_backup,
     proxy_restore,
     proxy_settings,
@@ -44,7 +43,9 @@ NO_PROXY_SOURCES = [
 ]
 NO_PROXY = {"mode": "none", "servers": {}, "pac_url": None, "bypass": [], "bypass_covers_local": True,
             "bypass_covers_subnets": {SUBNET: True}, "sources": NO_PROXY_SOURCES}
-APP = {"installed": True, "name": "Zoom Rooms", "version": "6.2.0.4512", "version_source": "registry"}
+APP = {"installed": True, "name": "Zoom Rooms", "version": "6.2.0.4512", "raw_version": "6.2.0.4512",
+       "version_source": "registry", "version_status": "ok"}
+NO_VERSION = {"version": None, "raw_version": None, "version_source": None, "version_status": "absent"}
 LISTENING = {"listening": True, "addresses": ["0.0.0.0", "::"], "process": "ZoomRooms.exe"}
 ADMITTED = {"backend": "windows_defender", "active": True, "block_all": False, "notes": [],
             "verdicts": [{"subnet": SUBNET, "verdict": "admitted", "decided_by": OUR_RULE_VERDICT}]}
@@ -112,17 +113,18 @@ SITUATIONS = [
                       " block rules win over allow rules, so no allow rule can admit it"
                       " (the toolkit reports it and does not delete it)"]}}),
         ("app_missing", {
-            "app": {"installed": False, "name": None, "version": None, "version_source": None},
+            "app": {"installed": False, "name": None, **NO_VERSION},
             "listener": {"listening": False, "addresses": [], "process": None},
             "firewall": {"backend": "windows_defender", "active": True, "block_all": False, "notes": [],
                          "verdicts": [{"subnet": SUBNET, "verdict": "blocked",
                                        "decided_by": "Windows Defender Firewall (Private): default inbound action"
                                                      " Block, no allow rule for TCP 9090 from 10.89.90.0/24"}]}}),
         ("two_uninstall_entries", {"app": {"installed": True, "name": "Zoom Rooms (6.2.0.4512)",
-                                           "version": "6.2.0.4512", "version_source": "registry"}}),
+                                           "version": "6.2.0.4512", "raw_version": "6.2.0 (4512)",
+                                           "version_source": "registry", "version_status": "ok"}}),
         ("file_version_only", {
             "app": {"installed": True, "name": "ZoomRooms.exe", "version": "6.1.5.4300",
-                    "version_source": "file_version"},
+                    "raw_version": "6, 1, 5, 4300", "version_source": "file_version", "version_status": "ok"},
             "listener": {"listening": True, "addresses": ["0.0.0.0"], "process": "ZoomRooms.exe"},
             "firewall": ADMITTED}),
         ("listener_absent", {"app": APP, "listener": {"listening": False, "addresses": [], "process": None},
@@ -186,14 +188,6 @@ def test_section_errors_and_unloaded_hives_are_reported():
 def test_bad_inputs_name_the_variable(subnets, port, message):
     with pytest.raises(AnsibleFilterError, match=message.replace("[", r"\[").replace("]", r"\]")):
         windows_facts(fixture("no_proxy"), subnets, port)
-
-
-@pytest.mark.parametrize("value, expected", [
-    ("6.2.0.4512", "6.2.0.4512"), ("6.2.0 (4512)", "6.2.0.4512"), ("6, 1, 5, 4300", "6.1.5.4300"),
-    ("5.17.5", "5.17.5"), ("v6.0.11.100", "6.0.11.100"), ("", None), ("unknown", None), (None, None),
-], ids=["dotted", "api style", "commas", "three parts", "leading v", "empty", "words", "none"])
-def test_normalise_version(value, expected):
-    assert normalise_version(value) == expected
 
 
 # --------------------------------------------------------------------------- firewall verdict rules
