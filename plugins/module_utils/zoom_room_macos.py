@@ -686,7 +686,7 @@ def proxy_section(sources: Sequence[Dict[str, Any]], controller_subnets: Sequenc
     """
     mode = strongest_mode([source["mode"] for source in sources])
     primary = next((source for source in sources if source["mode"] == mode), None)
-    covers = [coverage(source, controller_subnets) for source in sources]
+    covers = [coverage(source, controller_subnets, "macos") for source in sources]
     return {
         "mode": mode,
         "servers": dict(primary["servers"]) if primary else {},

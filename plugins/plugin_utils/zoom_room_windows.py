@@ -27,11 +27,11 @@ import re
 from typing import Any, Iterable, Sequence
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_bypass import merge_bypass
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
     InvalidValue,
     Network,
     is_loopback,
-    merge_bypass,
     parse_cidrs,
     parse_port,
 )
@@ -559,7 +559,7 @@ def proxy_facts(result: dict[str, Any], subnets: Sequence[Network], errors: list
     covers_local = True
     covers_subnets = {str(s): True for s in subnets}
     for source in sources:
-        cover = coverage(source, subnets)
+        cover = coverage(source, subnets, "windows")
         covers_local = covers_local and cover["bypass_covers_local"]
         covers_subnets = {k: v and cover["bypass_covers_subnets"][k] for k, v in covers_subnets.items()}
     return {"mode": mode, "servers": dict(leading.get("servers", {})), "pac_url": leading.get("pac_url"),
