@@ -45,6 +45,7 @@ lint: venv collection
 	$(BIN)/ruff check .
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production --offline
+	$(BIN)/python tests/lint/powershell_lint.py
 
 unit: venv collection
 	$(BIN)/pytest -q -n 2 tests/unit
