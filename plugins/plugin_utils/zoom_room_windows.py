@@ -21,6 +21,8 @@ The filters of plugins/filter/zoom_room_windows.py, over these functions:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import fnmatch
 import ipaddress
 import re
@@ -63,7 +65,7 @@ ANY = frozenset({"", "any", "*"})
 APP_NAME_PATTERN = "Zoom Rooms*"
 APP_EXCLUDE_PATTERN = "*Installer*"
 PUBLISHER_PATTERN = "Zoom*Communications*"
-# Where ZoomRooms.exe lives (ZOOM_FACTS.md: packaging metadata names both folders).
+# Where ZoomRooms.exe lives (winget Zoom.ZoomRooms manifests and Fleet metadata name both folders).
 DEFAULT_APP_PATHS = ("C:\\Program Files\\ZoomRooms\\bin\\ZoomRooms.exe",
                      "C:\\Program Files\\Zoom\\ZoomRooms\\bin\\ZoomRooms.exe")
 WININET_SOURCE = "WinINet"
@@ -522,20 +524,56 @@ def wininet_source(entry: dict[str, Any]) -> dict[str, Any]:
             "auto_detect": bool(flags & PROXY_TYPE_AUTO_DETECT) if flags is not None else None}
 
 
-def parse_netsh_winhttp(output: str) -> dict[str, Any]:
-    """`netsh winhttp show proxy` (English wording) -> {proxy, bypass}."""
-    proxy = re.search(r"Proxy Server\(s\)\s*:\s*(.+)", output)
-    bypass = re.search(r"Bypass List\s*:\s*(.+)", output)
-    return {"proxy": netsh_value(proxy), "bypass": netsh_value(bypass)}
+# WinHttpSettings (HKLM\...\Internet Settings\Connections, REG_BINARY), the value netsh winhttp and
+# WinHttpSetDefaultProxyConfiguration write: DWORD version, DWORD counter, DWORD flags (1 always, 2 manual
+# proxy, 4 auto-config URL, 8 auto-detect), then three DWORD-length-prefixed ASCII strings: proxy, bypass,
+# auto-config URL. Layout per github.com/stephannn/WinHttpProxySettings (WinHttpProxySettings.ps1, after
+# gist XPlantefeve/a53a6af5); versions it writes and reads: 0x18 (netsh reset), 0x28, 0x3c, 0x46.
+WINHTTP_SETTINGS_VERSIONS = (0x18, 0x28, 0x3C, 0x46)
+WINHTTP_FLAG_MANUAL = 0x02
 
 
-def netsh_value(match: re.Match[str] | None) -> str | None:
-    return None if not match or match.group(1).strip() in ("", "(none)") else match.group(1).strip()
+def parse_winhttp_settings(blob: bytes) -> dict[str, Any]:
+    """The WinHttpSettings registry value -> {proxy, bypass}; ValueError naming what is off for any other layout."""
+    def dword(offset: int) -> int:
+        if offset + 4 > len(blob):
+            raise ValueError(f"WinHttpSettings: {len(blob)} bytes end inside the field at byte {offset}")
+        return int.from_bytes(blob[offset:offset + 4], "little")
+
+    version = dword(0)
+    if version not in WINHTTP_SETTINGS_VERSIONS:
+        raise ValueError(f"WinHttpSettings: unknown layout version 0x{version:x} (known: "
+                         f"{', '.join(f'0x{v:x}' for v in WINHTTP_SETTINGS_VERSIONS)})")
+    flags, offset, strings = dword(8), 12, []
+    for index in range(3):
+        if index == 2 and version == 0x18 and offset == len(blob):
+            strings.append("")  # netsh's 20-byte reset value stops after the bypass list
+            break
+        length = dword(offset)
+        if offset + 4 + length > len(blob):
+            raise ValueError(f"WinHttpSettings: a string of {length} bytes at byte {offset} runs past the value")
+        strings.append(blob[offset + 4:offset + 4 + length].decode("ascii", errors="replace"))
+        offset += 4 + length
+    proxy, bypass, _ = strings
+    manual = bool(flags & WINHTTP_FLAG_MANUAL) and bool(proxy)
+    return {"proxy": proxy if manual else None, "bypass": bypass if manual else None}
 
 
-def winhttp_source(entry: dict[str, Any]) -> dict[str, Any]:
-    if text(entry.get("netsh_output")) and not entry.get("proxy"):
-        entry = {**entry, **parse_netsh_winhttp(text(entry.get("netsh_output")))}
+def winhttp_source(entry: dict[str, Any], errors: list[str]) -> dict[str, Any] | None:
+    """WinHTTP's default proxy: from WinHttpGetDefaultProxyConfiguration, else the WinHttpSettings value itself.
+
+    Never from `netsh winhttp show proxy`: its text is localised. None (with an error line) when unreadable.
+    """
+    if text(entry.get("method")) == "registry":
+        encoded = text(entry.get("settings_base64"))
+        if not encoded:  # no value written yet: WinHTTP's default is a direct connection
+            entry = {"proxy": None, "bypass": None}
+        else:
+            try:
+                entry = parse_winhttp_settings(base64.b64decode(encoded, validate=True))
+            except (ValueError, binascii.Error) as error:
+                errors.append(f"winhttp: {error}")
+                return None
     servers = parse_proxy_server(entry.get("proxy"))
     return {"source": WINHTTP_SOURCE, "mode": "manual" if servers else "none", "servers": servers, "pac_url": None,
             "bypass": split_bypass(entry.get("bypass")) if servers else []}
@@ -551,8 +589,9 @@ def proxy_facts(result: dict[str, Any], subnets: Sequence[Network], errors: list
                           " loaded (account not logged on); its proxy settings were not read")
             continue
         sources.append(wininet_source(entry))
-    if isinstance(result.get("winhttp"), dict):
-        sources.append(winhttp_source(result["winhttp"]))
+    winhttp = winhttp_source(result["winhttp"], errors) if isinstance(result.get("winhttp"), dict) else None
+    if winhttp is not None:
+        sources.append(winhttp)
     sources = [redact_proxy(source) for source in sources]
     mode = strongest_mode([s["mode"] for s in sources])
     leading = next((s for s in sources if s["mode"] == mode), None) or {**empty_proxy()}

@@ -186,8 +186,14 @@ namespace ZoomRoomFacts
         bypass = $winHttp[2]
     }
 } catch {
+    # Without Add-Type: the raw WinHttpSettings value (decoded in Python), never netsh's localised text.
     try {
-        $facts.winhttp = @{ method = 'netsh'; netsh_output = (& netsh.exe winhttp show proxy | Out-String) }
+        $connections = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections' -ErrorAction SilentlyContinue
+        $blob = $null
+        if ($connections) { $blob = $connections.WinHttpSettings }
+        $encoded = ''
+        if ($blob -is [byte[]]) { $encoded = [Convert]::ToBase64String($blob) }
+        $facts.winhttp = @{ method = 'registry'; settings_base64 = $encoded }
     } catch { $errors.Add("winhttp: $($_.Exception.Message)") }
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from typing import Any
@@ -12,6 +13,7 @@ from ansible_collections.zoomrooms.remediation.plugins.filter.zoom_room_windows 
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows import (
     firewall_mismatches,
     firewall_review,
+    parse_winhttp_settings,
     proxy_backup,
     proxy_restore,
     proxy_settings,
@@ -95,7 +97,7 @@ SITUATIONS = [
                 {"source": "WinHTTP", "mode": "manual",
                  "servers": {"http": "***@winhttp-proxy.corp.example:8080", "https": "winhttp-proxy.corp.example:8443"},
                  "pac_url": None, "bypass": ["<local>"]}]}}),
-        ("winhttp_netsh_fallback", {"proxy": {
+        ("winhttp_registry_fallback", {"proxy": {
             "mode": "manual",
             "servers": {"http": "winhttp-proxy.corp.example:8080", "https": "winhttp-proxy.corp.example:8080"},
             "pac_url": None, "bypass": ["<local>", "10.89.90.*"], "bypass_covers_local": True,
@@ -493,3 +495,46 @@ def test_fixtures_are_not_mutated_by_the_filter():
     before = copy.deepcopy(raw)
     windows_facts(raw, SUBNETS, 9090)
     assert raw == before
+
+
+# ------------------------------------------------------------- WinHTTP without the API: the registry value
+
+
+def winhttp_blob(version: int, flags: int, proxy: bytes = b"", bypass: bytes = b"", auto: bytes = b"") -> bytes:
+    blob = version.to_bytes(4, "little") + (1).to_bytes(4, "little") + flags.to_bytes(4, "little")
+    for part in (proxy, bypass, auto):
+        blob += len(part).to_bytes(4, "little") + part
+    return blob
+
+
+# netsh winhttp reset proxy writes this 20-byte value (stephannn/WinHttpProxySettings uses it as the default)
+NETSH_RESET = bytes([0x18, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+
+
+@pytest.mark.parametrize("blob, expected", [
+    (NETSH_RESET, {"proxy": None, "bypass": None}),
+    (winhttp_blob(0x28, 3, b"proxy:8080", b"<local>;10.89.*"), {"proxy": "proxy:8080", "bypass": "<local>;10.89.*"}),
+    (winhttp_blob(0x46, 3, b"proxy:8080", b"") + bytes(32), {"proxy": "proxy:8080", "bypass": ""}),
+    (winhttp_blob(0x28, 1, b"proxy:8080", b"<local>"), {"proxy": None, "bypass": None}),
+], ids=["netsh reset: direct", "manual proxy with bypass", "version 0x46 with its trailing zeros",
+        "proxy written but the manual flag off"])
+def test_winhttp_settings_value(blob, expected):
+    assert parse_winhttp_settings(blob) == expected
+
+
+@pytest.mark.parametrize("blob, message", [
+    (winhttp_blob(0x99, 3, b"proxy:8080"), "unknown layout version 0x99"),
+    (winhttp_blob(0x28, 3, b"proxy:8080")[:20], "runs past the value"),
+    (bytes([0x28, 0, 0]), "end inside the field at byte 0"),
+], ids=["unknown version", "string cut short", "too short"])
+def test_winhttp_settings_unknown_layout_fails_loudly(blob, message):
+    with pytest.raises(ValueError, match=message):
+        parse_winhttp_settings(blob)
+
+
+def test_unreadable_winhttp_value_is_an_error_line_not_a_guess():
+    raw = fixture("winhttp_registry_fallback")
+    raw["result"]["winhttp"]["settings_base64"] = base64.b64encode(winhttp_blob(0x99, 3, b"p:1")).decode()
+    facts = windows_facts(raw, SUBNETS, 9090)
+    assert [s["source"] for s in facts["proxy"]["sources"]] == ["WinINet (ZR-LON-04\\ZoomRooms)"]
+    assert any("winhttp: WinHttpSettings: unknown layout version 0x99" in e for e in facts["errors"])
