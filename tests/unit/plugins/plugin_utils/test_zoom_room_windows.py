@@ -22,6 +22,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_wi
     windows_facts,
 )
 from fixture_files import FIXTURES as ALL_FIXTURES
+from fixture_files import windows_variant
 
 FIXTURES = ALL_FIXTURES / "windows"
 SUBNET = "10.89.90.0/24"
@@ -538,3 +539,57 @@ def test_unreadable_winhttp_value_is_an_error_line_not_a_guess():
     facts = windows_facts(raw, SUBNETS, 9090)
     assert [s["source"] for s in facts["proxy"]["sources"]] == ["WinINet (ZR-LON-04\\ZoomRooms)"]
     assert any("winhttp: WinHttpSettings: unknown layout version 0x99" in e for e in facts["errors"])
+
+
+# ----------------------------------------------------------- the recorded-output matrix (windows/variants.json)
+
+MASK_RULE = "Windows Defender Firewall (Private): allow rule 'Zoom Rooms controller (TCP 9090)'"
+NOT_LOCAL = ("Windows Defender Firewall (Private): default inbound action Block, no allow rule for TCP 9090"
+             " from 10.89.90.0/24")
+
+
+def variant_facts(name: str) -> dict[str, Any]:
+    return windows_facts(windows_variant(name), SUBNETS, 9090)
+
+
+VARIANTS = [
+    ("remote_address_local_subnet", lambda f: f["firewall"]["verdicts"],
+     [{"subnet": SUBNET, "verdict": "blocked", "decided_by": NOT_LOCAL}]),
+    ("remote_address_local_subnet_on_controller_segment", lambda f: [v["verdict"] for v in f["firewall"]["verdicts"]],
+     ["admitted"]),
+    ("remote_address_cidr_form", lambda f: f["firewall"]["verdicts"],
+     [{"subnet": SUBNET, "verdict": "admitted", "decided_by": MASK_RULE}]),
+    ("remote_address_range", lambda f: f["firewall"]["verdicts"],
+     [{"subnet": SUBNET, "verdict": "admitted", "decided_by": MASK_RULE}]),
+    ("single_objects", lambda f: f, HEALTHY_FACTS),
+    ("nulls_for_empty", lambda f: f, HEALTHY_FACTS),
+    ("proxy_override_cidr", lambda f: (f["proxy"]["bypass_covers_local"], f["proxy"]["bypass_covers_subnets"]),
+     (True, {SUBNET: False})),
+    ("proxy_override_mask", lambda f: (f["proxy"]["bypass_covers_local"], f["proxy"]["bypass_covers_subnets"]),
+     (True, {SUBNET: False})),
+    ("proxy_override_inner_wildcard",
+     lambda f: (f["proxy"]["bypass_covers_local"], f["proxy"]["bypass_covers_subnets"]), (True, {SUBNET: True})),
+    ("proxy_server_per_protocol", lambda f: f["proxy"]["servers"],
+     {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3129"}),
+    ("winhttp_bypass_whitespace", lambda f: (f["proxy"]["sources"][1]["bypass"], f["proxy"]["bypass_covers_subnets"]),
+     (["<local>", "10.89.90.*", "127.0.0.1"], {SUBNET: True})),
+    ("display_version_legacy", lambda f: f["app"],
+     {"installed": True, "name": "Zoom Rooms", "version": "4.1.5.33237", "raw_version": "4.1.5 (4.1.33237.0925)",
+      "version_source": "registry", "version_status": "ok"}),
+    ("display_version_unreadable", lambda f: f["app"],
+     {"installed": True, "name": "Zoom Rooms", "version": None, "raw_version": "Zoom Rooms 6",
+      "version_source": "registry", "version_status": "unreadable"}),
+    ("app_removed", lambda f: (f["app"], f["listener"]),
+     ({"installed": False, "name": None, **NO_VERSION}, {"listening": False, "addresses": [], "process": None})),
+]
+
+
+@pytest.mark.parametrize("name, pick, expected", VARIANTS, ids=[row[0] for row in VARIANTS])
+def test_recorded_variant(name, pick, expected):
+    assert pick(variant_facts(name)) == expected
+
+
+def test_every_variant_names_its_source_and_is_tested():
+    variants = json.loads((FIXTURES / "variants.json").read_text())["variants"]
+    assert all(len(v["_source"]) > 20 and (FIXTURES / f"{v['base']}.json").exists() for v in variants.values())
+    assert set(variants) == {row[0] for row in VARIANTS}
