@@ -32,6 +32,11 @@ def nft_ruleset(name: str) -> str:
     return json.dumps(json.loads(Path(FIXTURES, "nftables", name).read_text())["ruleset"])
 
 
+def windows_fixture(name: str) -> dict:
+    """A recorded Windows facts-script result (fixtures/windows/<name>.json)."""
+    return json.loads((FIXTURES / "windows" / f"{name}.json").read_text())
+
+
 def windows_variant(name: str) -> dict:
     """A recorded Windows facts-script result with the values fixtures/windows/variants.json changes for `name`."""
     variant = json.loads((FIXTURES / "windows" / "variants.json").read_text())["variants"][name]

@@ -37,7 +37,10 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ma
     read_app,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import required_bypass
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import (
+    coverage,
+    required_bypass,
+)
 from fixture_files import FIXTURES as ALL_FIXTURES
 
 FIXTURES = ALL_FIXTURES / "macos"
@@ -829,7 +832,16 @@ def test_macos_facts_collect_errors_and_never_raise():
 
 
 def test_every_fixture_is_used_by_a_test():
-    """A recorded output nobody parses proves nothing (checked on this file's text, so it holds under xdist)."""
-    source = Path(__file__).read_text()
+    """A recorded output nobody parses proves nothing (checked on the tests' text, so it holds under xdist)."""
+    source = Path(__file__).read_text() + (Path(__file__).resolve().parents[2] / "test_cross_platform.py").read_text()
     unused = sorted(path.name for path in FIXTURES.glob("*.txt") if f'"{path.name}"' not in source)
     assert not unused, f"fixtures no test reads: {unused}"
+
+
+def test_bypass_domains_in_cidr_form_cover_the_controller_subnets():
+    """macOS reads CIDR entries (also the short 169.254/16 of its default list) as address ranges."""
+    bypass = parse_bypass_domains(fixture("ns_bypass_cidr.txt")).value
+    proxy = {"mode": "manual", "servers": {"http": "127.0.0.1:7890"}, "pac_url": None, "bypass": bypass}
+    assert coverage(proxy, SUBNETS, "macos") == {"bypass_covers_local": True,
+                                                 "bypass_covers_subnets": {"10.89.90.0/24": True,
+                                                                           "10.89.91.0/24": True}}
