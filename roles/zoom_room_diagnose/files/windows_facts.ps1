@@ -1,8 +1,11 @@
+# The one read of a Windows room (read-only): diagnose's facts, and the firewall and proxy actions'
+# before/after reads. Every judgement is made in Python (plugins/plugin_utils/zoom_room_windows.py).
 [CmdletBinding()]
 param (
     [int]$Port = 9090,
     [string]$ProxyUser = '',
-    [string[]]$AppPaths = @()
+    [string[]]$AppPaths = @(),
+    [string]$RuleName = ''
 )
 $ErrorActionPreference = 'Stop'
 $Ansible.Changed = $false
@@ -78,6 +81,31 @@ try {
         }
     })
 } catch { $errors.Add("firewall: $($_.Exception.Message)") }
+
+if ($RuleName) {
+    try {
+        # Our rule as community.windows.win_firewall_rule sees and edits it: the firewall COM API, by Name.
+        $firewallPolicy = New-Object -ComObject HNetCfg.FwPolicy2
+        $facts.existing_rules = @(foreach ($rule in @($firewallPolicy.Rules | Where-Object { $_.Name -eq $RuleName })) {
+            @{
+                name = [string]$rule.Name
+                description = [string]$rule.Description
+                application_name = [string]$rule.ApplicationName
+                service_name = [string]$rule.ServiceName
+                protocol = [int]$rule.Protocol
+                local_ports = [string]$rule.LocalPorts
+                remote_ports = [string]$rule.RemotePorts
+                local_addresses = [string]$rule.LocalAddresses
+                remote_addresses = [string]$rule.RemoteAddresses
+                direction = [int]$rule.Direction
+                action = [int]$rule.Action
+                enabled = [bool]$rule.Enabled
+                profiles = [int]$rule.Profiles
+                grouping = [string]$rule.Grouping
+            }
+        })
+    } catch { $errors.Add("rule: $($_.Exception.Message)") }
+}
 
 try {
     $connectionProfiles = @(Get-NetConnectionProfile -ErrorAction SilentlyContinue)

@@ -11,15 +11,19 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.zoomrooms.remediation.plugins.filter.zoom_room_windows import FilterModule
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows import (
+    parse_winhttp_settings,
+    windows_facts,
+)
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows_firewall import (
     firewall_mismatches,
     firewall_review,
-    parse_winhttp_settings,
+)
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows_proxy import (
     proxy_backup,
     proxy_restore,
     proxy_settings,
     proxy_target,
     windows_bypass,
-    windows_facts,
 )
 from fixture_files import FIXTURES as ALL_FIXTURES
 from fixture_files import windows_variant
@@ -484,11 +488,9 @@ def test_mismatches_after_the_change(subnets, profiles, state, expected):
                                profiles, state) == expected
 
 
-def test_filters_are_registered():
-    assert set(FilterModule().filters()) == {
-        "zoom_room_windows_facts", "zoom_room_windows_bypass", "zoom_room_windows_proxy_target",
-        "zoom_room_windows_proxy_backup", "zoom_room_windows_proxy_settings", "zoom_room_windows_proxy_restore",
-        "zoom_room_windows_firewall_review", "zoom_room_windows_firewall_mismatches"}
+def test_only_the_reading_filters_are_left():
+    """Planning, applying and restoring moved into the zoom_room_firewall / zoom_room_proxy actions."""
+    assert set(FilterModule().filters()) == {"zoom_room_windows_facts", "zoom_room_windows_firewall_mismatches"}
 
 
 def test_fixtures_are_not_mutated_by_the_filter():
