@@ -164,7 +164,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ho
     firewall_facts,
     linux_layers,
 )
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos import AppFirewallBackend
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_firewall import AppFirewallBackend
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
     InvalidValue,
     Network,

@@ -132,7 +132,9 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ho
     read_file,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_linux import EnvironmentFileProxy
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos import NetworkSetupProxyBackend
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_proxy import (
+    NetworkSetupProxyBackend,
+)
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
     InvalidValue,
     Network,

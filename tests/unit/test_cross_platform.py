@@ -16,12 +16,14 @@ from typing import Any, Callable
 import pytest
 from ansible_collections.zoomrooms.remediation.plugins.module_utils import zoom_room_macos as macos
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos import (
+    macos_facts,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_cli import (
     IFCONFIG,
     LSOF,
     NETWORKSETUP,
     SOCKETFILTERFW,
     SW_VERS,
-    macos_facts,
 )
 from ansible_collections.zoomrooms.remediation.plugins.modules import zoom_room_facts
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import diagnose

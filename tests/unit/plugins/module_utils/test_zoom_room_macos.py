@@ -9,32 +9,38 @@ from pathlib import Path
 import pytest
 from ansible_collections.zoomrooms.remediation.plugins.module_utils import zoom_room_macos as macos
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos import (
+    macos_facts,
+    parse_ifconfig,
+    parse_lsof_listeners,
+    parse_sw_vers,
+    read_app,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_cli import (
     DEFAULT_APP_PATH,
     IFCONFIG,
     LSOF,
     NETWORKSETUP,
-    PER_APP_NOTE,
     SOCKETFILTERFW,
     SW_VERS,
-    AppFirewallBackend,
     MacCommandError,
-    NetworkSetupProxyBackend,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_firewall import (
+    PER_APP_NOTE,
+    AppFirewallBackend,
     app_state_from_listapps,
-    macos_facts,
     parse_allow_signed_app,
     parse_app_blocked,
-    parse_auto_proxy,
     parse_block_all,
-    parse_bypass_domains,
     parse_global_state,
-    parse_ifconfig,
     parse_listapps,
-    parse_lsof_listeners,
-    parse_network_services,
     parse_stealth,
-    parse_sw_vers,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_proxy import (
+    NetworkSetupProxyBackend,
+    parse_auto_proxy,
+    parse_bypass_domains,
+    parse_network_services,
     parse_web_proxy,
-    read_app,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import (
