@@ -12,14 +12,12 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from ansible.errors import AnsibleError
-from ansible.plugins.action import ActionBase
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_action import (
     COLLECTOR_MODULE,
     ModuleRunner,
+    RoomAction,
     collector_args,
     collector_script,
-    is_windows,
-    without,
 )
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows_firewall import (
     RULE_MODULE,
@@ -45,24 +43,10 @@ ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
 }
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = True
-
-    def run(self, tmp: Any = None, task_vars: Dict[str, Any] | None = None) -> Dict[str, Any]:
-        task_vars = task_vars or {}
-        result = super().run(tmp, task_vars)
-        modules = ModuleRunner(self, task_vars)
-        try:
-            if not is_windows(self._connection):
-                return {**result, **modules.run(POSIX_MODULE, without(self._task.args, WINDOWS_ONLY))}
-            _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-            args["rule_name"] = args["rule_name"] or f"Zoom Rooms controller (TCP {args['port']})"
-            return {**result, **self._windows(args, modules)}
-        except AnsibleError as error:
-            return {**result, "failed": True, "msg": f"{task_vars.get('inventory_hostname', 'room')}: {error}"}
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
+class ActionModule(RoomAction):
+    POSIX_MODULE = POSIX_MODULE
+    WINDOWS_ONLY = WINDOWS_ONLY
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
     def _read(self, args: Dict[str, Any], modules: ModuleRunner) -> Dict[str, Any]:
         read = modules.run(COLLECTOR_MODULE, collector_args(collector_script(), args["port"], args["rule_name"]),
@@ -72,6 +56,7 @@ class ActionModule(ActionBase):
         return read
 
     def _windows(self, args: Dict[str, Any], modules: ModuleRunner) -> Dict[str, Any]:
+        args = {**args, "rule_name": args["rule_name"] or f"Zoom Rooms controller (TCP {args['port']})"}
         before = self._read(args, modules)
         if args["restore"] is not None:
             change = restore_args(args["restore"])

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from ansible.errors import AnsibleError
-from ansible.plugins.action import ActionBase
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_action import (
     COLLECTOR_MODULE,
     ModuleRunner,
+    RoomAction,
     collector_args,
     collector_script,
-    is_windows,
-    without,
 )
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows_proxy import (
     HTTP_MODULE,
@@ -47,23 +44,10 @@ ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
 }
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = True
-
-    def run(self, tmp: Any = None, task_vars: Dict[str, Any] | None = None) -> Dict[str, Any]:
-        task_vars = task_vars or {}
-        result = super().run(tmp, task_vars)
-        modules = ModuleRunner(self, task_vars)
-        try:
-            if not is_windows(self._connection):
-                return {**result, **modules.run(POSIX_MODULE, without(self._task.args, WINDOWS_ONLY))}
-            _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-            return {**result, **self._windows(args, modules)}
-        except AnsibleError as error:
-            return {**result, "failed": True, "msg": f"{task_vars.get('inventory_hostname', 'room')}: {error}"}
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
+class ActionModule(RoomAction):
+    POSIX_MODULE = POSIX_MODULE
+    WINDOWS_ONLY = WINDOWS_ONLY
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
     @staticmethod
     def _runas(target: Dict[str, Any]) -> str:

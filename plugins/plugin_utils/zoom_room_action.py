@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Dict, Iterator, Mapping, Sequence
 
+from ansible.errors import AnsibleError
+from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import become_loader
 
 COLLECTOR_MODULE = "ansible.windows.win_powershell"
@@ -77,3 +79,32 @@ class ModuleRunner:
             yield
         finally:
             connection.set_become_plugin(saved)
+
+
+class RoomAction(ActionBase):
+    """One task for every platform: our module on Linux and macOS; on Windows `_windows()` reads, plans in
+    Python and applies with the well-kept modules. Subclasses name the module, the options only Windows
+    knows (left out for the module) and the argument spec the Windows side validates."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = True
+    POSIX_MODULE = ""
+    WINDOWS_ONLY: ClassVar[Sequence[str]] = ()
+    ARGUMENT_SPEC: ClassVar[Dict[str, Dict[str, Any]]] = {}
+
+    def run(self, tmp: Any = None, task_vars: Dict[str, Any] | None = None) -> Dict[str, Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        modules = ModuleRunner(self, task_vars)
+        try:
+            if not is_windows(self._connection):
+                return {**result, **modules.run(self.POSIX_MODULE, without(self._task.args, self.WINDOWS_ONLY))}
+            _, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+            return {**result, **self._windows(args, modules)}
+        except AnsibleError as error:  # bad input or a failed read: named after the room, nothing changed
+            return {**result, "failed": True, "msg": f"{task_vars.get('inventory_hostname', 'room')}: {error}"}
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+
+    def _windows(self, args: Dict[str, Any], modules: ModuleRunner) -> Dict[str, Any]:
+        raise NotImplementedError
