@@ -11,7 +11,7 @@ ROOMS ?= 10 25 50
 # The checkout is the collection zoomrooms.remediation; ansible.cfg's collections_path lists .ansible/collections.
 COLLECTION_LINK := .ansible/collections/ansible_collections/zoomrooms/remediation
 
-.PHONY: help deps apt venv collection lint unit integration molecule test demo bench lab-up lab-down clean
+.PHONY: help deps apt venv collection sanity lint unit integration molecule test demo bench lab-up lab-down clean
 
 help:
 	@echo "make demo   - bring up the lab with faults, diagnose, remediate, print the summary"
@@ -46,6 +46,20 @@ lint: venv collection
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production --offline
 	$(BIN)/python tests/lint/powershell_lint.py
+
+# ansible-test sanity needs the collection under a path ending in ansible_collections/zoomrooms/remediation and
+# outside any git checkout that ignores it: it runs on a temporary copy of the files git would commit.
+# Its per-test virtualenvs get pip from tests/sanity/get_pip.py (PyPI) instead of ci-files.testing.ansible.com,
+# and live in .ansible/sanity-home so the user's ~/.ansible is left alone.
+SANITY_HOME := $(abspath .ansible/sanity-home)
+SANITY_OPTIONS ?=
+sanity: venv
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	dest="$$tmp/ansible_collections/zoomrooms/remediation"; mkdir -p "$$dest" $(SANITY_HOME)/.ansible/test/cache; \
+	cp tests/sanity/get_pip.py $(SANITY_HOME)/.ansible/test/cache/get_pip_24_2.py; \
+	git ls-files -z --cached --others --exclude-standard | \
+	  while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | xargs -0 cp -P --parents -t "$$dest"; \
+	cd "$$dest" && HOME=$(SANITY_HOME) $(abspath $(BIN))/ansible-test sanity --python 3.11 $(SANITY_OPTIONS)
 
 unit: venv collection
 	$(BIN)/pytest -q -n 2 tests/unit

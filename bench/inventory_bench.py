@@ -31,7 +31,7 @@ import zoom_api_double as zd  # noqa: E402
 def write_config(directory: Path, double: zd.RunningDouble, workers: int) -> Path:
     config = directory / "bench.zoom_rooms.yml"
     config.write_text("\n".join([
-        "plugin: zoom_rooms",
+        "plugin: zoomrooms.remediation.zoom_rooms",
         f"base_url: {double.base_url}",
         f"token_url: {double.token_url}",
         f"account_id: {zd.LAB_ACCOUNT_ID}",

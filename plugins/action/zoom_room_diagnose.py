@@ -75,11 +75,19 @@ def api_side(job_result_data: Dict[str, Any] | None, room: Mapping[str, Any],
     """(the API view the findings read, the room's zoom_room_api fact or NO_API_READ).
 
     A read that failed or did not finish leaves the view the inventory gave (the zoom_rooms
-    inventory plugin's host vars, or an earlier read's fact); the play's next step says why.
+    inventory plugin's host vars, or an earlier read's fact) with its `read_error`, as does a room
+    whose own device read failed (a 5xx after the retries): the findings then say the room's cloud
+    data is missing (api_data_missing) instead of leaving it silently healthy.
     """
-    if job_result_data is None or job_result_data.get("failed") or "rooms" not in job_result_data:
+    if job_result_data is None:
         return fallback_view, NO_API_READ
+    if job_result_data.get("failed") or "rooms" not in job_result_data:
+        error = str(job_result_data.get("msg") or "the Zoom API read failed")
+        return {**(fallback_view or {}), "read_error": error}, NO_API_READ
     fact = api_fact_for(job_result_data["rooms"], room)
+    device_error = (job_result_data.get("errors") or {}).get((fact or {}).get("id"))
+    if device_error:
+        fact = {**fact, "read_error": f"devices: {device_error}"}
     return api_view_of_fact(fact, room), fact
 
 
@@ -164,4 +172,7 @@ class ActionModule(ActionBase):
         results_file = (args["api_job"] or {}).get("results_file")
         if not results_file:
             return None
-        return wait_for_background(lambda: read_file(results_file), args["api_timeout"])
+        result = wait_for_background(lambda: read_file(results_file), args["api_timeout"])
+        if result is None:
+            return {"failed": True, "msg": f"the Zoom API read did not finish within {args['api_timeout']:g} s"}
+        return result

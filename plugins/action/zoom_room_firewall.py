@@ -12,12 +12,14 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from ansible.errors import AnsibleError
+from ansible_collections.zoomrooms.remediation.plugins.modules import zoom_room_firewall as module_doc
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_action import (
     COLLECTOR_MODULE,
     ModuleRunner,
     RoomAction,
     collector_args,
     collector_script,
+    spec_from_documentation,
 )
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows_firewall import (
     RULE_MODULE,
@@ -28,19 +30,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_wi
 
 POSIX_MODULE = "zoomrooms.remediation.zoom_room_firewall"
 WINDOWS_ONLY = ("rule_name", "description", "profiles")
-ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
-    "sources": {"type": "list", "elements": "str", "default": []},
-    "port": {"type": "int", "default": 9090},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    "backend": {"type": "str", "default": "auto"},
-    "persist": {"type": "bool", "default": True},
-    "restore": {"type": "dict"},
-    "allow_disable_block_all": {"type": "bool", "default": False},
-    "app_path": {"type": "path", "default": "/Applications/ZoomPresence.app"},
-    "rule_name": {"type": "str", "default": ""},
-    "description": {"type": "str", "default": "Zoom Rooms controllers to the room app; managed by zoom_room_firewall"},
-    "profiles": {"type": "list", "elements": "str", "default": ["domain", "private"]},
-}
+ARGUMENT_SPEC = spec_from_documentation(module_doc.DOCUMENTATION)
 
 
 class ActionModule(RoomAction):
@@ -65,8 +55,11 @@ class ActionModule(RoomAction):
         else:
             plan = firewall_plan(before, args["rule_name"], args["description"], args["sources"], args["port"],
                                  args["profiles"], args["state"])
+            # `applied` is what the rollback passes back as `expect` (used by the Linux layers; on Windows the
+            # restore re-reads and puts back the saved rule whatever happened since)
             outcome = {"changed": plan["changed"], "module_args": {RULE_MODULE: plan["module_args"]},
-                       "backup": plan["backup"], "notes": plan["notes"], "diff": plan["diff"]}
+                       "backup": plan["backup"], "notes": plan["notes"], "diff": plan["diff"],
+                       "applied": {"windows_firewall": plan["module_args"]}}
         if not outcome["changed"] or self._task.check_mode:
             return outcome
         applied = modules.run(RULE_MODULE, outcome["module_args"][RULE_MODULE])

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
+from ansible_collections.zoomrooms.remediation.plugins.modules import zoom_room_proxy as module_doc
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_action import (
     COLLECTOR_MODULE,
     ModuleRunner,
     RoomAction,
     collector_args,
     collector_script,
+    spec_from_documentation,
 )
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows_proxy import (
     HTTP_MODULE,
@@ -30,18 +32,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_wi
 
 POSIX_MODULE = "zoomrooms.remediation.zoom_room_proxy"
 WINDOWS_ONLY = ("windows_proxy_user",)
-ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
-    "policy": {"type": "str", "choices": ["keep", "direct", "manual", "pac"], "default": "keep"},
-    "server": {"type": "str"},
-    "bypass": {"type": "list", "elements": "str", "default": []},
-    "pac_url": {"type": "str"},
-    "controller_subnets": {"type": "list", "elements": "str", "default": []},
-    "environment_file": {"type": "path", "default": "/etc/environment"},
-    "services": {"type": "list", "elements": "str"},
-    "restore": {"type": "dict"},
-    "backup_dir": {"type": "path", "default": "/var/backups/zoom-rooms"},
-    "windows_proxy_user": {"type": "str", "default": ""},
-}
+ARGUMENT_SPEC = spec_from_documentation(module_doc.DOCUMENTATION)
 
 
 class ActionModule(RoomAction):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,13 +34,16 @@ description:
     C(zoom_rooms_run) fact, and records unreachable rooms and failed tasks.
   - At the end of the playbook writes C(<dir>/<run-id>/report.json), C(report.html) and
     C(junit.xml), points C(<dir>/latest) at the new run, deletes runs beyond the newest O(keep)
-    and prints a summary. Runs where no room set C(zoom_room_report) and no room was
-    unreachable write nothing.
+    and prints a summary. Runs where no room set C(zoom_room_report), no room was
+    unreachable and no C(zoom_rooms_run) was set write nothing (an unrelated playbook).
+  - A run stopped by the input checks (C(zoom_rooms_run.input_errors)) and a run interrupted by
+    Ctrl-C or SIGTERM still write their report, marked in C(run.outcome), so C(latest) is never
+    an older run's.
   - A host is a room when it set C(zoom_room_report) or is in the C(zoom_rooms) group.
   - Values of secret-looking keys and credentials in URLs are redacted before anything is written.
   - See docs/reports.md.
 requirements:
-  - enable in configuration (callbacks_enabled = zoom_rooms_report)
+  - enable in configuration (callbacks_enabled = zoomrooms.remediation.zoom_rooms_report)
 options:
   dir:
     description:
@@ -60,6 +66,21 @@ options:
     ini:
       - section: zoom_rooms_report
         key: keep
+"""
+
+EXAMPLES = r"""
+# ansible.cfg
+[defaults]
+callbacks_enabled = zoomrooms.remediation.zoom_rooms_report
+
+[zoom_rooms_report]
+# relative to this ansible.cfg
+dir = reports
+keep = 20
+
+# or, for one run of an installed collection:
+#   ANSIBLE_CALLBACKS_ENABLED=zoomrooms.remediation.zoom_rooms_report \
+#   ZOOM_ROOMS_REPORT_DIR=/srv/zoom-rooms/reports ansible-playbook zoomrooms.remediation.diagnose -i rooms.yml
 """
 
 ROOM_FACT = "zoom_room_report"
@@ -99,7 +120,7 @@ def _fact_target(result: Any) -> str:
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
-    CALLBACK_NAME = "zoom_rooms_report"
+    CALLBACK_NAME = "zoomrooms.remediation.zoom_rooms_report"
     CALLBACK_NEEDS_ENABLED = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -111,6 +132,13 @@ class CallbackModule(CallbackBase):
         self._platform_hints: dict[str, str] = {}
         self._run_data: dict[str, Any] = {}
         self._run_errors: list[dict[str, Any]] = []
+        self._written = False
+        self._pid = os.getpid()  # forked workers inherit the handlers below: only this process writes
+        # An interrupted run ends without v2_playbook_on_stats: Ctrl-C exits through sys.exit (atexit
+        # runs), SIGTERM through the default action (it does not), so SIGTERM writes first.
+        atexit.register(self._write_interrupted)
+        self._previous_sigterm = signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, self._on_sigterm)
 
     # ------------------------------------------------------------------ events
 
@@ -141,9 +169,28 @@ class CallbackModule(CallbackBase):
         self._record_error(result, "unreachable")
 
     def v2_playbook_on_stats(self, stats: Any) -> None:
-        if not self._reported:
+        self._write(interrupted=False)
+
+    # ------------------------------------------------------------------ writing
+
+    def _on_sigterm(self, signum: int, frame: Any) -> None:
+        self._write_interrupted()
+        previous = self._previous_sigterm
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.raise_signal(signal.SIGTERM)
+
+    def _write_interrupted(self) -> None:
+        if not self._written and os.getpid() == self._pid:
+            self._write(interrupted=True)
+
+    def _write(self, interrupted: bool) -> None:
+        if self._written or not (self._reported or self._run_data):
             return
-        report = self._build_report()
+        self._written = True
+        report = self._build_report(interrupted)
         base = self._report_dir()
         try:
             run_dir = write_report(base, report, int(self.get_option("keep")))
@@ -168,7 +215,8 @@ class CallbackModule(CallbackBase):
         name = host.get_name()
         message = str(result.result.get("msg") or result.result.get("stderr") or "")
         task = result.task_name
-        if not self._is_room(host):
+        # A run-wide step (run_once, such as the input checks) failing is the run's error, not one room's.
+        if not self._is_room(host) or (kind != "unreachable" and getattr(result.task, "run_once", False) is True):
             self._run_errors.append({"host": name, "kind": kind, "task": task, "msg": message})
             return
         self._remember_platform(host)
@@ -178,7 +226,7 @@ class CallbackModule(CallbackBase):
         else:
             self._rooms[name] = add_room_error(self._rooms.get(name), kind, task, message)
 
-    def _build_report(self) -> dict[str, Any]:
+    def _build_report(self, interrupted: bool = False) -> dict[str, Any]:
         check_mode = bool(context.CLIARGS.get("check", False))
         first = self._playbooks[0] if self._playbooks else "run"
         run_data = dict(self._run_data)
@@ -194,6 +242,7 @@ class CallbackModule(CallbackBase):
             check_mode=check_mode,
             platform_hints=self._platform_hints,
             run_errors=self._run_errors,
+            interrupted=interrupted,
         )
 
     def _report_dir(self) -> Path:

@@ -8,6 +8,7 @@ from typing import Any, Iterable
 import yaml
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import (
     diagnose,
+    finding,
     fixes,
     room_status,
     verify,
@@ -45,6 +46,7 @@ class FilterModule:
     def filters(self):
         return {
             "zoom_room_findings": diagnose,
+            "zoom_room_finding": finding,
             "zoom_room_fixes": fixes,
             "zoom_room_verify": verify,
             "zoom_room_status": room_status,

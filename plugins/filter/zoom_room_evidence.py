@@ -2,7 +2,7 @@
 
 Plain data in, plain data or text out; the role's tasks do the reading (zoom_room_log_tail) and
 the writing (copy, community.general.archive). Everything a document holds passes through
-redact() of the run report (plugins/module_utils/zoom_rooms_report.py), so a proxy URL's
+redact() of the run report (plugins/plugin_utils/zoom_rooms_report.py), so a proxy URL's
 user:password@, a key named password/secret/token or a bearer token never reaches the pack.
 The pack's layout and fields are explained in docs/evidence.md.
 """

@@ -48,7 +48,7 @@ description:
     never displayed, logged or cached; keep it in an environment variable or an ansible-vault
     encrypted string, never in plain text in the config file.
 author:
-  - Zoom Rooms remediation toolkit
+  - Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - constructed
   - inventory_cache
@@ -126,11 +126,11 @@ options:
 EXAMPLES = r"""
 ---
 # inventory/prod.zoom_rooms.yml: credentials from ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET
-plugin: zoom_rooms
+plugin: zoomrooms.remediation.zoom_rooms
 
 ---
 # A subset, with a cache and extra groups
-plugin: zoom_rooms
+plugin: zoomrooms.remediation.zoom_rooms
 filters:
   location_id: 49D7a0xPQvGQ2DCMZgSe7w
 cache: true
@@ -147,7 +147,7 @@ keyed_groups:
 
 ---
 # Credentials in the file, the secret vault-encrypted (ansible-vault encrypt_string --name client_secret)
-plugin: zoom_rooms
+plugin: zoomrooms.remediation.zoom_rooms
 account_id: AbCdEf123456
 client_id: Zx9yW8vU7t
 client_secret: !vault |

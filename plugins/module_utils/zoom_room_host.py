@@ -19,6 +19,7 @@ from typing import Any, Callable
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import Network
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_packetfilter import (
     ADMITTED,
+    UNKNOWN,
     combine_layers,
 )
 
@@ -27,11 +28,16 @@ LINUX_BACKENDS = ("nftables", "iptables", "ufw", "firewalld")
 
 
 def command_runner(module: Any) -> Runner:
-    """argv -> (rc, stdout, stderr) in the C locale; `data` goes to stdin byte for byte."""
+    """argv -> (rc, stdout, stderr) in the C locale; `data` goes to stdin byte for byte.
+
+    The command runs by the path get_bin_path found: it also looks in the sbin folders, which the
+    session's PATH may lack (pam_env sets PATH from /etc/environment when that file has one).
+    """
     def run(argv: list[str], data: str | None = None) -> tuple[int, str, str]:
-        if module.get_bin_path(argv[0]) is None and not argv[0].startswith("/"):
+        path = argv[0] if argv[0].startswith("/") else module.get_bin_path(argv[0])
+        if path is None:
             return 127, "", f"{argv[0]}: command not found"
-        return module.run_command(argv, data=data, binary_data=True, check_rc=False,
+        return module.run_command([path, *argv[1:]], data=data, binary_data=True, check_rc=False,
                                   environ_update={"LANG": "C", "LC_ALL": "C"})
     return run
 
@@ -62,8 +68,13 @@ def read_file(path: str) -> str | None:
 
 
 def file_writer(module: Any) -> Callable[[str, str], None]:
-    """Write a file atomically, keeping its owner, mode and SELinux context (module.atomic_move)."""
+    """Write a file atomically, keeping its owner, mode and SELinux context (module.atomic_move).
+
+    A symlink is followed: its target gets the new bytes and the link stays a link (replacing the
+    link with a file would leave the target, which others may read, stale).
+    """
     def write(path: str, content: str) -> None:
+        path = os.path.realpath(path)
         directory = os.path.dirname(path) or "."
         fd, temp = tempfile.mkstemp(prefix=".zoom-rooms-", dir=directory)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
@@ -107,7 +118,24 @@ def firewalld_running(run: Runner) -> bool:
     return rc == 0 and out.strip() == "running"
 
 
-def linux_layers(run: Runner, port: int, backend: str = "auto", persist: bool = True) -> list[Any]:
+class UnreadableLayer:
+    """A layer whose tool is missing or fails: its verdicts are `unknown` with the reason, never "no firewall".
+
+    Changing through it is refused at the first read, before anything on the host changes."""
+
+    def __init__(self, name: str, reason: str):
+        self.name, self.reason = name, reason
+
+    def verdicts(self, subnets: list[Network]) -> list[dict[str, str]]:
+        reason = f"{self.name} could not be read: {self.reason}"
+        return [{"subnet": str(subnet), "verdict": UNKNOWN, "decided_by": reason} for subnet in subnets]
+
+    def read(self) -> dict[str, Any]:
+        raise RuntimeError(f"{self.name} could not be read: {self.reason}")
+
+
+def linux_layers(run: Runner, port: int, backend: str = "auto", persist: bool = True,
+                 backup: Callable[[str], str] = lambda path: "") -> list[Any]:
     """The filtering layers on this host, outermost first, or just the one asked for.
 
     nftables' own tables and iptables' (legacy or nft) both see every inbound packet, so
@@ -120,7 +148,7 @@ def linux_layers(run: Runner, port: int, backend: str = "auto", persist: bool = 
     if backend == "firewalld":
         return [_firewalld_layer(run, port, persist)]
     if backend in ("iptables", "ufw"):
-        return [_iptables_layer(run, port, backend, persist)]
+        return [_iptables_layer(run, port, backend, persist, backup)]
     from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_nftables import (
         NftablesBackend,
         native_input_chains,
@@ -128,19 +156,21 @@ def linux_layers(run: Runner, port: int, backend: str = "auto", persist: bool = 
 
     firewalld_on = firewalld_running(run)
     excluded, firewalld_chain = _firewalld_owned(firewalld_on)
-    nft = NftablesBackend(run, port, persist=persist, exclude_tables=excluded)
+    nft = NftablesBackend(run, port, persist=persist, exclude_tables=excluded, backup=backup)
     if backend == "nftables":
         return [nft]
     layers: list[Any] = []
     try:
         if native_input_chains(nft.chains(), exclude_tables=excluded):
             layers.append(nft)
-    except (RuntimeError, ValueError):
-        pass  # no nft binary or no nf_tables: the iptables layer covers the host
+    except (RuntimeError, ValueError) as error:
+        # No nft binary, or it fails: nftables tables may still filter the port, so the verdict is
+        # unknown with the reason (never "no firewall, admitted").
+        layers.append(UnreadableLayer("nftables", str(error)))
     if ufw_active(run):
-        layers.append(_iptables_layer(run, port, "ufw", persist))
+        layers.append(_iptables_layer(run, port, "ufw", persist, backup))
     elif _iptables_has_rules(run, firewalld_chain):
-        layers.append(_iptables_layer(run, port, "iptables", persist))
+        layers.append(_iptables_layer(run, port, "iptables", persist, backup))
     if firewalld_on:
         layers.append(_firewalld_layer(run, port, persist))
     return layers
@@ -170,13 +200,14 @@ def save_filters_input(rc: int, save: str, firewalld_chain: str | None = None) -
                for line in lines)
 
 
-def _iptables_layer(run: Runner, port: int, backend: str, persist: bool) -> Any:
+def _iptables_layer(run: Runner, port: int, backend: str, persist: bool,
+                    backup: Callable[[str], str] = lambda path: "") -> Any:
     from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_iptables import (
         IptablesBackend,
         UfwBackend,
     )
 
-    return UfwBackend(run, port) if backend == "ufw" else IptablesBackend(run, port, persist=persist)
+    return UfwBackend(run, port) if backend == "ufw" else IptablesBackend(run, port, persist=persist, backup=backup)
 
 
 def _firewalld_layer(run: Runner, port: int, persist: bool) -> Any:
@@ -212,7 +243,19 @@ def firewall_facts(layers: list[Any], subnets: list[Network]) -> dict[str, Any]:
         "verdicts": verdicts,
         "block_all": False,
         "notes": [],
+        "unreadable": [{"backend": layer.name, "reason": layer.reason} for layer in layers
+                       if isinstance(layer, UnreadableLayer)],
+        "boot_differences": boot_differences(layers),
     }
+
+
+def boot_differences(layers: list[Any]) -> list[dict[str, str]]:
+    """Where what is live and what the boot configuration loads differ, per layer that can tell."""
+    found = []
+    for layer in layers:
+        if hasattr(layer, "boot_differences"):
+            found += [{"backend": layer.name, "difference": text} for text in layer.boot_differences()]
+    return found
 
 
 def all_admitted(facts: dict[str, Any]) -> bool:

@@ -297,15 +297,21 @@ def ufw_desired(status: dict[str, Any], subnets: list[Network], port: int, comme
 # ---------------------------------------------------------------- host I/O
 
 class IptablesBackend:
-    """Plain iptables: our ACCEPT first in INPUT, one per subnet; saved where the distro restores it."""
+    """Plain iptables: our ACCEPT first in INPUT, one per subnet; saved where the distro restores it.
+
+    Saving is iptables' own persistence (what `netfilter-persistent save` and `service iptables save`
+    write: the whole iptables-save output); the file it replaces is first saved on the room by
+    `backup(path)` (zoom_room_backup.save_backup)."""
 
     name = "iptables"
     SAVE_PATHS: ClassVar[dict[int, tuple[str, str]]] = {4: ("/etc/iptables/rules.v4", "/etc/sysconfig/iptables"),
                   6: ("/etc/iptables/rules.v6", "/etc/sysconfig/ip6tables")}
 
-    def __init__(self, run: Runner, port: int, persist: bool = True):
-        self.run, self.port, self.persist = run, port, persist
+    def __init__(self, run: Runner, port: int, persist: bool = True,
+                 backup: Callable[[str], str] = lambda path: ""):
+        self.run, self.port, self.persist, self.backup = run, port, persist, backup
         self.comment = MANAGED_COMMENT.format(port=port)
+        self.backups: list[str] = []  # files saved on the room by this run
 
     def tables(self) -> dict[int, IptTable]:
         tables = {}
@@ -320,10 +326,33 @@ class IptablesBackend:
         return iptables_verdicts(self.tables(), subnets, self.port)
 
     def read(self) -> dict[str, Any]:
-        return {"managed": iptables_managed(self.tables(), self.comment)}
+        state: dict[str, Any] = {"managed": iptables_managed(self.tables(), self.comment)}
+        if self.persist:
+            state["saved"] = self.saved_managed()
+        return state
 
     def desired(self, before: dict[str, Any], subnets: list[Network], present: bool) -> dict[str, Any]:
-        return {**before, "managed": iptables_desired(self.tables(), subnets, self.port, self.comment, present)}
+        managed = iptables_desired(self.tables(), subnets, self.port, self.comment, present)
+        after = {**before, "managed": managed}
+        if self.persist:  # a family with a saved file gets our rules saved there too
+            after["saved"] = {family: managed.get(family, []) for family in before["saved"]}
+        return after
+
+    def save_targets(self) -> dict[int, tuple[str, str | None]]:
+        """Per IP version, the file the distro restores at boot (the first whose directory exists) and its text."""
+        targets = {}
+        for version in (4, 6):
+            for path in self.SAVE_PATHS[version]:
+                if self.run(["test", "-d", path.rsplit("/", 1)[0]])[0] == 0:
+                    targets[version] = (path, self._read(path))
+                    break
+        return targets
+
+    def saved_managed(self, existing_only: bool = False) -> dict[str, list[str]]:
+        """Our ACCEPTs in the saved rules, per family that is saved (`existing_only`: whose file exists)."""
+        return {f"ipv{version}": iptables_managed({version: parse_iptables_save(text or "")},
+                                                  self.comment).get(f"ipv{version}", [])
+                for version, (_, text) in self.save_targets().items() if text is not None or not existing_only}
 
     def apply(self, after: dict[str, Any]) -> None:
         current = iptables_managed(self.tables(), self.comment)
@@ -334,7 +363,7 @@ class IptablesBackend:
                 self._run([command, "-D", "INPUT", *admission_args(subnet, self.port, self.comment)])
             for subnet in sorted(want - have):
                 self._run([command, "-I", "INPUT", "1", *admission_args(subnet, self.port, self.comment)])
-        if self.persist and current != after["managed"]:
+        if self.persist and (current != after["managed"] or self.saved_managed() != after.get("saved")):
             self._save()
 
     def _run(self, argv: list[str]) -> None:
@@ -344,15 +373,33 @@ class IptablesBackend:
 
     def _save(self) -> None:
         """Write the rules where iptables-persistent (Debian) or iptables-services (RHEL) restore them."""
-        for version, command in ((4, "iptables-save"), (6, "ip6tables-save")):
-            for path in self.SAVE_PATHS[version]:
-                directory = path.rsplit("/", 1)[0]
-                if self.run(["test", "-d", directory])[0] == 0:
-                    self._run(["sh", "-c", f'{command} > "$1.tmp" && mv "$1.tmp" "$1"', "sh", path])
-                    break
+        for version, (path, _) in self.save_targets().items():
+            command = "iptables-save" if version == 4 else "ip6tables-save"
+            saved = self.backup(path)
+            if saved:
+                self.backups.append(saved)
+            self._run(["sh", "-c", f'{command} > "$1.tmp" && mv "$1.tmp" "$1"', "sh", path])
+
+    def boot_differences(self) -> list[str]:
+        """Our ACCEPTs live but not in the saved rules the distro restores at boot, or the reverse.
+
+        Only where a saved file exists: without one nothing is restored at boot, our rules and the
+        rules they get past alike."""
+        live = iptables_managed(self.tables(), self.comment)
+        differences = []
+        for family, saved in self.saved_managed(existing_only=True).items():
+            now, boot = set(live.get(family, [])), set(saved)
+            rule = f"{family} INPUT: -s {{}} -p tcp --dport {self.port} -j ACCEPT: "
+            differences += [rule.format(s) + "live, not in the boot configuration" for s in sorted(now - boot)]
+            differences += [rule.format(s) + "in the boot configuration, not live" for s in sorted(boot - now)]
+        return differences
+
+    def _read(self, path: str) -> str | None:
+        rc, out, _ = self.run(["cat", path])
+        return out if rc == 0 else None
 
     def matches(self, now: dict[str, Any], after: dict[str, Any]) -> bool:
-        return now["managed"] == after["managed"]
+        return now["managed"] == after["managed"] and now.get("saved") == after.get("saved")
 
     def render(self, state: dict[str, Any]) -> str:
         lines = [f"{family} INPUT: -s {subnet} -p tcp --dport {self.port} -j ACCEPT"

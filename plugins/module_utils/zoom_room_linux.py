@@ -7,7 +7,9 @@ so a module passes its own and tests pass recordings.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import hmac
 import ipaddress
 import json
 import os
@@ -16,6 +18,7 @@ import socket
 import struct
 from typing import Any, Callable
 
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_backup import save_backup
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue, Network
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import (
     coverage,
@@ -32,6 +35,14 @@ FileReader = Callable[[str], "str | None"]
 TCP_LISTEN = "0A"
 PROXY_KEYS = {"http": ("http_proxy", "HTTP_PROXY"), "https": ("https_proxy", "HTTPS_PROXY")}
 BYPASS_KEYS = ("no_proxy", "NO_PROXY")
+# The only keys of /etc/environment we own: edits, backups' checks and rollbacks touch no other line.
+MANAGED_KEYS = (*PROXY_KEYS["http"], *PROXY_KEYS["https"], *BYPASS_KEYS)
+# In the backup directory: the key of the digests a backup reference carries (never leaves the room).
+DIGEST_KEY_FILE = ".zoom-rooms-digest.key"
+
+
+class RollbackConflict(ValueError):
+    """Our keys changed after we wrote them: a rollback would overwrite someone else's edit."""
 
 
 # ---------------------------------------------------------------- parsers
@@ -153,6 +164,88 @@ def render_environment(text: str, proxy: dict[str, Any]) -> str:
     return "".join(result)
 
 
+def managed_key(line: str) -> str | None:
+    parsed = parse_environment_line(line)
+    return parsed[0] if parsed and parsed[0] in MANAGED_KEYS else None
+
+
+def proxy_lines(text: str) -> dict[str, list[str]]:
+    """Each proxy key's lines (without their line ending), in file order."""
+    lines: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        key = managed_key(line)
+        if key:
+            lines.setdefault(key, []).append(line)
+    return lines
+
+
+def proxy_line_digests(text: str, key: bytes) -> dict[str, str]:
+    """Per proxy key, an HMAC of its lines: compares them across runs without carrying their bytes."""
+    return {name: hmac.new(key, "\n".join(lines).encode(), hashlib.sha256).hexdigest()
+            for name, lines in proxy_lines(text).items()}
+
+
+def digest_key(backup_dir: str) -> bytes:
+    """The room's random digest key (0600 in the backup directory), made on first use."""
+    path = os.path.join(backup_dir, DIGEST_KEY_FILE)
+    os.makedirs(backup_dir, mode=0o700, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        with open(path, "rb") as handle:
+            return handle.read()
+    key = os.urandom(32)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    return key
+
+
+def undo_edit(before: str, now: str) -> str:
+    """`now` with its proxy lines replaced by `before`'s, each back after the other line it followed.
+
+    Other lines are taken from `now`, so a line someone added during the run survives. Where a proxy
+    line went is found by matching `before`'s other lines in `now` (difflib); a line someone removed
+    moves its followers to the previous line still there.
+    """
+    before_lines = before.splitlines(keepends=True)
+    others_before = [line for line in before_lines if not managed_key(line)]
+    others_now = [line for line in now.splitlines(keepends=True) if not managed_key(line)]
+    followers: list[list[str]] = [[] for _ in range(len(others_before) + 1)]  # [k]: after k other lines
+    count = 0
+    for line in before_lines:
+        if managed_key(line):
+            followers[count].append(line)
+        else:
+            count += 1
+    found = _line_positions(others_before, others_now)
+    slots: list[list[str]] = [[] for _ in range(len(others_now) + 1)]  # [j]: after now's j other lines
+    slot = 0
+    for index, lines in enumerate(followers):
+        if index and found.get(index - 1) is not None:
+            slot = found[index - 1] + 1
+        slots[slot] += lines
+    result = list(slots[0])
+    for position, line in enumerate(others_now):
+        result += [line, *slots[position + 1]]
+    return _joined(result, before_lines[-1] if before_lines else None)
+
+
+def _line_positions(old: list[str], new: list[str]) -> dict[int, int]:
+    """old index -> new index for the lines difflib matches (line endings ignored)."""
+    matcher = difflib.SequenceMatcher(None, [line.rstrip("\n") for line in old],
+                                      [line.rstrip("\n") for line in new], autojunk=False)
+    return {block.a + offset: block.b + offset for block in matcher.get_matching_blocks()
+            for offset in range(block.size)}
+
+
+def _joined(lines: list[str], last_before: str | None) -> str:
+    """Lines as text: each but the last ends in a newline; a last line that was last before keeps its ending."""
+    lines = [line if line.endswith("\n") else line + "\n" for line in lines[:-1]] + lines[-1:]
+    if lines and last_before is not None and lines[-1].rstrip("\n") == last_before.rstrip("\n"):
+        lines[-1] = last_before
+    return "".join(lines)
+
+
 class EnvironmentFileProxy:
     """The proxy of a Linux room: /etc/environment, read by pam_env for every login session."""
 
@@ -185,27 +278,46 @@ class EnvironmentFileProxy:
         content = render_environment(before["content"] or "", proxy)
         return {**before, "content": content, "proxy": proxy_from_environment(content)}
 
-    def backup_reference(self, state: dict[str, Any], backup_dir: str | None) -> dict[str, Any]:
-        """What a module returns as `backup`: the file may hold proxy credentials, so its bytes stay on the
-        host (a 0600 copy in `backup_dir`, written only when a change is applied) and only a reference leaves."""
-        content = state["content"]
-        digest = hashlib.sha256(content.encode()).hexdigest() if content is not None else None
-        copy = None
-        if backup_dir and content is not None:
-            copy = os.path.join(backup_dir, f"{os.path.basename(self.path)}.{digest[:16]}")
-            if self.read_file(copy) != content:
-                os.makedirs(backup_dir, mode=0o700, exist_ok=True)
-                fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                    handle.write(content)
-        return {"path": self.path, "sha256": digest, "copy": copy, "proxy": redact_proxy(state["proxy"])}
+    def backup_reference(self, before: dict[str, Any], after: dict[str, Any] | None, backup_dir: str | None,
+                         keep: int = 5) -> dict[str, Any]:
+        """What a module returns as `backup`; the file may hold proxy credentials, so its bytes stay on the room.
 
-    def state_from_backup(self, reference: dict[str, Any]) -> dict[str, Any]:
-        if reference.get("path") != self.path or not reference.get("copy"):
-            raise ValueError(f"restore: no saved copy of {self.path} in this backup")
-        content = self.read_file(reference["copy"])
-        if content is None or hashlib.sha256(content.encode()).hexdigest() != reference.get("sha256"):
-            raise ValueError(f"restore: the saved copy {reference['copy']} is missing or was changed")
+        When a change is applied (`after` given): a 0600 copy of the file in `backup_dir` (its last `keep`
+        copies are kept) and keyed digests of the proxy lines we write, so a rollback can tell whether they
+        are still ours. The key lives in `backup_dir`, so nothing derived from the file can be tested against
+        guessed passwords off the room.
+        """
+        reference = {"path": self.path, "backup_dir": backup_dir, "copy": None, "ours": None,
+                     "proxy": redact_proxy(before["proxy"])}
+        if after is None or not backup_dir:
+            return reference
+        copy = save_backup(self.path, backup_dir, keep) if before["content"] is not None else ""
+        key = digest_key(backup_dir)
+        return {**reference, "copy": copy or None, "ours": proxy_line_digests(after["content"] or "", key)}
+
+    def state_from_backup(self, reference: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+        """The file with our edit undone: proxy lines as before the run, every other line as it is now.
+
+        Only while the proxy lines are still what we wrote; otherwise RollbackConflict, nothing changes.
+        """
+        if reference.get("path") != self.path or reference.get("ours") is None or not reference.get("backup_dir"):
+            raise ValueError(f"restore: this backup holds no change of {self.path} to undo")
+        before = self.read_file(reference["copy"]) if reference.get("copy") else ""
+        if before is None:
+            raise ValueError(f"restore: the saved copy {reference['copy']} is missing")
+        now = current["content"] or ""
+        digests = proxy_line_digests(now, digest_key(reference["backup_dir"]))
+        if proxy_lines(now) == proxy_lines(before):
+            content = now  # already as before (a rollback run twice)
+        elif digests == reference["ours"]:
+            content = undo_edit(before, now)
+        else:
+            changed = sorted(key for key in MANAGED_KEYS if digests.get(key) != reference["ours"].get(key))
+            saved = reference.get("copy") or "none, the file did not exist"
+            raise RollbackConflict(
+                f"rollback conflict: {', '.join(changed)} in {self.path} changed after this run wrote them; "
+                f"the file is left as it is now (its copy from before the run: {saved}); compare the two and "
+                "set the proxy lines by hand")
         return {"path": self.path, "content": content, "proxy": proxy_from_environment(content)}
 
     def apply(self, after: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Iterable, Union
+from typing import Iterable, Sequence, Union
 
 # Union, not `|`: module_utils also run on a Mac's /usr/bin/python3 (3.9).
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007
@@ -36,6 +36,16 @@ def parse_cidrs(values: object, name: str, *, required: bool = True) -> list[Net
     if required and not values:
         raise InvalidValue(f"{name}: at least one CIDR is required")
     return [parse_cidr(v, f"{name}[{i}]") for i, v in enumerate(values)]
+
+
+def refuse_any_address(subnets: Sequence[Network], name: str) -> None:
+    """Subnets that together hold every IPv4 or every IPv6 address (`0.0.0.0/1` + `128.0.0.0/1`) mean "any"."""
+    for version in (4, 6):
+        same = [subnet for subnet in subnets if subnet.version == version]
+        if any(net.prefixlen == 0 for net in ipaddress.collapse_addresses(same)):
+            listed = ", ".join(str(subnet) for subnet in same)
+            raise InvalidValue(f"{name}: {listed} together admit any IPv{version} address; give the controller "
+                               "subnets")
 
 
 def parse_port(value: object, name: str) -> int:

@@ -11,8 +11,10 @@ the packet in priority order, and an accept ends only that chain, so an accept i
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Collection
 
@@ -32,8 +34,13 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_pa
 IPTABLES_TABLES = frozenset({"filter", "nat", "mangle", "raw", "security"})
 IPTABLES_CHAINS = frozenset({"INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING"})
 TERMINAL = ("accept", "drop", "reject", "jump", "goto", "return", "queue")
-CONFIG_HEADER = "#!/usr/sbin/nft -f\nflush ruleset\n\n"
 MAX_DEPTH = 16
+CONFIG_PATH = "/etc/nftables.conf"
+RULES_FILE = "/etc/nftables.d/zoom-rooms.nft"
+INCLUDE_MARK = "# zoom-rooms: the controller admission rules of zoom_room_firewall (remove both lines to drop them)"
+RULES_FILE_HEADER = ("#!/usr/sbin/nft -f\n"
+                     "# Managed by zoom_room_firewall (Zoom Rooms toolkit): the controller admission, loaded at boot\n"
+                     "# after the tables of {config}. Rewritten by the next run; state=absent removes it.\n")
 # Replace a file atomically but keep its mode and owner (Debian ships nftables.conf 0755).
 WRITE_KEEPING_MODE = ('t="$1.zoom-rooms.tmp"; cat > "$t" && '
                       '{ [ ! -e "$1" ] || { chmod --reference="$1" "$t" && chown --reference="$1" "$t"; }; } && '
@@ -320,10 +327,17 @@ def _managed_spec(rule: Rule) -> dict[str, Any]:
     for statement in rule.expr:
         payload = statement.get("match", {}).get("left", {}).get("payload", {})
         if payload.get("field") == "saddr":
-            networks = _networks(statement["match"]["right"]) or []
             return {"version": 4 if payload.get("protocol") == "ip" else 6,
-                    "subnets": sorted(str(n) for n in networks)}
+                    "subnets": admitted_addresses(_networks(statement["match"]["right"]) or [])}
     return {"version": 0, "subnets": []}
+
+
+def admitted_addresses(networks: Collection[Network]) -> list[str]:
+    """The addresses a set admits, in one canonical form: nft merges adjacent prefixes of an interval
+    set (10.0.0.0/25 + 10.0.0.128/25 lists as 10.0.0.0/24), so state is compared by addresses, not text."""
+    collapsed = [net for version in (4, 6)
+                 for net in ipaddress.collapse_addresses(n for n in networks if n.version == version)]
+    return [str(net) for net in collapsed]
 
 
 def desired_managed(chains: dict[tuple[str, str, str], Chain], subnets: list[Network], port: int,
@@ -342,7 +356,7 @@ def desired_managed(chains: dict[tuple[str, str, str], Chain], subnets: list[Net
                 continue
             outcomes = [evaluate_chain(chains, chain, Question(s, port), comment) for s in wanted]
             if any(o.verdict != "accept" for o in outcomes):
-                specs.append({"version": version, "subnets": sorted(str(s) for s in wanted)})
+                specs.append({"version": version, "subnets": admitted_addresses(wanted)})
         if specs:
             desired[chain.key] = specs
     return desired
@@ -392,38 +406,128 @@ def render_managed(managed: dict[str, list[dict[str, Any]]], port: int) -> str:
     return "\n".join(lines) + "\n" if lines else "(no admission rules)\n"
 
 
+# ---------------------------------------------------------------- boot configuration (pure)
+
+def rule_line(key: str, spec: dict[str, Any], port: int, comment: str) -> str:
+    """One admission as an nft command; `insert` puts it before the chain's own rules, as live."""
+    protocol = "ip" if spec["version"] == 4 else "ip6"
+    return (f"insert rule {key} {protocol} saddr {{ {', '.join(spec['subnets'])} }} "
+            f'tcp dport {port} accept comment "{comment}"')
+
+
+def render_rules_file(persisted: dict[str, list[dict[str, Any]]], port: int, comment: str,
+                      config_path: str = CONFIG_PATH) -> str | None:
+    """Our rules file for these admissions; None (no file) when there are none."""
+    if not persisted:
+        return None
+    lines = [rule_line(key, spec, port, comment) for key, specs in sorted(strip_handles(persisted).items())
+             for spec in specs]
+    return RULES_FILE_HEADER.format(config=config_path) + "\n".join(lines) + "\n"
+
+
+_RULE_LINE = re.compile(r'^insert rule (\S+ \S+ \S+) (ip6?) saddr \{ ([^}]*) \} '
+                        r'tcp dport (\d+) accept comment "([^"]*)"$')
+
+
+def parse_rules_file(text: str | None, comment: str) -> dict[str, list[dict[str, Any]]]:
+    """The admissions our rules file holds, by chain, in the form managed_rules reads from the live ruleset."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for line in (text or "").splitlines():
+        match = _RULE_LINE.match(line.strip())
+        if match is None or match.group(5) != comment:
+            continue
+        key, protocol, subnets = match.group(1), match.group(2), match.group(3)
+        networks = [ipaddress.ip_network(value.strip(), strict=False) for value in subnets.split(",") if value.strip()]
+        found.setdefault(key, []).append({"version": 4 if protocol == "ip" else 6,
+                                          "subnets": admitted_addresses(networks)})
+    return strip_handles(found)
+
+
+def include_block(rules_file: str) -> str:
+    return f'{INCLUDE_MARK}\ninclude "{rules_file}"\n'
+
+
+def has_include_block(config: str | None, rules_file: str) -> bool:
+    return config is not None and include_block(rules_file) in config
+
+
+def with_include_block(config: str, rules_file: str, present: bool) -> str:
+    """nftables.conf with our two lines appended (after the tables our rules go into, behind a blank
+    line) or taken out again; every other byte stays."""
+    block = include_block(rules_file)
+    if present:
+        if block in config:
+            return config
+        return config + ("" if config.endswith("\n") or not config else "\n") + ("\n" if config else "") + block
+    for ours in ("\n" + block, block):
+        if ours in config:
+            return config.replace(ours, "", 1)
+    return config
+
+
+def others_include(config: str | None, rules_file: str) -> bool:
+    """Does an include of the user's own (e.g. "/etc/nftables.d/*.nft") already load our file?"""
+    if config is None:
+        return False
+    rest = config.replace(include_block(rules_file), "")
+    patterns = re.findall(r'^\s*include\s+"([^"]+)"', rest, flags=re.MULTILINE)
+    return any(fnmatch.fnmatch(rules_file, pattern) for pattern in patterns)
+
+
+def boot_differences(live: dict[str, list[dict[str, Any]]], boot: dict[str, list[dict[str, Any]]],
+                     at_boot: Callable[[str], bool], port: int) -> list[str]:
+    """Our admissions that are live but would not be loaded at boot, and the reverse.
+
+    `at_boot(chain)`: does the chain exist in the boot configuration? A live rule in a chain the
+    boot configuration lacks (a runtime-only table) needs no copy there."""
+    differences = []
+    for key in sorted(set(live) | set(boot)):
+        live_specs, boot_specs = strip_handles(live).get(key, []), strip_handles(boot).get(key, [])
+        differences += [f"{render_managed({key: [spec]}, port).strip()}: live, not in the boot configuration"
+                        for spec in live_specs if spec not in boot_specs and at_boot(key)]
+        differences += [f"{render_managed({key: [spec]}, port).strip()}: in the boot configuration, not live"
+                        for spec in boot_specs if spec not in live_specs]
+    return differences
+
+
 # ---------------------------------------------------------------- host I/O
 
 class NftablesBackend:
-    """The nftables layer: our admission rules in native input chains, persisted to nftables.conf.
+    """The nftables layer: our admission rules in native input chains, persisted in a file of our own.
 
-    State: {"managed": {chain: [spec]}, "config": file text | None | REGENERATE}. "config" is
-    present only when persisting; REGENERATE means "the live native tables, written after the
-    change". Restoring a backup writes its exact bytes back.
+    State: {"managed": {chain: [spec]}} live, and when persisting "rules_file" (our file's text, or
+    None) and "include" (our include lines are in nftables.conf). The user's nftables.conf is never
+    rewritten from the live ruleset: we add or take out our two include lines and nothing else, so
+    its comments, includes and the absence of runtime-only tables (a fail2ban ban) stay as they were.
+    `backup(path)` saves a file before it is changed and returns where (zoom_room_backup.save_backup).
     """
 
     name = "nftables"
-    REGENERATE = "(regenerated from the live ruleset after the change)"
 
-    def __init__(self, run: Runner, port: int, config_path: str = "/etc/nftables.conf", persist: bool = True,
-                 exclude_tables: Collection[str] = frozenset()):
+    def __init__(self, run: Runner, port: int, config_path: str = CONFIG_PATH, persist: bool = True,
+                 exclude_tables: Collection[str] = frozenset(), rules_file: str = RULES_FILE,
+                 backup: Callable[[str], str] = lambda path: ""):
         self.run = run
         self.port = port
         self.comment = MANAGED_COMMENT.format(port=port)
         self.config_path = config_path
+        self.rules_file = rules_file
         self.persist = persist
         self.exclude_tables = frozenset(exclude_tables)  # tables another layer owns: not evaluated, changed or saved
+        self.backup = backup
+        self.backups: list[str] = []  # files saved on the room by this run
 
     def chains(self) -> dict[tuple[str, str, str], Chain]:
         rc, out, err = self.run(["nft", "-j", "list", "ruleset"])
         if rc != 0:
-            raise RuntimeError(f"nft -j list ruleset failed: {err.strip()}")
+            raise RuntimeError(f"nft -j list ruleset failed: {err.strip() or f'exit {rc}'}")
         return parse_ruleset(json.loads(out or '{"nftables": []}'))
 
     def read(self) -> dict[str, Any]:
         state: dict[str, Any] = {"managed": strip_handles(managed_rules(self.chains(), self.comment))}
         if self.persist:
-            state["config"] = self._read_config()
+            state["rules_file"] = self._read(self.rules_file)
+            state["include"] = has_include_block(self._read(self.config_path), self.rules_file)
         return state
 
     def verdicts(self, subnets: list[Network]) -> list[dict[str, str]]:
@@ -432,9 +536,20 @@ class NftablesBackend:
     def desired(self, before: dict[str, Any], subnets: list[Network], present: bool) -> dict[str, Any]:
         managed = desired_managed(self.chains(), subnets, self.port, self.comment, present, self.exclude_tables)
         after = {**before, "managed": managed}
-        if self.persist and managed != before["managed"]:
-            after["config"] = self.REGENERATE
+        if self.persist:
+            persisted = {key: specs for key, specs in managed.items() if self._chain_at_boot(key)}
+            after["rules_file"] = render_rules_file(persisted, self.port, self.comment, self.config_path)
+            after["include"] = (after["rules_file"] is not None
+                                and not others_include(self._read(self.config_path), self.rules_file))
         return after
+
+    def boot_differences(self) -> list[str]:
+        """What of ours is live but not loaded at boot (a run that died before persisting), or the reverse."""
+        config = self._read(self.config_path)
+        loaded = has_include_block(config, self.rules_file) or others_include(config, self.rules_file)
+        boot = parse_rules_file(self._read(self.rules_file), self.comment) if loaded else {}
+        live = strip_handles(managed_rules(self.chains(), self.comment))
+        return boot_differences(live, boot, self._chain_at_boot, self.port)
 
     def apply(self, after: dict[str, Any]) -> None:
         commands = plan_commands(managed_rules(self.chains(), self.comment), after["managed"], self.port,
@@ -443,47 +558,62 @@ class NftablesBackend:
             rc, _, err = self.run(["nft", "-j", "-f", "-"], data=json.dumps({"nftables": commands}))
             if rc != 0:
                 raise RuntimeError(f"nft rejected the change: {err.strip()}")
-        if "config" in after:
-            content = self._saved_ruleset() if after["config"] == self.REGENERATE else after["config"]
-            self._write_config(content)
+        if "rules_file" in after:
+            # The file exists whenever nftables.conf includes it: written first, removed last.
+            steps = [self._write_rules, self._write_include]
+            changed = [step(after) for step in (steps if after["include"] else reversed(steps))]
+            if any(changed):
+                self._check_boot_config()
 
     def matches(self, now: dict[str, Any], after: dict[str, Any]) -> bool:
-        config_ok = after.get("config") in (self.REGENERATE, now.get("config"))
-        return now["managed"] == after["managed"] and config_ok
+        return all(now.get(key) == after.get(key) for key in ("managed", "rules_file", "include"))
 
     def render(self, state: dict[str, Any]) -> str:
         text = render_managed(state["managed"], self.port)
-        if "config" in state:
-            config = state["config"]
-            text += f"{self.config_path}: " + (config if config == self.REGENERATE else
-                                                "absent" if config is None else f"{len(config)} bytes") + "\n"
+        if "rules_file" in state:
+            rules = state["rules_file"]
+            text += f"{self.rules_file}: " + ("absent\n" if rules is None else "\n" + rules)
+            text += f"{self.config_path}: {'includes' if state.get('include') else 'no include of'} {self.rules_file}\n"
         return text
 
-    def _read_config(self) -> str | None:
-        rc, out, _ = self.run(["cat", self.config_path])
+    def _write_rules(self, after: dict[str, Any]) -> bool:
+        return self._write(self.rules_file, after["rules_file"])
+
+    def _write_include(self, after: dict[str, Any]) -> bool:
+        config = self._read(self.config_path)
+        if config is None or has_include_block(config, self.rules_file) == after["include"]:
+            return False
+        return self._write(self.config_path, with_include_block(config, self.rules_file, after["include"]))
+
+    def _chain_at_boot(self, key: str) -> bool:
+        """Would `nft -f nftables.conf` create this chain? Checked by nft itself (-c: nothing is loaded)."""
+        probe = f'include "{self.config_path}"\nadd rule {key} counter\n'
+        rc, _, _ = self.run(["nft", "-c", "-f", "-"], data=probe)
+        return rc == 0
+
+    def _check_boot_config(self) -> None:
+        if self._read(self.config_path) is None:
+            return
+        rc, _, err = self.run(["nft", "-c", "-f", self.config_path])
+        if rc != 0:
+            raise RuntimeError(f"{self.config_path} would not load at boot with {self.rules_file}: {err.strip()}")
+
+    def _read(self, path: str) -> str | None:
+        rc, out, _ = self.run(["cat", path])
         return out if rc == 0 else None
 
-    def _saved_ruleset(self) -> str:
-        """The native tables as nftables.conf text (stateless: no counters); iptables-nft's and excluded ones
-        left out."""
-        chains = self.chains()
-        tables = sorted({(c.family, c.table) for c in chains.values()
-                         if not is_iptables_table(chains, c.family, c.table) and c.table not in self.exclude_tables})
-        parts = [CONFIG_HEADER]
-        for family, table in tables:
-            rc, out, err = self.run(["nft", "-s", "list", "table", family, table])
-            if rc != 0:
-                raise RuntimeError(f"nft list table {family} {table} failed: {err.strip()}")
-            parts.append(out)
-        return "".join(parts)
-
-    def _write_config(self, content: str | None) -> None:
-        if self._read_config() == content:
-            return
+    def _write(self, path: str, content: str | None) -> bool:
+        """Save the old file on the room, then write `content` (None: remove). False when already so."""
+        if self._read(path) == content:
+            return False
+        saved = self.backup(path)
+        if saved:
+            self.backups.append(saved)
         if content is None:
-            rc, _, err = self.run(["rm", "-f", self.config_path])
+            rc, _, err = self.run(["rm", "-f", path])
         else:
-            rc, _, err = self.run(["sh", "-c", WRITE_KEEPING_MODE, "sh",
-                                   self.config_path], data=content)
+            rc, _, err = self.run(["sh", "-c", 'mkdir -p "$(dirname "$1")" && ' + WRITE_KEEPING_MODE, "sh", path],
+                                  data=content)
         if rc != 0:
-            raise RuntimeError(f"could not write {self.config_path}: {err.strip()}")
+            raise RuntimeError(f"could not write {path}: {err.strip()}")
+        return True

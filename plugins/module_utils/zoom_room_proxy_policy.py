@@ -8,9 +8,8 @@ Each platform backend reads its own mechanism into this shape and writes it back
 
 from __future__ import annotations
 
-import re
 from typing import Any, Sequence
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_bypass import (
     bypass_covers_local,
@@ -19,6 +18,11 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_by
     subnet_entries,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue, Network
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_url import (
+    check_text,
+    parse_proxy_url,
+    redact_url,
+)
 
 POLICIES = ("keep", "direct", "manual", "pac")
 # What each platform's HTTP stacks understand as "do not proxy loopback".
@@ -51,24 +55,14 @@ def validate_policy(policy: str, server: str | None, pac_url: str | None) -> Non
     if policy == "manual":
         if not server:
             raise InvalidValue("server: required when policy is 'manual'")
-        validate_proxy_server(server, "server")
+        parse_proxy_url(server, "server")
     if policy == "pac":
         if not pac_url:
             raise InvalidValue("pac_url: required when policy is 'pac'")
+        check_text(pac_url, "pac_url")
         parts = urlsplit(pac_url)
         if parts.scheme not in ("http", "https", "file") or not (parts.netloc or parts.path):
             raise InvalidValue(f"pac_url: '{pac_url}' is not an http(s) or file URL")
-
-
-def validate_proxy_server(server: str, name: str) -> None:
-    """`host:port` or `scheme://host:port`; the port must be a number."""
-    parts = urlsplit(server if "://" in server else f"http://{server}")
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname or port is None:
-        raise InvalidValue(f"{name}: '{redact_url(server)}' is not host:port or scheme://host:port")
 
 
 def desired_proxy(
@@ -109,19 +103,6 @@ def coverage(proxy: dict[str, Any], controller_subnets: Sequence[Network], style
         "bypass_covers_local": bypass_covers_local(bypass, style),
         "bypass_covers_subnets": {str(s): bypass_covers_subnet(bypass, s, style) for s in controller_subnets},
     }
-
-
-def redact_url(url: str | None) -> str | None:
-    """Drop credentials from a proxy URL: `http://user:pw@host:3128` -> `http://***@host:3128`."""
-    if not url or "@" not in url:
-        return url
-    parts = urlsplit(url if "://" in url else f"//{url}")
-    if not parts.username and not parts.password:
-        return url
-    host = parts.hostname or ""
-    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
-    redacted = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    return redacted if "://" in url else re.sub(r"^//", "", redacted)
 
 
 def redact_proxy(proxy: dict[str, Any]) -> dict[str, Any]:

@@ -1,9 +1,5 @@
 #!/usr/bin/python
-"""Documentation for the zoom_room_diagnose action plugin (plugins/action/zoom_room_diagnose.py).
-
-The work happens in the action plugin; this file only carries the docs that ansible-doc reads,
-and fails if something runs it as a module.
-"""
+"""Documentation only: the zoom_room_diagnose action plugin (plugins/action/zoom_room_diagnose.py) does the work."""
 
 from __future__ import annotations
 
@@ -11,7 +7,7 @@ DOCUMENTATION = r"""
 module: zoom_room_diagnose
 short_description: Read a room's state in one round trip and diagnose it on the controller
 description:
-  - Runs M(zoom_room_facts) on the room (Linux, macOS), or the I(windows_script) with
+  - Runs M(zoomrooms.remediation.zoom_room_facts) on the room (Linux, macOS), or the I(windows_script) with
     C(ansible.windows.win_powershell) (Windows), or takes I(facts) already read. Then it diagnoses
     the room on the controller from the facts, the probe's reachability entry, the Zoom API view and
     the policy (docs/findings.md).
@@ -23,7 +19,7 @@ description:
   - Read-only. Runs the same in check mode.
 version_added: "1.0.0"
 author:
-  - Zoom Rooms remediation toolkit
+  - Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
   controller_port:
     description: TCP port the controller connects to on the room (Zoom KB0065712).
@@ -35,11 +31,13 @@ options:
     elements: str
     default: []
   package_name:
-    description: Linux rooms, the package that installs the room app (passed to M(zoom_room_facts)).
+    description:
+      - Linux rooms, the package that installs the room app (passed to
+        M(zoomrooms.remediation.zoom_room_facts)).
     type: str
     default: zoom-rooms
   app_path:
-    description: macOS rooms, the Zoom Rooms application bundle (passed to M(zoom_room_facts)).
+    description: macOS rooms, the Zoom Rooms application bundle (passed to M(zoomrooms.remediation.zoom_room_facts)).
     type: str
     default: /Applications/ZoomPresence.app
   facts:
@@ -57,7 +55,7 @@ options:
     default: ""
   reachability:
     description:
-      - This room's entry of a M(zoom_room_reachability) result (outcome, latency); omit when no
+      - This room's entry of a M(zoomrooms.remediation.zoom_room_reachability) result (outcome, latency); omit when no
         probe tested the room.
     type: dict
   api:
@@ -69,8 +67,9 @@ options:
     type: dict
   api_job:
     description:
-      - The registered result of the batch's M(zoom_rooms_api) task with C(background=true), which reads
-        the API in a process of its own on the control node. The task reads the room first, then waits
+      - The registered result of the batch's M(zoomrooms.remediation.zoom_rooms_api) task with
+        C(background=true), which reads the API in a process of its own on the control node. The task
+        reads the room first, then waits
         for that read (its results file), matches the room in it and sets C(zoom_room_api).
     type: dict
   api_room:
@@ -90,7 +89,8 @@ options:
   windows_script:
     description:
       - Windows rooms, the facts script (roles/zoom_room_diagnose/files/windows_facts.ps1). When given,
-        the task runs it with C(ansible.windows.win_powershell) instead of M(zoom_room_facts) and turns its
+        the task runs it with C(ansible.windows.win_powershell) instead of
+        M(zoomrooms.remediation.zoom_room_facts) and turns its
         result into the facts schema with the C(zoom_room_windows_facts) filter's code.
     type: str
   windows_proxy_user:
@@ -104,14 +104,16 @@ options:
     default: []
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 notes:
-  - Action plugin; the room needs Python for M(zoom_room_facts) unless I(facts) is given.
+  - Action plugin; the room needs Python for M(zoomrooms.remediation.zoom_room_facts) unless I(facts) is given.
 seealso:
-  - module: zoom_room_facts
-  - module: zoom_room_reachability
+  - module: zoomrooms.remediation.zoom_room_facts
+  - module: zoomrooms.remediation.zoom_room_reachability
 """
 
 EXAMPLES = r"""
@@ -156,15 +158,3 @@ ansible_facts:
       returned: when report is true
       type: dict
 """
-
-
-def main() -> None:
-    from ansible.module_utils.basic import AnsibleModule
-
-    module = AnsibleModule(argument_spec={}, bypass_checks=True)
-    module.fail_json(msg="zoom_room_diagnose is an action plugin (plugins/action/zoom_room_diagnose.py); "
-                         "it cannot run as a module on a host")
-
-
-if __name__ == "__main__":
-    main()

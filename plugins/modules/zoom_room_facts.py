@@ -15,7 +15,7 @@ description:
     the same schema from the zoom_room_windows_facts filter.
   - Read-only. Runs in check mode. A value that cannot be read is reported in C(errors), never fatal.
 version_added: "1.0.0"
-author: Zoom Rooms toolkit maintainers
+author: Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
   controller_port:
     description: TCP port the controller connects to on the room (Zoom KB0065712).
@@ -47,12 +47,18 @@ options:
     default: /etc/environment
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 notes:
   - The firewall verdict models nftables, iptables (legacy and nft) and ufw rule sets; a rule that
     matches on something the evaluator does not model (a named set, an interface) gives C(unknown).
+  - A layer whose tool is missing or fails (no C(nft)) gives C(unknown) with the reason and is listed in
+    C(firewall.unreadable); it is never read as "no firewall".
+  - C(firewall.boot_differences) lists our admissions that are live but not loaded at boot (nftables
+    include file, iptables save file), or the reverse.
 """
 
 EXAMPLES = r"""
@@ -88,7 +94,9 @@ facts:
       type: dict
       sample: {listening: true, addresses: ["0.0.0.0"], process: /usr/bin/python3 /usr/bin/zoom-rooms-sim}
     firewall:
-      description: Host firewall; C(verdicts) has one entry per controller subnet (admitted, blocked or unknown).
+      description: >-
+        Host firewall; C(verdicts) has one entry per controller subnet (admitted, blocked or unknown);
+        C(unreadable) and C(boot_differences) on Linux (see docs/facts.md).
       type: dict
       sample:
         backend: nftables

@@ -22,10 +22,26 @@ description:
     handles the subnet and does not already admit it. That is the zone bound to a source covering the
     subnet, else every zone bound to an interface and the default zone. Rich rules carry no comment, so
     a rule of exactly this form is treated as ours.
-  - The admission persists across reboots. nftables native tables go to C(/etc/nftables.conf). iptables
-    rules go to C(/etc/iptables/rules.v4)/C(rules.v6) (iptables-persistent) or C(/etc/sysconfig/iptables).
-    ufw saves its rules itself. firewalld gets each rich rule both with C(--permanent) and in the runtime
-    configuration, so the rule survives a reboot and applies at once without a C(--reload).
+  - The admission persists across reboots, and only ours is persisted. nftables gets our rules in a file of
+    our own, C(/etc/nftables.d/zoom-rooms.nft), as C(insert rule) commands for the
+    chains that the boot configuration creates. C(/etc/nftables.conf) gains two lines, a comment and
+    C(include) of that file, appended after its tables. When an include of the user's own already loads
+    the file (for example C(include "/etc/nftables.d/*.nft")), nothing is added. The rest of
+    C(/etc/nftables.conf) is never rewritten. Its comments and includes stay, and runtime-only tables (a
+    fail2ban ban) stay runtime-only. After a change, C(nft -c -f /etc/nftables.conf) must accept the boot
+    configuration, else the change is put back. iptables rules are saved the way iptables-persistent
+    saves them, to C(/etc/iptables/rules.v4)/C(rules.v6) or C(/etc/sysconfig/iptables), when that
+    directory exists. ufw saves its rules itself. firewalld gets each rich rule both with C(--permanent)
+    and in the runtime configuration, so the rule survives a reboot and applies at once without a
+    C(--reload).
+  - Every file the module is about to change is first copied on the room into I(backup_dir) (0600 files in
+    a 0700 directory); the newest I(backup_keep) copies of each file are kept, older ones are removed.
+    The copies stay on the room; only their paths are returned (C(backup_files)).
+  - A restore with I(expect) (the C(applied) of the run being undone) first checks that every layer is
+    still what that run left. If something changed since (another run, a person), nothing is put back and
+    the module fails naming the layers (C(conflict)).
+  - A layer whose tool is missing or fails (no C(nft) binary) is not read as "no firewall". Its verdicts
+    are C(unknown) with the reason, and a change fails before touching the host.
   - macOS. The Application Firewall (socketfilterfw) permits the Zoom Rooms app. It filters per
     application, not per address, so the scope to controller subnets cannot be expressed there.
     "Block all incoming connections" is only switched off when I(allow_disable_block_all=true).
@@ -38,7 +54,7 @@ description:
     not hold it, restores the saved rule and fails. Enabled block rules that override it are listed in
     C(notes), never deleted. I(backend), I(persist), I(allow_disable_block_all) and I(app_path) do not apply.
 version_added: "1.0.0"
-author: Zoom Rooms toolkit maintainers
+author: Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
   sources:
     description:
@@ -74,6 +90,19 @@ options:
       - A C(backup) returned by an earlier run of this module. The module puts that state back instead
         of computing one. The rollback of a failed verification uses it.
     type: dict
+  expect:
+    description:
+      - With I(restore), the C(applied) result of the run being undone. Each layer must still be in that
+        state, else nothing is put back and the module fails with C(conflict).
+    type: dict
+  backup_dir:
+    description: Linux. Directory on the room for the copies of files taken before they change.
+    type: path
+    default: /var/backups/zoom-rooms
+  backup_keep:
+    description: Linux. How many copies of each file to keep in I(backup_dir) (newest first); at least 1.
+    type: int
+    default: 5
   allow_disable_block_all:
     description: macOS. Allow switching off "Block all incoming connections", which otherwise wins over any app rule.
     type: bool
@@ -97,8 +126,10 @@ options:
     default: [domain, private]
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 """
 
@@ -109,9 +140,10 @@ EXAMPLES = r"""
     port: "{{ zoom_room_controller_port }}"
   register: zoom_room_firewall_result
 
-- name: Put back what the room had
+- name: Put back what the room had, if it is still what we left
   zoom_room_firewall:
     restore: "{{ zoom_room_firewall_result.backup }}"
+    expect: "{{ zoom_room_firewall_result.applied }}"
   when: zoom_room_firewall_result.changed
 
 - name: Remove the admission again
@@ -133,7 +165,24 @@ backup:
   description: Machine-readable state of every layer before the change; pass it as I(restore) to undo.
   returned: always
   type: dict
-  sample: {nftables: {managed: {}, config: "#!/usr/sbin/nft -f ..."}}
+  sample: {nftables: {managed: {}, rules_file: null, include: false}}
+applied:
+  description: Machine-readable state of every layer after the change; pass it as I(expect) to a restore.
+  returned: when changed
+  type: dict
+  sample: {nftables: {managed: {"inet fault input": [{version: 4, subnets: [10.89.1.0/24]}]},
+                      rules_file: "#!/usr/sbin/nft -f ...", include: true}}
+backup_files:
+  description: Copies of the files changed, taken on the room before the change (paths only).
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/backups/zoom-rooms/_etc_nftables.conf.20261202T061500.123456Z.bak]
+conflict:
+  description: On a refused restore, the layers that changed since the run being undone.
+  returned: failed
+  type: list
+  elements: str
 layers:
   description: The layers acted on, outermost first.
   returned: always
@@ -148,10 +197,12 @@ verdicts:
   sample: [{subnet: 10.89.1.0/24, verdict: admitted, decided_by: "inet fault input: ip saddr 10.89.1.0/24 accept"}]
 """
 
+import ipaddress
 import platform
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_backup import save_backup
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_change import (
     BeforeAfterLayer,
     apply_with_rollback,
@@ -192,7 +243,9 @@ class MacAppFirewallLayer(BeforeAfterLayer):
 def pick_layers(module: AnsibleModule, port: int) -> list[Any]:
     if platform.system() == "Darwin" or module.params["backend"] == "socketfilterfw":
         return [MacAppFirewallLayer(module, port)]
-    return linux_layers(command_runner(module), port, module.params["backend"], module.params["persist"])
+    params = module.params
+    return linux_layers(command_runner(module), port, params["backend"], params["persist"],
+                        backup=lambda path: save_backup(path, params["backup_dir"], params["backup_keep"]))
 
 
 def validated(module: AnsibleModule) -> tuple[int, list[Network], bool]:
@@ -207,27 +260,49 @@ def validated(module: AnsibleModule) -> tuple[int, list[Network], bool]:
     for index, subnet in enumerate(subnets):
         if subnet.prefixlen == 0:
             module.fail_json(msg=f"sources[{index}]: '{subnet}' admits any address; give the controller subnets")
+    for version in (4, 6):
+        together = list(ipaddress.collapse_addresses(s for s in subnets if s.version == version))
+        if any(net.prefixlen == 0 for net in together):
+            module.fail_json(msg=f"sources: together {', '.join(str(s) for s in subnets if s.version == version)} "
+                                 "admit any address; give the controller subnets")
+    if params["backup_keep"] < 1:
+        module.fail_json(msg=f"backup_keep: {params['backup_keep']} must be at least 1")
     return port, subnets, present
 
 
 def run_module(module: AnsibleModule) -> dict[str, Any]:
     port, subnets, present = validated(module)
     layers = pick_layers(module, port)
-    before = {layer.name: layer.read() for layer in layers}
     restore = module.params["restore"]
     try:
+        before = {layer.name: layer.read() for layer in layers}
         after = (restore_target(before, restore) if restore is not None else
                  {layer.name: layer.desired(before[layer.name], subnets, present) for layer in layers})
-    except ValueError as error:
-        module.fail_json(msg=str(error))
-    result = {**planned_change(layers, before, after), "layers": [layer.name for layer in layers]}
+    except (RuntimeError, ValueError) as error:
+        module.fail_json(msg=f"{error}; nothing was changed")
+    conflict = changed_since(layers, before, module.params["expect"]) if restore is not None else []
+    if conflict:
+        module.fail_json(msg=f"not rolled back: {', '.join(conflict)} changed since the run being undone "
+                             "(another run or a person); the room's firewall was left as it is", conflict=conflict)
+    result = {**planned_change(layers, before, after), "layers": [layer.name for layer in layers], "backup_files": []}
+    if result["changed"]:
+        result["applied"] = after
     if result["changed"] and not module.check_mode:
         must_admit = present and restore is None
         problem = apply_with_rollback(layers, before, after, lambda: still_blocked(layers, subnets, must_admit))
+        result["backup_files"] = [path for layer in layers for path in getattr(layer, "backups", [])]
         if problem:
             module.fail_json(msg=f"{problem}; the previous firewall state was put back", **result)
     result["verdicts"] = firewall_facts(layers, subnets)["verdicts"] if subnets else []
     return result
+
+
+def changed_since(layers: list[Any], now: dict[str, Any], expect: dict[str, Any] | None) -> list[str]:
+    """The layers no longer in the state the run being undone left (undo only while it is still ours)."""
+    if not expect:
+        return []
+    return [layer.name for layer in layers if layer.name in expect and not layer.matches(now[layer.name],
+                                                                                         expect[layer.name])]
 
 
 def still_blocked(layers: list[Any], subnets: list[Network], must_admit: bool) -> str | None:
@@ -252,6 +327,9 @@ def main() -> None:
                         "default": "auto"},
             "persist": {"type": "bool", "default": True},
             "restore": {"type": "dict"},
+            "expect": {"type": "dict"},
+            "backup_dir": {"type": "path", "default": "/var/backups/zoom-rooms"},
+            "backup_keep": {"type": "int", "default": 5},
             "allow_disable_block_all": {"type": "bool", "default": False},
             "app_path": {"type": "path", "default": "/Applications/ZoomPresence.app"},
         },

@@ -18,7 +18,7 @@ description:
   - The content is not redacted here (the room may lack the libraries), so register the result with
     C(no_log) and redact on the control node.
   - Read-only. POSIX hosts (Linux, macOS); Windows rooms use the role's PowerShell task instead.
-author: Zoom Rooms toolkit maintainers
+author: Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
   paths:
     description: Log files or folders to read.
@@ -35,8 +35,10 @@ options:
     default: 5
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 """
 
@@ -58,11 +60,11 @@ logs:
   contains:
     path: {description: The file's path., type: str}
     requested: {description: The entry of I(paths) it came from (a folder for files found in one)., type: str}
-    status: {description: collected, missing, unreadable, not_a_file or empty_dir., type: str}
+    status: {description: "collected, missing, unreadable, not_a_file or empty_dir.", type: str}
     size: {description: File size in bytes (null when unknown)., type: int}
-    mtime: {description: Modification time, ISO 8601 UTC (null when unknown)., type: str}
+    mtime: {description: "Modification time, ISO 8601 UTC (null when unknown).", type: str}
     truncated: {description: True when only the tail was read., type: bool}
-    content_b64: {description: The bytes read, base64 (empty unless collected)., type: str}
+    content_b64: {description: "The bytes read, base64 (empty unless collected).", type: str}
     error: {description: Why the path could not be read (null when it was)., type: str}
 """
 

@@ -12,7 +12,11 @@ description:
     and the controller then shows the room's IP as 127.0.0.1. This module sets the proxy by a policy.
     Unless the policy removes the proxy, the bypass list always gains loopback and every controller subnet.
   - Linux. In C(/etc/environment), C(http_proxy)/C(https_proxy)/C(no_proxy) in both lower and upper case.
-    Existing lines are edited in place and every other line stays byte for byte.
+    Existing lines are edited in place and every other line stays byte for byte. A symlinked file is
+    edited at its target; the link stays.
+  - Values are checked before the host is read; I(server) must parse exactly to scheme, host and port
+    (credentials percent-encoded), bypass entries hold no whitespace, separators or control characters,
+    and I(controller_subnets) that together mean any address are refused.
   - macOS. C(networksetup) web, secure web and auto proxy and the bypass domains, for every enabled
     network service or the ones named in I(services).
   - Reads first, computes the desired setting, applies only the difference, re-reads and verifies. If
@@ -23,7 +27,7 @@ description:
     account); WinHTTP through M(ansible.windows.win_http_proxy). Bypass entries are WinINet host patterns
     (C(10.1.2.*), C(<local>) last), never CIDR. WinHTTP has no PAC, so under C(pac) it is treated as C(keep).
 version_added: "1.0.0"
-author: Zoom Rooms toolkit maintainers
+author: Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
   policy:
     description:
@@ -59,12 +63,17 @@ options:
     type: list
     elements: str
   restore:
-    description: A C(backup) returned by an earlier run; the module puts that setting back.
+    description:
+      - A C(backup) returned by an earlier run; the module undoes that run's change.
+      - Linux. Only the proxy lines go back to what they were; every other line stays as it is now, so a
+        line added meanwhile survives. Only while the proxy lines are still what that run wrote; if
+        someone changed them since, nothing is changed and the module fails with RV(conflict).
     type: dict
   backup_dir:
     description:
-      - Linux. Where the previous environment file is copied (mode 0600) before a change. The file can
-        hold proxy credentials, so C(backup) carries only its path and checksum, never its bytes.
+      - Linux. Where the previous environment file is copied (directory 0700, copy 0600, owned by the
+        connection user, root) before a change. The file can hold proxy credentials, so C(backup) carries
+        only the copy's path and keyed digests of the lines written, never bytes of the file.
     type: path
     default: /var/backups/zoom-rooms
   windows_proxy_user:
@@ -73,10 +82,18 @@ options:
         Winlogon auto-logon account. Ignored when the C(ProxySettingsPerUser) policy is 0.
     type: str
     default: ""
+  backup_keep:
+    description:
+      - Linux. How many copies of the environment file I(backup_dir) keeps; older ones are removed when a
+        new one is written. At least 1 (the copy a rollback of this run needs).
+    type: int
+    default: 5
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 """
 
@@ -106,9 +123,14 @@ diff:
 backup:
   description:
     - The previous setting, machine-readable; pass it as I(restore) to undo.
-    - Linux. A reference to the copy in I(backup_dir) (path, sha256, redacted proxy), never the file's bytes.
+    - Linux. A reference to the copy in I(backup_dir) (its path, keyed digests of the proxy lines written,
+      the redacted proxy), never bytes of the file.
   returned: always
   type: dict
+conflict:
+  description: The restore found the proxy lines changed since they were written, and changed nothing.
+  returned: when a restore meets a conflict
+  type: bool
 proxy:
   description: The proxy section of the facts schema after the run (credentials redacted).
   returned: always
@@ -131,7 +153,10 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ho
     file_writer,
     read_file,
 )
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_linux import EnvironmentFileProxy
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_linux import (
+    EnvironmentFileProxy,
+    RollbackConflict,
+)
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_proxy import (
     NetworkSetupProxyBackend,
 )
@@ -139,10 +164,15 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ne
     InvalidValue,
     Network,
     parse_cidrs,
+    refuse_any_address,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import (
     redact_proxy,
     validate_policy,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_url import (
+    check_list_entry,
+    split_userinfo,
 )
 
 
@@ -177,7 +207,12 @@ def validated(module: AnsibleModule) -> dict[str, Any]:
     params = module.params
     try:
         validate_policy(params["policy"], params["server"], params["pac_url"])
+        for index, entry in enumerate(params["bypass"]):
+            check_list_entry(entry, f"bypass[{index}]")
         subnets = parse_cidrs(params["controller_subnets"], "controller_subnets", required=False)
+        refuse_any_address(subnets, "controller_subnets")
+        if params["backup_keep"] < 1:
+            raise InvalidValue(f"backup_keep: {params['backup_keep']} must be 1 or more")
     except InvalidValue as error:
         module.fail_json(msg=str(error))
     return {"policy": params["policy"], "server": params["server"], "bypass": params["bypass"],
@@ -199,12 +234,25 @@ def desired_or_restored(layer: Any, before: dict[str, Any], params: dict[str, An
     if restore is None:
         return layer.desired(before, params)
     saved = restore_target({layer.name: before}, restore)[layer.name]
-    return layer.state_from_backup(saved) if hasattr(layer, "state_from_backup") else saved
+    return layer.state_from_backup(saved, before) if hasattr(layer, "state_from_backup") else saved
 
 
-def backup_of(layer: Any, state: dict[str, Any], backup_dir: str | None) -> dict[str, Any]:
-    """The file layer keeps its bytes on the host (they may hold credentials); networksetup state has none."""
-    return layer.backup_reference(state, backup_dir) if hasattr(layer, "backup_reference") else state
+def backup_of(layer: Any, before: dict[str, Any], after: dict[str, Any] | None, module: AnsibleModule
+              ) -> dict[str, Any]:
+    """The file layer keeps its bytes on the host (they may hold credentials); networksetup state has none.
+
+    `after` is given when the change is applied: then the file is copied before it is written.
+    """
+    if not hasattr(layer, "backup_reference"):
+        return before
+    return layer.backup_reference(before, after, module.params["backup_dir"], module.params["backup_keep"])
+
+
+def hide_credentials(module: AnsibleModule) -> None:
+    """The server's user and password stay out of the result, its echo of the arguments (-vvv) included."""
+    userinfo = split_userinfo(module.params["server"] or "")[1]
+    if userinfo:
+        module.no_log_values.add(userinfo)
 
 
 def run_module(module: AnsibleModule) -> dict[str, Any]:
@@ -216,12 +264,18 @@ def run_module(module: AnsibleModule) -> dict[str, Any]:
     before = {layer.name: layer.read()}
     try:
         after = {layer.name: desired_or_restored(layer, before[layer.name], params, module.params["restore"])}
+    except RollbackConflict as error:
+        module.fail_json(msg=str(error), conflict=True, changed=False)
     except (InvalidValue, ValueError) as error:
         module.fail_json(msg=str(error))
     result = planned_change([RedactedLayer(layer)], before, after)
     applying = result["changed"] and not module.check_mode
-    result["backup"] = {layer.name: backup_of(layer, before[layer.name], module.params["backup_dir"] if applying
-                                              else None)}
+    try:
+        result["backup"] = {layer.name: backup_of(layer, before[layer.name], after[layer.name] if applying
+                                                  and module.params["restore"] is None else None, module)}
+    except OSError as error:
+        module.fail_json(msg=f"could not save a backup in {module.params['backup_dir']}: {error}; nothing was "
+                             "changed", changed=False)
     if applying:
         check = (lambda: None) if module.params["restore"] is not None else (
             lambda: uncovered(layer, params["controller_subnets"], params["policy"]))
@@ -244,9 +298,11 @@ def main() -> None:
             "services": {"type": "list", "elements": "str"},
             "restore": {"type": "dict"},
             "backup_dir": {"type": "path", "default": "/var/backups/zoom-rooms"},
+            "backup_keep": {"type": "int", "default": 5},
         },
         supports_check_mode=True,
     )
+    hide_credentials(module)
     module.exit_json(**run_module(module))
 
 

@@ -16,7 +16,7 @@ description:
   - Also reports whether each target address lies in one of the probe's own connected subnets.
   - Read-only. One call per probe per run, whatever the number of rooms.
 version_added: "1.0.0"
-author: Zoom Rooms toolkit maintainers
+author: Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
   targets:
     description: Rooms to test.
@@ -41,8 +41,10 @@ options:
     default: 256
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 """
 

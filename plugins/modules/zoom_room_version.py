@@ -16,7 +16,7 @@ description:
     controller.
   - Read-only.
 version_added: "1.0.0"
-author: Zoom Rooms toolkit maintainers
+author: Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
   installed:
     description: The installed version, when already known (for example from zoom_room_facts or the Zoom API).
@@ -42,8 +42,10 @@ options:
     default: /Applications/ZoomPresence.app
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 """
 

@@ -1,9 +1,5 @@
 #!/usr/bin/python
-"""Documentation for the zoom_rooms_api action plugin (plugins/action/zoom_rooms_api.py).
-
-The work happens in the action plugin on the controller; this file only carries the docs that
-ansible-doc reads, and fails if something runs it as a module.
-"""
+"""Documentation only: the zoom_rooms_api action plugin (plugins/action/zoom_rooms_api.py) does the work."""
 
 from __future__ import annotations
 
@@ -25,9 +21,9 @@ description:
     C(zoom_rooms) inventory plugin.
 version_added: "1.0.0"
 author:
-  - Zoom Rooms remediation toolkit
+  - Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 extends_documentation_fragment:
-  - zoom_rooms_api
+  - zoomrooms.remediation.zoom_rooms_api
 options:
   app_version_action:
     description:
@@ -184,13 +180,13 @@ outcomes:
   type: dict
   contains:
     outcome: {description: See above., type: str}
-    ok: {description: The room ended where it was asked to (or would, in check mode)., type: bool}
+    ok: {description: "The room ended where it was asked to (or would, in check mode).", type: bool}
     changed: {description: Zoom accepted a change for this room., type: bool}
     device_id: {description: The device asked to change., type: str}
-    before: {description: Version before, X.Y.Z.build., type: str}
-    after: {description: Version last seen, X.Y.Z.build., type: str}
+    before: {description: "Version before, X.Y.Z.build.", type: str}
+    after: {description: "Version last seen, X.Y.Z.build.", type: str}
     code: {description: Zoom error code of a refusal., type: int}
-    message: {description: Zoom's message of a refusal, or why the wait ended., type: str}
+    message: {description: "Zoom's message of a refusal, or why the wait ended.", type: str}
 summary:
   description: Outcome counts and the room ids whose outcome is not ok.
   returned: when app_version_action is set
@@ -203,15 +199,3 @@ activation_codes:
   returned: when regenerate_activation_code is true and not in check mode
   type: dict
 """
-
-
-def main() -> None:
-    from ansible.module_utils.basic import AnsibleModule
-
-    module = AnsibleModule(argument_spec={}, bypass_checks=True)
-    module.fail_json(msg="zoom_rooms_api is an action plugin (plugins/action/zoom_rooms_api.py); "
-                         "it cannot run as a module on a host")
-
-
-if __name__ == "__main__":
-    main()

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Dict, Iterator, Mapping, Sequence
 
+import yaml
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import become_loader
@@ -37,6 +38,15 @@ def collector_args(script: str, port: int, rule_name: str = "", proxy_user: str 
     return {"depth": 5, "script": script,
             "parameters": {"Port": int(port), "ProxyUser": proxy_user, "AppPaths": list(app_paths),
                            "RuleName": rule_name}}
+
+
+SPEC_KEYS = ("type", "elements", "default", "choices")
+
+
+def spec_from_documentation(documentation: str) -> Dict[str, Dict[str, Any]]:
+    """The argument spec an action validates, from its module's DOCUMENTATION: one list of options for both."""
+    options = yaml.safe_load(documentation)["options"]
+    return {name: {key: option[key] for key in SPEC_KEYS if key in option} for name, option in options.items()}
 
 
 def without(args: Mapping[str, Any], names: Sequence[str]) -> Dict[str, Any]:

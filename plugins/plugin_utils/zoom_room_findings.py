@@ -2,7 +2,7 @@
 
 The seed article's triage table as rules. Pure: no host, no network; the filter plugin
 zoom_room_diagnosis exposes these to playbooks and the unit tests call them directly.
-Finding codes and statuses are the DESIGN.md contract.
+Finding codes and statuses are the contract of docs/design.md.
 """
 
 from __future__ import annotations
@@ -21,15 +21,17 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ve
 ACTIVATION_CODE_DAYS = 10  # Zoom KB0064185: an activation code is valid for 10 days
 FIXED_BY = {
     "host_firewall_blocks_controller_port": "firewall",
+    "host_firewall_not_persisted": "firewall",
     "proxy_intercepts_local_traffic": "proxy",
     "room_reports_loopback_ip": "proxy",
 }
 SEVERITY = {
     "room_unreachable": "critical", "app_not_installed": "critical", "app_not_listening": "critical",
     "host_firewall_blocks_controller_port": "high", "controller_port_blocked": "high",
+    "host_firewall_not_persisted": "high", "host_firewall_unreadable": "high",
     "controller_segment_unroutable": "high", "proxy_intercepts_local_traffic": "high",
     "room_reports_loopback_ip": "high", "app_version_below_minimum": "medium", "app_version_drift": "medium",
-    "activation_code_expired": "medium", "room_offline": "high",
+    "activation_code_expired": "medium", "room_offline": "high", "room_busy": "high", "api_data_missing": "medium",
 }
 NEXT_STEP = {
     "room_unreachable": "Check the room computer is powered on and reachable over SSH/WinRM from the control node.",
@@ -38,6 +40,12 @@ NEXT_STEP = {
                          "through the Zoom API); if it keeps stopping, collect evidence for Zoom support.",
     "host_firewall_blocks_controller_port": "Run remediate.yml: it admits TCP {port} from the controller subnets "
                                             "in the room's firewall.",
+    "host_firewall_not_persisted": "Run remediate.yml: it writes the admission into the room's boot-time firewall "
+                                   "configuration, so the room stays reachable after a reboot.",
+    "host_firewall_unreadable": "The room's firewall could not be read, so whether it admits TCP {port} is not "
+                                "known: install or repair the tool named in the evidence (e.g. nftables' nft), "
+                                "then run diagnose.yml again. Check network ACLs only once the room's own firewall "
+                                "is known to admit the port.",
     "controller_port_blocked": "The room admits TCP {port} but the probe cannot reach it: check network "
                                "firewalls/ACLs between the controller segment and the room, and Wi-Fi client "
                                "isolation.",
@@ -54,12 +62,19 @@ NEXT_STEP = {
                                "zoom_rooms_regenerate_activation_codes: true, or the Zoom web portal).",
     "room_offline": "The Zoom cloud sees the room offline: check the app is signed in and the room reaches Zoom "
                     "on TCP 443 and UDP 3478/3479/8801.",
+    "room_busy": "Another run held the room's lock for the whole wait (see the evidence for which run and until "
+                 "when): run remediate.yml again once it has finished, or raise zoom_rooms_lock_timeout.",
+    "api_data_missing": "Run diagnose.yml again once the Zoom API answers: the cloud-side checks (offline, "
+                        "127.0.0.1 address, version drift, activation code) were not made for this room.",
 }
 SUMMARY = {
     "room_unreachable": "Ansible could not connect to the room computer",
     "app_not_installed": "No Zoom Rooms app found on the room computer",
     "app_not_listening": "Nothing listens on TCP {port} on the room computer",
     "host_firewall_blocks_controller_port": "The room's firewall does not admit TCP {port} from the controllers",
+    "host_firewall_not_persisted": "The room's firewall admits TCP {port} from the controllers only until the "
+                                   "next reboot: the boot configuration lacks the admission",
+    "host_firewall_unreadable": "The room's firewall could not be read: its verdict for TCP {port} is unknown",
     "controller_port_blocked": "The room admits TCP {port}, but the controller segment cannot reach it",
     "controller_segment_unroutable": "The controller segment has no route to the room's address",
     "proxy_intercepts_local_traffic": "A proxy is set and its bypass list lacks local addresses or controller "
@@ -69,12 +84,16 @@ SUMMARY = {
     "app_version_drift": "Room and controller app versions differ in major.minor",
     "activation_code_expired": "The room's activation code is older than 10 days",
     "room_offline": "The Zoom API shows the room offline",
+    "room_busy": "Another run was working on the room; this run left it alone",
+    "api_data_missing": "The Zoom API could not be read for this room: its cloud-side findings are missing",
 }
 # Findings read from the Zoom API: they lag the room by the app's next report.
-API_CODES = frozenset({"room_reports_loopback_ip", "room_offline", "app_version_drift", "activation_code_expired"})
+API_CODES = frozenset({"room_reports_loopback_ip", "room_offline", "app_version_drift", "activation_code_expired",
+                       "api_data_missing"})
 # A probe that cannot connect is explained by these, so the network is not blamed for it.
+# An unreadable firewall may be the cause too: the network is not blamed while the host is unknown.
 EXPLAINS_PROBE_FAILURE = ("app_not_installed", "app_not_listening", "host_firewall_blocks_controller_port",
-                          "controller_segment_unroutable")
+                          "host_firewall_unreadable", "controller_segment_unroutable")
 
 
 def finding(code: str, evidence: dict[str, Any], port: int = 9090) -> dict[str, Any]:
@@ -114,6 +133,12 @@ def host_findings(facts: dict[str, Any], port: int) -> list[dict[str, Any]]:
         found.append(finding("host_firewall_blocks_controller_port",
                              {"backend": firewall.get("backend"), "blocked": blocked,
                               "block_all": firewall.get("block_all")}, port))
+    if firewall.get("unreadable"):
+        found.append(finding("host_firewall_unreadable",
+                             {"unreadable": firewall["unreadable"], "verdicts": firewall.get("verdicts", [])}, port))
+    if firewall.get("boot_differences"):
+        found.append(finding("host_firewall_not_persisted",
+                             {"backend": firewall.get("backend"), "differences": firewall["boot_differences"]}, port))
     proxy = facts.get("proxy") or {}
     uncovered = [subnet for subnet, covered in (proxy.get("bypass_covers_subnets") or {}).items() if covered is False]
     if proxy.get("mode") not in (None, "none") and (proxy.get("bypass_covers_local") is False or uncovered):
@@ -162,6 +187,8 @@ def api_findings(api: dict[str, Any], facts: dict[str, Any] | None, policy: dict
                  port: int) -> list[dict[str, Any]]:
     """Cloud-side findings from the Zoom API data of the room (see docs/zoom-api.md for the shape)."""
     found = []
+    if api.get("read_error"):  # what the API did say still counts; the rest is marked missing, never "healthy"
+        found.append(finding("api_data_missing", {"error": api["read_error"]}, port))
     status = (api.get("room") or {}).get("status") or api.get("status")
     if status == "Offline":
         found.append(finding("room_offline", {"api_status": status}, port))
@@ -241,9 +268,12 @@ def verify(before: list[dict[str, Any]], after: list[dict[str, Any]], applied: l
 
 
 def room_status(findings: list[dict[str, Any]], mode: str, applied: list[str] | None = None,
-                verified: dict[str, Any] | None = None) -> str:
-    """healthy | fixed | needs_attention | failed (DESIGN.md); unreachable is the callback's to set."""
-    if verified is not None and not verified["passed"]:
+                verified: dict[str, Any] | None = None, apply_failed: bool = False) -> str:
+    """healthy | fixed | needs_attention | failed (docs/reports.md); unreachable is the callback's to set.
+
+    apply_failed: a change step failed (the layers applied before it were rolled back): failed.
+    """
+    if apply_failed or (verified is not None and not verified["passed"]):
         return "failed"
     if not findings:
         return "healthy"

@@ -1,4 +1,4 @@
-"""Inventory values checked for every room before any host is touched (DESIGN.md, inventory contract)."""
+"""Inventory values checked for every room before any host is touched (docs/design.md, inventory variables)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ne
     InvalidValue,
     parse_cidrs,
     parse_port,
+    refuse_any_address,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import (
     POLICIES,
     validate_policy,
 )
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_url import check_list_entry, check_text
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import parse_version
 
 
@@ -24,12 +26,15 @@ def _check_subnets(value: Any, remediate: bool) -> None:
         if subnet.prefixlen == 0:
             raise InvalidValue(f"zoom_room_controller_subnets[{index}]: '{subnet}' is 'any'; give the controller "
                                "subnets")
+    refuse_any_address(subnets, "zoom_room_controller_subnets")
 
 
 def _check_text(name: str) -> Callable[[Any, bool], None]:
     def check(value: Any, _: bool) -> None:
         if value is not None and not isinstance(value, str):
             raise InvalidValue(f"{name}: {value!r} is not a string")
+        if value is not None:
+            check_text(value, name)
     return check
 
 
@@ -39,8 +44,19 @@ def _check_bypass(value: Any, _: bool) -> None:
     if not isinstance(value, list):
         raise InvalidValue(f"zoom_room_proxy_bypass: {value!r} is not a list")
     for index, entry in enumerate(value):
-        if not isinstance(entry, str) or not entry.strip():
-            raise InvalidValue(f"zoom_room_proxy_bypass[{index}]: {entry!r} is not a host, domain or address")
+        check_list_entry(entry, f"zoom_room_proxy_bypass[{index}]")
+
+
+def _check_names(name: str) -> Callable[[Any, bool], None]:
+    """A list of names that reach a room command as arguments (macOS network services may hold spaces)."""
+    def check(value: Any, _: bool) -> None:
+        if value is not None and not isinstance(value, list):
+            raise InvalidValue(f"{name}: {value!r} is not a list")
+        for index, entry in enumerate(value or []):
+            if not isinstance(entry, str):
+                raise InvalidValue(f"{name}[{index}]: {entry!r} is not a string")
+            check_text(entry, f"{name}[{index}]")
+    return check
 
 
 def _check_platform(value: Any, _: bool) -> None:
@@ -51,7 +67,7 @@ def _check_platform(value: Any, _: bool) -> None:
 # The platforms zoom_room_common's argument specs allow: windows, else the POSIX tasks.
 PLATFORMS = ("windows", "posix", "linux", "macos", "appliance")
 
-# Each room's contract values (DESIGN.md; roles/zoom_room_common/meta/argument_specs.yml), all checked
+# Each room's contract values (docs/design.md; roles/zoom_room_common/meta/argument_specs.yml), all checked
 # here at once: the playbooks run this before any room is touched, instead of per-room role validation.
 CHECKS: dict[str, Callable[[Any, bool], None]] = {
     "zoom_room_address": _check_text("zoom_room_address"),
@@ -59,6 +75,8 @@ CHECKS: dict[str, Callable[[Any, bool], None]] = {
     "zoom_room_package_name": _check_text("zoom_room_package_name"),
     "zoom_room_macos_app_path": _check_text("zoom_room_macos_app_path"),
     "zoom_room_proxy_bypass": _check_bypass,
+    "zoom_room_proxy_services": _check_names("zoom_room_proxy_services"),
+    "zoom_room_windows_proxy_user": _check_text("zoom_room_windows_proxy_user"),
     "zoom_room_platform": _check_platform,
     "zoom_room_controller_subnets": _check_subnets,
     "zoom_room_controller_port": lambda value, _: parse_port(value, "zoom_room_controller_port"),

@@ -1,4 +1,4 @@
-"""What the playbooks read from the inventory about rooms and probes, with DESIGN.md's defaults.
+"""What the playbooks read from the inventory about rooms and probes, with the defaults of docs/design.md.
 
 `hostvars` here is any mapping of host -> variables (Ansible's HostVars or a plain dict).
 """
@@ -105,6 +105,8 @@ def api_view_of_fact(fact: Any, room_vars: Mapping[str, Any]) -> dict[str, Any] 
         "room_computer_version": fact.get("room_computer_version"),
         "controller_versions": list(fact.get("controller_versions") or []),
     }
+    if fact.get("read_error"):
+        view["read_error"] = fact["read_error"]
     # The API does not say when a code was issued: the fact carries it when something knew it.
     issued = fact.get("activation_code_issued_at") or room_vars.get("zoom_room_activation_code_issued_at")
     activated = fact.get("activated")

@@ -47,7 +47,7 @@ ANY = frozenset({"", "any", "*"})
 APP_NAME_PATTERN = "Zoom Rooms*"
 APP_EXCLUDE_PATTERN = "*Installer*"
 PUBLISHER_PATTERN = "Zoom*Communications*"
-# Where ZoomRooms.exe lives (winget Zoom.ZoomRooms manifests and Fleet metadata name both folders).
+# Where ZoomRooms.exe lives (the winget Zoom.ZoomRooms manifests and Fleet maintained-apps name both).
 DEFAULT_APP_PATHS = ("C:\\Program Files\\ZoomRooms\\bin\\ZoomRooms.exe",
                      "C:\\Program Files\\Zoom\\ZoomRooms\\bin\\ZoomRooms.exe")
 WININET_SOURCE = "WinINet"

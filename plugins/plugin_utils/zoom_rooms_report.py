@@ -4,7 +4,7 @@ Controller-side only (imported by plugins/callback/zoom_rooms_report.py, never b
 The first part is pure: plain data in, plain data or text out, unit-tested without
 Ansible. The last part ("Files") is the only code that touches the disk.
 
-The report contract is in DESIGN.md ("Report (contract)"); docs/report.schema.json is
+The report contract is in docs/design.md ("Report"); docs/report.schema.json is
 its JSON Schema and docs/reports.md explains it for readers.
 """
 
@@ -25,9 +25,13 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_url import redact_urls_in_text
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 STATUSES: tuple[str, ...] = ("healthy", "fixed", "needs_attention", "failed", "unreachable")
+# How the run ended: every room handled, stopped by the input checks before any room was touched, or
+# interrupted (Ctrl-C, SIGTERM, a cancelled AWX job) with the rooms recorded so far.
+OUTCOMES: tuple[str, ...] = ("completed", "stopped_by_input_checks", "interrupted")
 FAILING_STATUSES = frozenset({"needs_attention", "failed", "unreachable"})
 # Worst first: the order a reader triages in, used to sort rooms by status.
 STATUS_TRIAGE_ORDER: tuple[str, ...] = ("failed", "unreachable", "needs_attention", "fixed", "healthy")
@@ -64,8 +68,9 @@ _SECRET_METADATA_SUFFIXES = frozenset(
      "length", "type", "source", "file", "path", "env", "var", "name"}
 )
 
-_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/?#@\"']+)@")
-_BARE_USERINFO = re.compile(r"(?<![\w.%+/:-])(?P<user>[\w.%+-]+):(?P<password>[^\s/@:\"']+)@(?=[\w.-])")
+# `user:password@host` without a scheme; a span holding `://` belongs to a URL, which
+# zoom_room_url.redact_urls_in_text has parsed already.
+_BARE_USERINFO = re.compile(r"(?<![\w.%+/:-])(?P<user>[\w.%+-]+):(?!//)(?![^\s@\"']*://)(?P<password>[^\s@\"']+)@(?=[\w.-])")
 _SECRET_ASSIGNMENT = re.compile(
     r"(?i)(?P<key>\b[\w.-]*?(?:password|passwd|passphrase|secret|token|api[_-]?key|private[_-]?key)[\"']?)"
     r"(?P<sep>[ \t]*[:=][ \t]*)"
@@ -98,7 +103,7 @@ def is_secret_key(key: object) -> bool:
 
 def redact_text(text: str) -> str:
     """Remove credentials from free text: URL userinfo, key=value secrets, Authorization headers."""
-    text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{REDACTED}@", text)
+    text = redact_urls_in_text(text, REDACTED)
     text = _BARE_USERINFO.sub(f"{REDACTED}@", text)
     text = _AUTHORIZATION.sub(
         lambda m: f"{m['key']}{m['scheme'] + ' ' if m['scheme'] else ''}{REDACTED}", text
@@ -157,13 +162,17 @@ def has_final_status(room: Mapping[str, Any] | None) -> bool:
 
 
 def mark_unreachable(room: Mapping[str, Any] | None, message: str, task: str = "") -> dict[str, Any]:
-    """Record an unreachable event: a room_unreachable finding, or, when the playbook already
-    settled the room's status, an "unreachable" entry in its errors (the status is kept)."""
-    if has_final_status(room):
-        return add_room_error(room, "unreachable", task, message)
-    marked = dict(room or {})
-    findings = [f for f in marked.get("findings") or [] if _finding_code(f) != "room_unreachable"]
-    marked["findings"] = [room_unreachable_finding(message), *findings]
+    """Record an unreachable event: the room is unreachable, whatever status an earlier step gave it.
+
+    A room whose connection died mid-run is counted unreachable, with the room_unreachable finding
+    only: what an earlier step found is kept apart in `findings_before_unreachable` (it may no longer
+    hold), what was planned and changed stays listed, and the event is in `errors` with its task.
+    """
+    marked = add_room_error(room, "unreachable", task, message) if has_final_status(room) else dict(room or {})
+    earlier = [f for f in marked.get("findings") or [] if _finding_code(f) != "room_unreachable"]
+    if earlier:
+        marked["findings_before_unreachable"] = earlier
+    marked["findings"] = [room_unreachable_finding(message)]
     marked["status"] = "unreachable"
     return marked
 
@@ -260,6 +269,15 @@ def resolve_mode(run_data: Mapping[str, Any], check_mode: bool) -> str:
     return mode
 
 
+def run_outcome(run_data: Mapping[str, Any], interrupted: bool) -> str:
+    """interrupted wins; a run whose input checks found errors (zoom_rooms_run.input_errors) stopped there."""
+    if interrupted:
+        return "interrupted"
+    if run_data.get("input_errors"):
+        return "stopped_by_input_checks"
+    return "completed"
+
+
 def natural_key(name: str) -> list[Any]:
     """Sort "room-2" before "room-10"."""
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
@@ -280,6 +298,7 @@ def build_report(
     check_mode: bool = False,
     platform_hints: Mapping[str, str] | None = None,
     run_errors: Sequence[Mapping[str, Any]] = (),
+    interrupted: bool = False,
 ) -> dict[str, Any]:
     """The report.json document, redacted. rooms: inventory_hostname -> captured zoom_room_report."""
     extras = dict(run_data or {})
@@ -291,6 +310,7 @@ def build_report(
         "started": iso_utc(started),
         "finished": iso_utc(finished),
         "check_mode": check_mode,
+        "outcome": run_outcome(extras, interrupted),
     }
     run.update((key, value) for key, value in extras.items() if key not in run)
     if run_errors:
@@ -449,6 +469,7 @@ def room_view(name: str, room: Mapping[str, Any]) -> dict[str, Any]:
         "planned": [change_view(item) for item in room.get("planned", [])],
         "changed": [change_view(item) for item in room.get("changed", [])],
         "errors": [error_line(error) for error in room.get("errors", [])],
+        "rollback": [step for step in room.get("rollback") or [] if isinstance(step, Mapping)],
         "status_rank": STATUS_TRIAGE_ORDER.index(room["status"]) if room.get("status") in STATUSES else 0,
         "facts": {key: pretty(room[key]) for key in ("facts_before", "facts_after") if room.get(key)},
     }
@@ -541,6 +562,10 @@ def failure_text(room: Mapping[str, Any]) -> str:
     if verify.get("passed") is False:
         codes = [_finding_code(f) for f in verify.get("findings", [])]
         lines.append(f"verify failed; still present: {', '.join(codes) or '-'}")
+    for step in room.get("rollback") or []:
+        if isinstance(step, Mapping):
+            state = "restored" if step.get("restored") else "NOT restored"
+            lines.append(f"rollback {step.get('layer')}: {state}" + (f" ({step['msg']})" if step.get("msg") else ""))
     if room.get("rolled_back"):
         lines.append("rolled back to the state found before the change")
     for error in room.get("errors", []):
@@ -561,13 +586,41 @@ def _junit_testcase(name: str, room: Mapping[str, Any]) -> ET.Element:
     return case
 
 
+def run_problems(run: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(kind, text) of what went wrong for the run as a whole: it did not complete, the Zoom API could
+    not be read, or a task failed on a host that is not a room (a probe)."""
+    problems = []
+    outcome = run.get("outcome", "completed")
+    if outcome != "completed":
+        detail = "; ".join(str(error) for error in _as_list(run.get("input_errors")))
+        problems.append((outcome, f"the run {outcome.replace('_', ' ')}" + (f": {detail}" if detail else "")))
+    if run.get("api_error"):
+        problems.append(("api_error", str(run["api_error"])))
+    problems.extend(("run_error", _run_error_line(error)) for error in run.get("errors", []))
+    return problems
+
+
+def _junit_run_testcase(run: Mapping[str, Any]) -> ET.Element | None:
+    """A failing testcase "run" when the run itself had problems, so CI does not see all-pass."""
+    problems = run_problems(run)
+    if not problems:
+        return None
+    case = ET.Element("testcase", classname="zoom_rooms.run", name="run", time="0")
+    failure = ET.SubElement(case, "failure", message=_xml_safe(", ".join(dict.fromkeys(k for k, _ in problems))),
+                            type=_xml_safe(problems[0][0]))
+    failure.text = _xml_safe("\n".join(f"{kind}: {text}" for kind, text in problems))
+    return case
+
+
 def render_junit(report: Mapping[str, Any]) -> str:
-    """junit.xml: <testsuites> with one <testsuite name="zoom-rooms.<playbook>">, one testcase per room."""
+    """junit.xml: <testsuites> with one <testsuite name="zoom-rooms.<playbook>">, one testcase per room,
+    and a failing testcase "run" when the run did not complete, the Zoom API failed or a probe failed."""
     run = report["run"]
     rooms = report.get("rooms", {})
-    failures = sum(1 for room in rooms.values() if room.get("status") in FAILING_STATUSES)
+    run_case = _junit_run_testcase(run)
+    failures = sum(1 for room in rooms.values() if room.get("status") in FAILING_STATUSES) + (run_case is not None)
     elapsed = f"{duration_seconds(run):.3f}"
-    totals = {"tests": str(len(rooms)), "failures": str(failures), "errors": "0"}
+    totals = {"tests": str(len(rooms) + (run_case is not None)), "failures": str(failures), "errors": "0"}
     suites = ET.Element("testsuites", name="zoom-rooms", time=elapsed, **totals)
     suite = ET.SubElement(
         suites, "testsuite", name=_xml_safe(f"zoom-rooms.{run['playbook']}"), skipped="0", time=elapsed,
@@ -576,6 +629,8 @@ def render_junit(report: Mapping[str, Any]) -> str:
     properties = ET.SubElement(suite, "properties")
     for key in ("id", "playbook", "mode", "started", "finished"):
         ET.SubElement(properties, "property", name=f"run.{key}", value=_xml_safe(run.get(key, "")))
+    if run_case is not None:
+        suite.append(run_case)
     for name, room in rooms.items():
         suite.append(_junit_testcase(name, room))
     ET.indent(suites)

@@ -30,6 +30,20 @@ except OSError as error:
 print(json.dumps(result))
 """
 
+# A site's boot firewall that blocks the controller port: a comment to keep and an input policy of drop.
+SITE_NFTABLES_CONF = """#!/usr/sbin/nft -f
+# site firewall: keep this comment
+flush ruleset
+
+table inet filter {
+\tchain input {
+\t\ttype filter hook input priority filter; policy drop;
+\t\tct state established,related accept
+\t\ttcp dport 22 accept
+\t}
+}
+"""
+
 
 @dataclass
 class Lab:
@@ -89,8 +103,23 @@ class Lab:
     def ruleset(self, room: str) -> str:
         return self.sh(room, "nft list ruleset")
 
+    def install_nftables_conf(self, room: str, conf: str) -> None:
+        """Make `conf` the room's boot firewall (mode 755, as Debian ships it) and load it."""
+        self.run(["podman", "exec", "-i", room, "sh", "-c", "mkdir -p /etc/nftables.d && cat > /etc/nftables.conf"],
+                 input=conf)
+        self.sh(room, "chmod 755 /etc/nftables.conf")
+        self.reboot_firewall(room)
+
+    def reboot_firewall(self, room: str) -> None:
+        """What a reboot loads: the boot configuration and nothing of the live ruleset."""
+        self.sh(room, "nft flush ruleset && nft -f /etc/nftables.conf")
+
     def file_bytes(self, room: str, path: str) -> str:
         return self.sh(room, f"cat {path}")
+
+    def write_file(self, room: str, path: str, text: str) -> None:
+        """Any text (quotes, `$`, spaces) byte for byte, through stdin; a symlink at `path` is followed."""
+        self.run(["podman", "exec", "-i", room, "sh", "-c", f"cat > {path}"], input=text)
 
     def ansible(self, *args: str, check: bool = True, extra_env: dict[str, str] | None = None
                 ) -> subprocess.CompletedProcess:

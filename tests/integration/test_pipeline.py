@@ -1,8 +1,14 @@
 """diagnose.yml and remediate.yml end to end on the lab: real rooms, real probe, report.json checked."""
 
+import contextlib
 import json
+import os
+import time
+from pathlib import Path
 
+import jsonschema
 import pytest
+from labfixture import SITE_NFTABLES_CONF
 
 MIN_VERSION = "6.0"
 # Faults per room for each scenario; codes diagnose must report (exactly) and the status remediate must end in.
@@ -85,21 +91,28 @@ def test_check_mode_changes_nothing(healed, tmp_path):
     assert {room: host_state(healed, room) for room in rooms} == before
 
 
+@contextlib.contextmanager
+def path_dropped(lab, room):
+    """A drop on the way from the probe to the room's TCP 9090: fixed on the host, still unreachable."""
+    address = lab.state["rooms"][room]["address"]
+    lab.sh(lab.probe, "nft add table inet zr_path && nft add chain inet zr_path out "
+                      "'{ type filter hook output priority 0; }' && "
+                      f"nft add rule inet zr_path out ip daddr {address} tcp dport 9090 drop")
+    try:
+        yield
+    finally:
+        lab.sh(lab.probe, "nft delete table inet zr_path")
+
+
 def test_failed_verify_rolls_back(healed, tmp_path):
     """Fixed on the host, still unreachable from the probe (a drop on the way): rolled back, failed."""
     rooms = healed.rooms
     broken, neighbour = rooms[0], rooms[1]
     healed.labctl("fault", broken, "firewall_block")
     healed.labctl("fault", neighbour, "proxy_no_bypass")
-    address = healed.state["rooms"][broken]["address"]
-    healed.sh(healed.probe, "nft add table inet zr_path && nft add chain inet zr_path out "
-                            "'{ type filter hook output priority 0; }' && "
-                            f"nft add rule inet zr_path out ip daddr {address} tcp dport 9090 drop")
-    try:
+    with path_dropped(healed, broken):
         before = host_state(healed, broken)
         result, report = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%", check=False)
-    finally:
-        healed.sh(healed.probe, "nft delete table inet zr_path")
     assert result.returncode != 0, "a failed room must fail the run"
     room = report["rooms"][broken]
     assert (room["status"], room["rolled_back"], room["verify"]["passed"]) == ("failed", True, False)
@@ -132,3 +145,128 @@ def test_bad_inventory_value_stops_before_any_change(healed, tmp_path):
     assert result.returncode != 0
     assert f"{rooms[0]}: zoom_room_controller_subnets[0]: '10.0.0.0/33' is not a CIDR" in result.stdout
     assert host_state(healed, rooms[0]) == before
+
+
+# --------------------------------------------------------------------------- issue 12: locking and truthful reports
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "report.schema.json").read_text())
+
+
+def lock_module(lab, room, **args):
+    return lab.ansible(room, "-m", "zoomrooms.remediation.zoom_room_lock", "-a", json.dumps(args))
+
+
+def test_a_second_run_waits_then_leaves_a_busy_room_alone(healed, tmp_path):
+    """Case 6: another run holds the room's lock; this run waits zoom_rooms_lock_timeout, reports the room
+    busy and changes nothing on it, and fixes the others."""
+    rooms = healed.rooms
+    busy, other = rooms[0], rooms[1]
+    for room in (busy, other):
+        healed.labctl("fault", room, "firewall_block")
+    lock_module(healed, busy, owner="run-a", timeout=5)
+    before = host_state(healed, busy)
+    try:
+        started = time.monotonic()
+        _, report = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%", "-e", "zoom_rooms_lock_timeout=3",
+                        check=False)
+        elapsed = time.monotonic() - started
+    finally:
+        lock_module(healed, busy, owner="run-a", state="released")
+    room = report["rooms"][busy]
+    assert (room["status"], [f["code"] for f in room["findings"]]) == ("needs_attention", ["room_busy"]), room
+    assert room["findings"][0]["evidence"]["holder"]["owner"] == "run-a"
+    assert room["changed"] == [] and elapsed >= 3
+    assert host_state(healed, busy) == before, "a busy room was changed"
+    assert report["rooms"][other]["status"] == "fixed"
+    for room in rooms:  # the run gave every lock back
+        assert healed.sh(room, "flock -n /run/zoom-rooms/remediate.lock true && echo free || echo held",
+                         check=False).strip() in ("free", ""), room
+
+
+def test_a_half_changed_room_lists_its_change_and_the_rollback(healed, tmp_path):
+    """Case 8: the firewall change is applied, then the proxy step fails (its backup cannot be written): the
+    report lists the firewall change and its rollback per layer, and the room is as it was."""
+    room = healed.rooms[0]
+    healed.labctl("fault", room, "firewall_block")
+    healed.labctl("fault", room, "proxy_no_bypass")
+    before = host_state(healed, room)
+    result, report = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%",
+                         "-e", "zoom_room_proxy_backup_dir=/proc/zr-no-backups", check=False)
+    assert result.returncode != 0
+    entry = report["rooms"][room]
+    assert entry["status"] == "failed", entry
+    assert [change["layer"] for change in entry["changed"]] == ["firewall"]
+    assert entry["rollback"] == [{"layer": "firewall", "restored": True}]
+    assert entry["rolled_back"] is True
+    assert any(error["kind"] == "task_failed" for error in entry["errors"])
+    assert host_state(healed, room) == before, "the half-applied change was not rolled back"
+    jsonschema.validate(report, SCHEMA)
+
+
+@pytest.mark.parametrize("playbook, args, mode", [
+    pytest.param("remediate", ("--check",), "plan", id="remediate --check"),
+    pytest.param("remediate", ("-e", "zoom_rooms_plan_only=true"), "plan", id="remediate plan-only"),
+    pytest.param("remediate", ("-e", "zoom_rooms_batch=100%"), "apply", id="remediate"),
+    pytest.param("diagnose", (), "diagnose", id="diagnose"),
+    pytest.param("update_versions", ("--check",), "update", id="update_versions --check"),
+])
+def test_every_report_is_valid_against_the_schema(healed, tmp_path, playbook, args, mode):
+    """Case 13: plan-only, --check and update_versions reports failed the schema (facts_after: null)."""
+    healed.labctl("fault", healed.rooms[0], "firewall_block")
+    _, report = run(healed, playbook, tmp_path, *args, check=False)
+    assert report["run"]["mode"] == mode
+    jsonschema.validate(report, SCHEMA)
+
+
+def test_a_run_stopped_by_the_input_checks_writes_its_report(healed, tmp_path):
+    """Case 13: a run the input checks stop wrote no report, so reports/latest showed an older run."""
+    reports = tmp_path / "reports"
+    run(healed, "diagnose", tmp_path)
+    older = os.readlink(reports / "latest")
+    result = healed.playbook("playbooks/remediate.yml", "-e", '{"zoom_room_controller_subnets": ["10.0.0.0/33"]}',
+                             check=False, extra_env={"ZOOM_ROOMS_REPORT_DIR": str(reports)})
+    assert result.returncode != 0
+    assert os.readlink(reports / "latest") != older
+    report = json.loads((reports / "latest" / "report.json").read_text())
+    assert report["run"]["outcome"] == "stopped_by_input_checks"
+    assert any("'10.0.0.0/33' is not a CIDR" in error for error in report["run"]["input_errors"])
+    jsonschema.validate(report, SCHEMA)
+
+
+def lock_is_free(lab, room):
+    return lab.sh(room, "flock -n /run/zoom-rooms/remediate.lock true && echo free || echo held").strip() == "free"
+
+
+def test_a_stopped_rollout_gives_back_every_lock(healed, tmp_path):
+    """Case 6: the first wave fails verify and stops the rollout; the later wave's rooms, locked since their
+    diagnosis, are given back (not left locked for zoom_rooms_lock_max_hold), and untouched."""
+    rooms = healed.rooms
+    broken, later = rooms[0], rooms[1]
+    healed.labctl("fault", broken, "firewall_block")
+    healed.labctl("fault", later, "firewall_block")
+    with path_dropped(healed, broken):
+        before = host_state(healed, later)
+        result, report = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=1", check=False)
+    assert result.returncode != 0
+    assert report["rooms"][broken]["status"] == "failed"
+    assert report["rooms"][later]["changed"] == [] and host_state(healed, later) == before
+    assert [room for room in (broken, later) if not lock_is_free(healed, room)] == []
+
+def test_a_firewall_change_never_persisted_is_found_and_fixed(healed, tmp_path):
+    """A run that died between the live change and the boot file: diagnose compares live with boot,
+    remediate writes the boot side, and the room is still reachable after a reboot."""
+    room = healed.rooms[0]
+    healed.install_nftables_conf(room, SITE_NFTABLES_CONF)
+    subnets = [healed.state["networks"]["ctl"]["subnet"]]
+    healed.ansible(room, "-m", "zoomrooms.remediation.zoom_room_firewall",
+                   "-a", json.dumps({"sources": subnets, "persist": False}))
+    assert healed.connect(room) == "open"
+
+    _, diagnosed = run(healed, "diagnose", tmp_path)
+    assert codes(diagnosed, room) == ["host_firewall_not_persisted"]
+    _, remediated = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%")
+    assert remediated["rooms"][room]["status"] == "fixed", remediated["rooms"][room]
+    healed.reboot_firewall(room)
+    assert healed.connect(room) == "open", "the room is blocked again after a reboot"
+    _, after = run(healed, "diagnose", tmp_path)
+    assert after["rooms"][room]["status"] == "healthy", after["rooms"][room]["findings"]

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -216,11 +218,11 @@ def test_no_secret_in_any_file(one_run):
 def test_junit(one_run):
     suite = ET.parse(one_run[1] / "latest" / "junit.xml").getroot().find("testsuite")
     assert suite.attrib["name"] == "zoom-rooms.rooms"
-    assert (suite.attrib["tests"], suite.attrib["failures"]) == ("7", "4")
+    assert (suite.attrib["tests"], suite.attrib["failures"]) == ("8", "5")  # 7 rooms and the run (a probe failed)
     failing = {case.attrib["name"]: case.find("failure").attrib["type"]
                for case in suite.findall("testcase") if case.find("failure") is not None}
     assert failing == {"room-03": "needs_attention", "room-04": "failed", "room-05": "needs_attention",
-                       "room-gone": "unreachable"}
+                       "room-gone": "unreachable", "run": "run_error"}
 
 
 def test_html_escapes_the_hostile_name_and_site(one_run):
@@ -257,3 +259,86 @@ def test_unrelated_playbook_writes_nothing(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert not (tmp_path / "reports").exists()
     assert "ZOOM ROOMS REPORT" not in proc.stdout
+
+
+# --------------------------------------------------------------------------- issue 12: reports that tell the truth
+
+MID_RUN_UNREACHABLE_PLAYBOOK = """
+- name: A room diagnosed, then its connection dies
+  hosts: room-01
+  gather_facts: false
+  tasks:
+    - name: Diagnosis
+      ansible.builtin.set_fact:
+        zoom_rooms_run: {mode: apply}
+        zoom_room_report:
+          status: needs_attention
+          findings: [{code: host_firewall_blocks_controller_port, severity: high, summary: blocked,
+                      evidence: {}, next_step: remediate}]
+          changed: [{summary: firewall}]
+
+    - name: The next step finds the room gone (SSH to a closed port)
+      ansible.builtin.ping:
+      vars:
+        ansible_connection: ssh
+        ansible_host: 127.0.0.1
+        ansible_port: 1
+        ansible_user: nobody
+        ansible_ssh_common_args: -o ConnectTimeout=2 -o BatchMode=yes
+"""
+
+
+def test_a_room_whose_connection_dies_mid_run_is_unreachable(tmp_path):
+    """Case 10: it was reported needs_attention with its stale findings, and unreachable=0."""
+    proc = run_playbook(tmp_path, MID_RUN_UNREACHABLE_PLAYBOOK)
+    room = load_report(tmp_path / "reports")["rooms"]["room-01"]
+    assert room["status"] == "unreachable", room
+    assert [f["code"] for f in room["findings"]] == ["room_unreachable"]
+    assert [f["code"] for f in room["findings_before_unreachable"]] == ["host_firewall_blocks_controller_port"]
+    assert room["changed"] == [{"summary": "firewall"}]  # what was changed stays listed
+    assert "needs_attention=0  failed=0  unreachable=1" in proc.stdout
+    jsonschema.validate(load_report(tmp_path / "reports"), SCHEMA)
+
+
+SLOW_PLAYBOOK = """
+- name: A run that is interrupted
+  hosts: room-01
+  gather_facts: false
+  tasks:
+    - name: Report
+      ansible.builtin.set_fact:
+        zoom_rooms_run: {mode: diagnose}
+        zoom_room_report: {platform: linux, status: healthy}
+
+    - name: Say the report fact is set
+      ansible.builtin.debug: {msg: READY}
+
+    - name: Something long
+      ansible.builtin.command: sleep 60
+      changed_when: false
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_an_interrupted_run_still_writes_its_report(tmp_path, signum):
+    """Case 13: an interrupted run wrote nothing, so reports/latest still showed an older run."""
+    (tmp_path / "inventory.yml").write_text(INVENTORY)
+    (tmp_path / "rooms.yml").write_text(SLOW_PLAYBOOK)
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"),
+         str(tmp_path / "rooms.yml")],
+        cwd=ROOT, env=ansible_env(tmp_path / "reports"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = ""
+    for line in proc.stdout:
+        output += line
+        if "Something long" in line:
+            break
+    time.sleep(1)
+    proc.send_signal(signum)
+    output += proc.communicate(timeout=60)[0]
+    report = load_report(tmp_path / "reports")
+    assert report["run"]["outcome"] == "interrupted", output
+    assert report["rooms"]["room-01"]["status"] == "healthy"
+    jsonschema.validate(report, SCHEMA)
+    suite = ET.parse(tmp_path / "reports" / "latest" / "junit.xml").getroot().find("testsuite")
+    assert suite.find("testcase[@name='run']/failure").attrib["type"] == "interrupted"

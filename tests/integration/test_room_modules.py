@@ -1,8 +1,10 @@
 """The room modules on real lab rooms: real nftables, iptables and ufw, real TCP from the probe."""
 
+import ipaddress
 import json
 
 import pytest
+from labfixture import SITE_NFTABLES_CONF
 
 
 def module(lab, room, name, args, *flags, check=True):
@@ -23,8 +25,12 @@ def firewall(lab, room, *flags, **args):
     return module(lab, room, "zoom_room_firewall", {"sources": controller_subnets(lab), **args}, *flags)
 
 
+RULES_FILE = "/etc/nftables.d/zoom-rooms.nft"
+
+
 def snapshot(lab, room):
     return {"ruleset": lab.ruleset(room), "nftables.conf": lab.file_bytes(room, "/etc/nftables.conf"),
+            "rules file": lab.sh(room, f"cat {RULES_FILE} 2>/dev/null || echo absent"),
             "iptables": lab.sh(room, "iptables-save -t filter | grep -v '^#'"),
             "environment": lab.file_bytes(room, "/etc/environment")}
 
@@ -60,9 +66,10 @@ def test_nftables_drop_in_another_table(healed, room):
     applied = firewall(healed, room)
     assert applied["changed"] is True and applied["verdicts"][0]["verdict"] == "admitted"
     assert healed.connect(room) == "open"
-    conf = healed.file_bytes(room, "/etc/nftables.conf")
-    assert "zoom-rooms controller tcp/9090" in conf and "zr_lab_fault" in conf, "not persisted"
-    assert healed.sh(room, "stat -c %a /etc/nftables.conf").strip() == "755"
+    # The blocking table is runtime-only (not in nftables.conf): it is not made permanent, and an
+    # admission in it needs no boot copy, so the boot configuration stays as it was.
+    assert snapshot(healed, room)["nftables.conf"] == before["nftables.conf"]
+    assert snapshot(healed, room)["rules file"] == "absent\n"
 
     assert firewall(healed, room)["changed"] is False, "second run is not idempotent"
 
@@ -128,6 +135,7 @@ def test_firewall_rejects_bad_input_before_touching_the_host(healed, room):
     before = snapshot(healed, room)
     for args, message in (({"sources": ["10.0.0.0/33"]}, "sources[0]: '10.0.0.0/33' is not a CIDR"),
                           ({"sources": ["0.0.0.0/0"]}, "admits any address"),
+                          ({"sources": ["0.0.0.0/1", "128.0.0.0/1"]}, "admit any address"),
                           ({"sources": ["10.0.0.0/8"], "port": 70000}, "port: 70000 is out of range")):
         result = module(healed, room, "zoom_room_firewall", args, check=False)
         assert result["failed"] and message in result["msg"], result
@@ -178,3 +186,117 @@ def test_reachability_classifies_from_the_probe(healed):
     assert states == {rooms[0]: "open", rooms[1]: "refused", rooms[2]: "timeout", rooms[3]: "no_route"}
     assert result["reachability"][rooms[3]]["in_connected_subnet"] is False
     assert result["elapsed_ms"] < 3000, "targets were not tried concurrently"
+
+
+# ---------------------------------------------------------------- issue 12: own only our rules, boot vs live
+
+SITE_CONF = SITE_NFTABLES_CONF
+GLOB_INCLUDE = 'include "/etc/nftables.d/*.nft"\n'
+# A runtime-only table, as fail2ban adds one: it must not become part of the boot configuration.
+BAN_TABLE = ("nft add table inet f2b && nft add chain inet f2b input '{ type filter hook input priority -1; }' && "
+             "nft add rule inet f2b input ip saddr 192.0.2.7 drop")
+
+
+def install_boot_config(lab, room, conf):
+    lab.install_nftables_conf(room, conf)
+    lab.sh(room, BAN_TABLE)
+
+
+def backups(lab, room):
+    out = lab.sh(room, "stat -c '%a %U %n' /var/backups/zoom-rooms/* 2>/dev/null || true")
+    return [line.split(" ", 2) for line in out.splitlines()]
+
+
+@pytest.mark.parametrize("conf", [SITE_CONF, SITE_CONF + GLOB_INCLUDE],
+                         ids=["our include appended", "the site's own include loads our file"])
+def test_nftables_persists_only_our_rules(healed, room, conf):
+    install_boot_config(healed, room, conf)
+    assert healed.connect(room) == "timeout"
+
+    applied = firewall(healed, room)
+    assert applied["changed"] is True and healed.connect(room) == "open"
+    now = healed.file_bytes(room, "/etc/nftables.conf")
+    ours = ('# zoom-rooms: the controller admission rules of zoom_room_firewall (remove both lines to drop them)\n'
+            f'include "{RULES_FILE}"\n')
+    assert now == (conf if GLOB_INCLUDE in conf else conf + "\n" + ours), "nftables.conf was rewritten"
+    assert healed.sh(room, "stat -c %a /etc/nftables.conf").strip() == "755"
+    rules = healed.file_bytes(room, RULES_FILE)
+    subnet = controller_subnets(healed)[0]
+    assert f'insert rule inet filter input ip saddr {{ {subnet} }} tcp dport 9090 accept' in rules
+    assert "f2b" not in now + rules and "192.0.2.7" not in now + rules, "a runtime-only table was persisted"
+    if GLOB_INCLUDE not in conf:  # nftables.conf was changed: its previous bytes are on the room, private
+        [[mode, owner, path]] = backups(healed, room)
+        assert (mode, owner) == ("600", "root") and healed.file_bytes(room, path) == conf
+        assert path in applied["backup_files"]
+    assert firewall(healed, room)["changed"] is False, "second run is not idempotent"
+
+    healed.reboot_firewall(room)
+    assert healed.connect(room) == "open", "the admission did not survive a reboot"
+    assert "f2b" not in healed.ruleset(room)
+
+    restored = module(healed, room, "zoom_room_firewall", {"restore": applied["backup"], "expect": applied["applied"],
+                                                           "backup_keep": 1})
+    assert restored["changed"] is True
+    assert healed.file_bytes(room, "/etc/nftables.conf") == conf, "rollback did not give back the site's bytes"
+    assert healed.sh(room, f"test -e {RULES_FILE} && echo present || echo absent").strip() == "absent"
+    assert "zoom-rooms" not in healed.ruleset(room) and healed.connect(room) == "timeout"
+    # Retention: nftables.conf was written twice (apply, rollback) and our file once (rollback): one copy each.
+    names = sorted(path.rsplit("/", 1)[1].split(".20")[0] for _, _, path in backups(healed, room))
+    assert names == (["_etc_nftables.conf", "_etc_nftables.d_zoom-rooms.nft"] if GLOB_INCLUDE not in conf else
+                     ["_etc_nftables.d_zoom-rooms.nft"])
+
+
+def test_rollback_stops_on_a_conflict_and_changes_nothing(healed, room):
+    install_boot_config(healed, room, SITE_CONF)
+    applied = firewall(healed, room)
+    healed.sh(room, f"echo '# a person was here' >> {RULES_FILE}")
+    before = snapshot(healed, room)
+    result = module(healed, room, "zoom_room_firewall", {"restore": applied["backup"], "expect": applied["applied"]},
+                    check=False)
+    assert result["failed"] and result["conflict"] == ["nftables"] and "not rolled back" in result["msg"], result
+    assert snapshot(healed, room) == before, "a conflicting rollback touched the room"
+    assert healed.connect(room) == "open"
+
+
+def test_a_change_never_persisted_is_caught_and_fixed(healed, room):
+    """A run that died after the live change and before the boot file: facts compare live with boot."""
+    install_boot_config(healed, room, SITE_CONF)
+    firewall(healed, room, persist=False)
+    assert healed.connect(room) == "open"
+    facts = module(healed, room, "zoom_room_facts", {"controller_subnets": controller_subnets(healed)})["facts"]
+    [difference] = facts["firewall"]["boot_differences"]
+    assert difference["backend"] == "nftables" and "live, not in the boot configuration" in difference["difference"]
+
+    fixed = firewall(healed, room)
+    assert fixed["changed"] is True
+    facts = module(healed, room, "zoom_room_facts", {"controller_subnets": controller_subnets(healed)})["facts"]
+    assert facts["firewall"]["boot_differences"] == []
+    healed.reboot_firewall(room)
+    assert healed.connect(room) == "open"
+
+
+def test_adjacent_controller_subnets_verify_although_nft_merges_them(healed, room):
+    healed.labctl("fault", room, "firewall_block")
+    network = ipaddress.ip_network(controller_subnets(healed)[0])
+    halves = [str(half) for half in network.subnets(prefixlen_diff=1)]
+    result = module(healed, room, "zoom_room_firewall", {"sources": halves})
+    assert result["changed"] is True and not result["failed"]
+    assert healed.connect(room) == "open"
+    assert module(healed, room, "zoom_room_firewall", {"sources": halves})["changed"] is False
+
+
+def test_without_nft_the_verdict_is_unknown_and_nothing_changes(healed, room):
+    healed.labctl("fault", room, "firewall_block")
+    before = snapshot(healed, room)
+    healed.sh(room, "mv /usr/sbin/nft /usr/sbin/nft.hidden")
+    try:
+        facts = module(healed, room, "zoom_room_facts", {"controller_subnets": controller_subnets(healed)})["facts"]
+        [verdict] = facts["firewall"]["verdicts"]
+        assert verdict["verdict"] == "unknown" and "nftables could not be read" in verdict["decided_by"]
+        assert facts["firewall"]["unreadable"][0]["backend"] == "nftables"
+        result = module(healed, room, "zoom_room_firewall", {"sources": controller_subnets(healed)}, check=False)
+        assert result["failed"] and "could not be read" in result["msg"] and "nothing was changed" in result["msg"]
+    finally:
+        healed.sh(room, "mv /usr/sbin/nft.hidden /usr/sbin/nft")
+    assert snapshot(healed, room) == before
+    assert healed.connect(room) == "timeout"

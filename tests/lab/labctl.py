@@ -1,7 +1,7 @@
 """labctl: the podman lab of Zoom Rooms (room containers, a probe, two network segments).
 
 Pure parts (argument checks, inventory, fault scripts) are plain functions unit-tested in
-tests/unit/test_labctl.py; everything that runs podman goes through `Podman`.
+tests/unit/lab/test_labctl.py; everything that runs podman goes through `Podman`.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def check_fault_args(state: dict[str, Any], room: str, kind: str | None) -> None
 
 
 def inventory(state: dict[str, Any], config: LabConfig) -> dict[str, Any]:
-    """The Ansible inventory of a lab state: the DESIGN.md groups and variables."""
+    """The Ansible inventory of a lab state: the groups and variables of docs/design.md."""
     probe = state["probe"]
     rooms = {
         name: {"ansible_host": room["mgmt_ip"], "zoom_room_address": room["address"]}
@@ -198,7 +198,8 @@ HEAL_SCRIPT = (
     "{ ! grep -qs '^ENABLED=yes' /etc/ufw/ufw.conf || ufw --force disable >/dev/null; } && "
     "cp /var/lib/zr-lab/baseline/nftables.conf /etc/nftables.conf && "
     "cp /var/lib/zr-lab/baseline/environment /etc/environment && "
-    "rm -f /etc/iptables/rules.v4 /etc/iptables/rules.v6 && "
+    "rm -f /etc/iptables/rules.v4 /etc/iptables/rules.v6 /etc/nftables.d/zoom-rooms.nft && "
+    "rm -rf /var/backups/zoom-rooms && "
     "nft -f /etc/nftables.conf && "
     f"{{ [ \"$(dpkg-query -W -f='${{Version}}' {PACKAGE})\" = {CURRENT_VERSION} ] || "
     f"dpkg -i /opt/zoom-rooms-sim/{PACKAGE}_current.deb >/dev/null; }} && "

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A stand-in for the Zoom REST API v2 (the five Rooms operations the toolkit uses) plus OAuth.
 
-Shapes follow Zoom's own OpenAPI document (/work/shared/zoom-rooms-openapi.json, copied from the
-Zoom API Hub); tests/unit/test_zoom_api_double.py validates every response against it.
+Shapes follow Zoom's own OpenAPI document (tests/lab/zoom-rooms-openapi.json, copied from the
+Zoom API Hub); tests/unit/lab/test_zoom_api_double.py validates every response against it.
 
 Zoom endpoints (base ``http://HOST:PORT/v2``):
   POST  /oauth/token                                   Server-to-Server OAuth, expiring tokens
@@ -19,6 +19,7 @@ Lab control endpoints (not Zoom):
                                       "follows_updates", "update_error"}
   POST   /_lab/rooms/{room_name}/controller {"app_version"}
   POST   /_lab/rooms/{room_name}/app_version_error {"code": 8001..8004 (or another), "count": n}
+  POST   /_lab/rooms/{room_name}/devices_error {"status": 503, "count": n}   that room's device reads fail
   GET    /_lab/rooms                                  raw state, including internal fields
   GET    /_lab/requests                               /v2 and token requests served, per operation
 
@@ -240,6 +241,13 @@ def seeded_room(index: int, seed: int) -> Dict[str, Any]:
     return room
 
 
+def seeded_address(block: int, index: int) -> str:
+    """A seeded device's address: in 127.0.0.0/8 (this machine), never 127.0.0.1 (the proxy tell-tale the
+    seeded fleet shows on purpose). Synthetic rooms must not lead the toolkit to connect anywhere else:
+    the zoom_rooms inventory gives a loopback address no ansible_host, and nothing listens there."""
+    return f"127.{block}.{index // 240}.{10 + index % 240}"
+
+
 def seeded_devices(room: Dict[str, Any], rng: random.Random, site_index: int, index: int) -> List[Dict[str, Any]]:
     online = "Offline" if room["status"] == "Offline" else "Online"
     kind = rng.random()
@@ -251,7 +259,7 @@ def seeded_devices(room: Dict[str, Any], rng: random.Random, site_index: int, in
         system, manufacturer, model = rng.choice(_MACOS), "Apple", "Macmini9,1"
     else:
         system, manufacturer, model = rng.choice(_APPLIANCES)
-    ip = "127.0.0.1" if rng.random() < 0.07 else f"10.{20 + site_index}.{index // 250}.{10 + index % 240}"
+    ip = "127.0.0.1" if rng.random() < 0.07 else seeded_address(20 + site_index, index)
     computer = _device(room, "Zoom Rooms Computer", 0, version, system, online, ip, rng)
     computer.update(device_manufacturer=manufacturer, device_model=model,
                     _previous_version=_ROOM_VERSIONS[version_index - 1] if version_index else None)
@@ -260,7 +268,7 @@ def seeded_devices(room: Dict[str, Any], rng: random.Random, site_index: int, in
         drift = rng.random() < 0.2
         controller_version = _ROOM_VERSIONS[max(0, version_index - 2)] if drift else version
         devices.append(_device(room, "Controller", n, controller_version, rng.choice(_CONTROLLER_SYSTEMS),
-                               online, f"10.{40 + site_index}.{index // 250}.{10 + index % 240}", rng))
+                               online, seeded_address(40 + site_index, index), rng))
     if rng.random() < 0.3:
         devices.append(_device(room, "Scheduling Display", 0, version, "Android 10", online, "", rng))
     return devices
@@ -425,6 +433,22 @@ class LabState:
             room.setdefault("_forced_app_version_errors", []).extend([int(code)] * max(0, int(count)))
             self.save()
             return {"room_id": room["id"], "forced_app_version_errors": list(room["_forced_app_version_errors"])}
+
+    def force_devices_error(self, name: str, status: int, count: int = 1) -> Dict[str, Any]:
+        """The next ``count`` device reads of lab room ``name`` answer HTTP ``status`` (a 5xx: one room's
+        device read failing while the room list reads fine)."""
+        with self.lock:
+            room = self.rooms.get(stable_id("lab", name))
+            if room is None:
+                raise KeyError(name)
+            room.setdefault("_forced_devices_errors", []).extend([int(status)] * max(0, int(count)))
+            self.save()
+            return {"room_id": room["id"], "forced_devices_errors": list(room["_forced_devices_errors"])}
+
+    def take_devices_error(self, room: Dict[str, Any]) -> int | None:
+        with self.lock:
+            forced = room.get("_forced_devices_errors")
+            return forced.pop(0) if forced else None
 
     def regenerate_activation_code(self, room: Dict[str, Any]) -> None:
         with self.lock:
@@ -603,6 +627,7 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
         ("POST", re.compile(r"^/_lab/rooms/([^/]+)/report$"), "lab_report"),
         ("POST", re.compile(r"^/_lab/rooms/([^/]+)/controller$"), "lab_controller"),
         ("POST", re.compile(r"^/_lab/rooms/([^/]+)/app_version_error$"), "lab_app_version_error"),
+        ("POST", re.compile(r"^/_lab/rooms/([^/]+)/devices_error$"), "lab_devices_error"),
         ("GET", re.compile(r"^/_lab/requests$"), "lab_requests"),
     )
 
@@ -751,6 +776,10 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
         if room is None:  # the OpenAPI document lists only 400 for this operation
             self._send(400, _error(1012, f"Room not found: {room_id}."))
             return
+        forced = self.state.take_devices_error(room)
+        if forced is not None:
+            self._send(forced, _error(forced, "Internal server error (injected for this room's devices)."))
+            return
         with self.state.lock:
             self._send(200, {"devices": [public_device(d) for d in room["devices"]]})
 
@@ -828,6 +857,19 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
             return
         try:
             self._send(200, self.state.force_app_version_error(name, code, count))
+        except KeyError:
+            self._send(404, {"error": f"no lab room named {name!r}; report it first"})
+
+    def lab_devices_error(self, name: str) -> None:
+        body = self._json_body()
+        try:
+            status = int(body.get("status", 503))
+            count = int(body.get("count", 1))
+        except (AttributeError, TypeError, ValueError):
+            self._send(400, {"error": "status (an HTTP status such as 503) and count are integers"})
+            return
+        try:
+            self._send(200, self.state.force_devices_error(name, status, count))
         except KeyError:
             self._send(404, {"error": f"no lab room named {name!r}; report it first"})
 

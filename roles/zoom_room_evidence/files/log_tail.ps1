@@ -1,7 +1,7 @@
-# The Windows side of zoom_room_log_tail (library/zoom_room_log_tail.py): the same result shape,
+# The Windows side of zoom_room_log_tail (plugins/modules/zoom_room_log_tail.py): the same result shape,
 # run by ansible.windows.win_powershell from tasks/main.yml. Read-only: files are opened for
 # reading with sharing, so the app can keep writing. Not run in the lab (no Windows host); the
-# shape is what evidence_logs() in filter_plugins/zoom_room_evidence.py reads.
+# shape is what evidence_logs() in plugins/filter/zoom_room_evidence.py reads.
 [CmdletBinding()]
 param (
     [string[]]$Paths = @(),

@@ -276,3 +276,52 @@ def test_the_role_and_the_action_run_the_same_windows_script():
     assert "windows_facts.ps1" in diagnose_task["zoomrooms.remediation.zoom_room_diagnose"]["windows_script"]
     assert options["depth"] == action.windows_script_args(
         {"windows_script": "", "controller_port": 9090, "windows_proxy_user": "", "windows_app_paths": []})["depth"]
+
+
+# --------------------------------------------------------------------------- missing cloud data (issue 12, case 11)
+
+def _read_with_device_fault(room_names, failing):
+    """A real read of the double (room list fine) where one room's device reads keep answering 503."""
+    import zoom_api_double as zd
+    from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import (
+        ZoomClient,
+        gather,
+        settings_from,
+    )
+
+    with zd.start_double(0) as double:
+        for name in room_names:
+            double.state.report(name, {"ip_address": "10.89.1.5", "app_version": "6.2.0 (4512)",
+                                       "status": "Online", "platform": "linux"})
+            double.state.set_controller_version(name, "5.17.5 (3410)")  # drift: a cloud-side finding
+        double.state.force_devices_error(failing, 503, 50)  # more than the client's retries
+        client = ZoomClient(settings_from({"base_url": double.base_url, "token_url": double.token_url,
+                                           "account_id": zd.LAB_ACCOUNT_ID, "client_id": zd.LAB_CLIENT_ID,
+                                           "client_secret": zd.LAB_CLIENT_SECRET, "max_attempts": 2,
+                                           "max_requests_per_second": 0}, {}))
+        rooms, missing, errors = gather(client, None, 2)
+    return {"rooms": rooms, "missing_room_ids": missing, "errors": errors}
+
+
+def test_a_room_whose_device_read_fails_is_marked_and_never_healthy():
+    read = _read_with_device_fault(["zr-room-01", "zr-room-02"], "zr-room-01")
+    results = {}
+    for name in ("zr-room-01", "zr-room-02"):
+        view, _ = action.api_side(read, {"inventory_hostname": name}, None)
+        findings = filters.diagnose(FACTS, None, view, {})
+        results[name] = ([f["code"] for f in findings], filters.room_status(findings, "diagnose"))
+    assert results["zr-room-02"] == (["app_version_drift"], "needs_attention")  # its devices were read
+    codes, status = results["zr-room-01"]
+    assert codes == ["api_data_missing"] and status == "needs_attention", results
+
+
+@pytest.mark.parametrize("read", [
+    pytest.param({"failed": True, "msg": "Zoom API: 503 after 5 attempts"}, id="the whole read failed"),
+    pytest.param({"failed": True, "msg": "the Zoom API read did not finish within 900 s"}, id="it did not finish"),
+])
+def test_a_failed_read_marks_every_room(read):
+    view, fact = action.api_side(read, {"inventory_hostname": "a"}, FALLBACK)
+    assert fact is action.NO_API_READ
+    assert view["room"]["status"] == "Offline"  # what the inventory knew still counts
+    codes = [f["code"] for f in filters.diagnose(FACTS, None, view, {})]
+    assert codes == ["api_data_missing", "room_offline"]

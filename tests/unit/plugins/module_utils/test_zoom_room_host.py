@@ -11,6 +11,7 @@ import sys
 
 import pytest
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
+    command_runner,
     firewall_facts,
     linux_layers,
     read_once,
@@ -78,22 +79,25 @@ NFT = ("nft", "-j", "list", "ruleset")
 IPT4 = ("iptables-save", "-t", "filter")
 IPT6 = ("ip6tables-save", "-t", "filter")
 UFW = ("ufw", "status", "verbose")
+# The boot configuration, read to compare with the live rules (none recorded here: no file).
+NFT_BOOT = [("cat", "/etc/nftables.conf")]
+IPT_BOOT = [("test", "-d", "/etc/iptables"), ("test", "-d", "/etc/sysconfig")]
 
 
 @pytest.mark.parametrize(
     "outputs, layers, verdict, commands",
     [
         ({NFT: (0, nft_ruleset("debian_default.json"), ""), IPT4: (0, EMPTY_FILTER, ""), IPT6: (0, EMPTY_FILTER, "")},
-         ["nftables"], "admitted", [NFT, IPT4, IPT6]),
+         ["nftables"], "admitted", [NFT, IPT4, IPT6, *NFT_BOOT]),
         ({NFT: (0, nft_ruleset("debian_default.json"), ""), IPT4: (0, recorded("iptables/ufw_default_deny.txt"), ""),
           IPT6: (0, "", ""), UFW: (0, recorded("ufw/default_deny.txt"), "")},
-         ["nftables", "ufw"], "blocked", [NFT, IPT4, UFW]),
+         ["nftables", "ufw"], "blocked", [NFT, IPT4, UFW, *NFT_BOOT]),
         ({NFT: (0, nft_ruleset("debian_default.json"), ""), IPT4: (0, recorded("iptables/ufw_default_deny.txt"), ""),
           IPT6: (0, "", ""), UFW: (0, recorded("ufw/inactive.txt"), "")},
-         ["nftables", "iptables"], "blocked", [NFT, IPT4, UFW, IPT6]),
+         ["nftables", "iptables"], "blocked", [NFT, IPT4, UFW, IPT6, *NFT_BOOT, *IPT_BOOT]),
         ({NFT: (0, nft_ruleset("policy_drop.json"), ""), IPT4: (0, recorded("iptables/drop_9090.txt"), ""),
           IPT6: (0, "", "")},
-         ["nftables", "iptables"], "blocked", [NFT, IPT4, IPT6]),
+         ["nftables", "iptables"], "blocked", [NFT, IPT4, IPT6, *NFT_BOOT, *IPT_BOOT]),
     ],
     ids=["nftables only: ufw never started", "ufw active: asked once, for choice and verdicts",
          "ufw chains left loaded but ufw inactive: the iptables layer", "nftables and iptables rules"],
@@ -118,7 +122,30 @@ def test_read_once_answers_repeats_from_the_first_run():
 def test_changing_callers_read_again():
     host = RecordedHost({NFT: (0, nft_ruleset("debian_default.json"), ""), IPT4: (0, "", ""), IPT6: (0, "", "")})
     firewall_facts(linux_layers(host, 9090), [CTL])
-    assert host.calls.count(NFT) == 2  # layer choice, then the layer's own read
+    assert host.calls.count(NFT) == 3  # layer choice, then the layer's own reads (verdicts, boot comparison)
+
+
+class SessionWithoutSbin:
+    """A module whose session PATH lacks /usr/sbin (pam_env took PATH from /etc/environment)."""
+
+    def __init__(self):
+        self.ran = []
+
+    @staticmethod
+    def get_bin_path(name):
+        return {"nft": "/usr/sbin/nft"}.get(name)
+
+    def run_command(self, argv, **kwargs):
+        self.ran.append(argv)
+        return 0, "", ""
+
+
+def test_commands_run_by_the_path_found_even_outside_the_session_path():
+    module = SessionWithoutSbin()
+    run = command_runner(module)
+    assert run(["nft", "-j", "list", "ruleset"]) == (0, "", "")
+    assert run(["ufw", "status"]) == (127, "", "ufw: command not found")
+    assert module.ran == [["/usr/sbin/nft", "-j", "list", "ruleset"]]
 
 
 def test_an_nftables_room_imports_no_iptables_or_firewalld_code():
@@ -139,3 +166,29 @@ print(json.dumps(sorted(name for name in sys.modules if name.startswith(prefix))
     loaded = {name.rsplit(".", 1)[-1] for name in json.loads(out)}
     assert "zoom_room_nftables" in loaded
     assert not loaded & {"zoom_room_iptables", "zoom_room_firewalld", "zoom_room_macos"}
+
+
+@pytest.mark.parametrize(
+    "nft, reason",
+    [(None, "nft: command not found"), ((1, "", "netlink: Error: cache initialization failed"),
+                                        "cache initialization failed")],
+    ids=["nft not installed", "nft fails"],
+)
+def test_an_unreadable_nftables_is_unknown_never_no_firewall(nft, reason):
+    """Issue 12 case 9: without nft the host's verdict is unknown, with the reason, not "admitted"."""
+    outputs = {IPT4: (0, EMPTY_FILTER, ""), IPT6: (0, EMPTY_FILTER, "")}
+    if nft is not None:
+        outputs[NFT] = nft
+    facts = firewall_facts(linux_layers(read_once(RecordedHost(outputs)), 9090, persist=False), [CTL])
+    [verdict] = facts["verdicts"]
+    assert verdict["verdict"] == "unknown" and "nftables could not be read" in verdict["decided_by"]
+    assert reason in verdict["decided_by"]
+    assert facts["unreadable"] == [{"backend": "nftables", "reason": verdict["decided_by"].split(": ", 1)[1]}]
+
+
+def test_a_change_through_an_unreadable_layer_stops_at_the_first_read():
+    host = RecordedHost({IPT4: (0, EMPTY_FILTER, ""), IPT6: (0, EMPTY_FILTER, "")})
+    [layer] = linux_layers(host, 9090)
+    with pytest.raises(RuntimeError, match="nftables could not be read"):
+        layer.read()
+    assert all(call[0] in ("nft", "iptables-save", "ip6tables-save", "firewall-cmd") for call in host.calls)

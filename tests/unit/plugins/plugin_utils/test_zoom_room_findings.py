@@ -34,6 +34,9 @@ def facts(**changes):
 
 BLOCKED = [{"subnet": SUBNET, "verdict": "blocked", "decided_by": "inet t input: tcp dport 9090 drop"}]
 UNKNOWN = [{"subnet": SUBNET, "verdict": "unknown", "decided_by": "named set"}]
+UNREADABLE = [{"backend": "nftables", "reason": "nft -j list ruleset failed: nft: command not found"}]
+NOT_PERSISTED = [{"backend": "nftables", "difference": "inet filter input: ip saddr { 10.89.1.0/24 } tcp dport 9090 "
+                                                      "accept: live, not in the boot configuration"}]
 PROXY = {"proxy__mode": "manual", "proxy__bypass_covers_local": False, "proxy__bypass_covers_subnets": {SUBNET: False}}
 
 
@@ -69,6 +72,11 @@ PROXY = {"proxy__mode": "manual", "proxy__bypass_covers_local": False, "proxy__b
          ["room_offline", "room_reports_loopback_ip"]),
         (facts(listener__listening=False, firewall__verdicts=BLOCKED), TIMEOUT, None, {},
          ["app_not_listening", "host_firewall_blocks_controller_port"]),
+        (facts(firewall__verdicts=UNKNOWN, firewall__unreadable=UNREADABLE), TIMEOUT, None, {},
+         ["host_firewall_unreadable"]),
+        (facts(firewall__verdicts=UNKNOWN, firewall__unreadable=UNREADABLE), OPEN, None, {},
+         ["host_firewall_unreadable"]),
+        (facts(firewall__boot_differences=NOT_PERSISTED), OPEN, None, {}, ["host_firewall_not_persisted"]),
     ],
     ids=["healthy", "no facts", "app missing", "app not listening", "host firewall drops",
          "network drops what the host admits", "host verdict unknown and probe times out",
@@ -76,7 +84,9 @@ PROXY = {"proxy__mode": "manual", "proxy__bypass_covers_local": False, "proxy__b
          "proxy without bypass", "firewall and proxy together", "proxy whose bypass covers everything",
          "below minimum", "at minimum, other spelling", "API sees 127.0.0.1", "API offline", "drift",
          "same major.minor is no drift", "activation code 24 days old", "activation code 5 days old",
-         "appliance known only to the API", "not listening and firewall"],
+         "appliance known only to the API", "not listening and firewall",
+         "firewall unreadable: the network is not blamed", "firewall unreadable, probe open",
+         "admission live only (a run died before persisting)"],
 )
 def test_diagnose(room_facts, probe, api, policy_changes, codes):
     found = diagnose(room_facts, probe, api, {**POLICY, **policy_changes})

@@ -150,18 +150,60 @@ def test_merge_room_report(before, update, expected):
     assert merge_room_report(before, update) == expected
 
 
-@pytest.mark.parametrize(("before", "status", "codes", "error_kinds"), [
-    pytest.param(None, "unreachable", ["room_unreachable"], [], id="no report yet"),
-    pytest.param({"platform": "macos"}, "unreachable", ["room_unreachable"], [], id="report without status"),
-    pytest.param({"status": "running", "findings": [finding("app_not_listening")]}, "unreachable",
-                 ["room_unreachable", "app_not_listening"], [], id="status not final keeps findings"),
-    pytest.param({"status": "fixed", "findings": []}, "fixed", [], ["unreachable"], id="final status is kept"),
+# A room whose SSH dies mid-run is unreachable, whatever an earlier step said (issue 12, case 10): before,
+# a room diagnosed needs_attention kept that status and its stale findings, and the summary said unreachable=0.
+@pytest.mark.parametrize(("before", "earlier_codes", "error_kinds"), [
+    pytest.param(None, [], [], id="no report yet"),
+    pytest.param({"platform": "macos"}, [], [], id="report without status"),
+    pytest.param({"status": "running", "findings": [finding("app_not_listening")]}, ["app_not_listening"], [],
+                 id="status not final"),
+    pytest.param({"status": "needs_attention", "findings": [finding("host_firewall_blocks_controller_port")],
+                  "changed": [{"summary": "firewall"}]},
+                 ["host_firewall_blocks_controller_port"], ["unreachable"], id="diagnosed, then SSH died mid-run"),
+    pytest.param({"status": "fixed", "findings": []}, [], ["unreachable"], id="even a settled status"),
 ])
-def test_mark_unreachable(before, status, codes, error_kinds):
+def test_mark_unreachable(before, earlier_codes, error_kinds):
     marked = mark_unreachable(before, "ssh: connect to host 10.0.0.9 port 22: Connection timed out", "facts")
-    assert marked["status"] == status
-    assert [f["code"] for f in marked.get("findings", [])] == codes
+    assert marked["status"] == "unreachable"
+    assert [f["code"] for f in marked["findings"]] == ["room_unreachable"]  # no stale findings
+    assert [f["code"] for f in marked.get("findings_before_unreachable", [])] == earlier_codes
     assert [e["kind"] for e in marked.get("errors", [])] == error_kinds
+    assert marked.get("changed") == (before or {}).get("changed")  # what was changed stays listed
+
+
+def test_a_room_unreachable_mid_run_counts_as_unreachable():
+    room = {"status": "needs_attention", "findings": [finding("host_firewall_blocks_controller_port")]}
+    report = build_report(run_id="20260101T000000Z-remediate", playbook="remediate", started=datetime(2026, 1, 1),
+                          finished=datetime(2026, 1, 1), rooms={"room-1": mark_unreachable(room, "timed out", "t")})
+    assert summarize(report)["unreachable"] == 1 and summarize(report)["needs_attention"] == 0
+    jsonschema.validate(report, SCHEMA)
+
+
+# The run itself in junit.xml (issue 12, cases 11 and 13): a whole-API failure, an interrupted run and a
+# run stopped by the input checks are failing testcases, so CI never sees all-pass.
+@pytest.mark.parametrize(("run_data", "interrupted", "outcome", "failure_type"), [
+    pytest.param({"api_error": "Zoom API: 503 after 5 attempts"}, False, "completed", "api_error", id="API down"),
+    pytest.param({}, True, "interrupted", "interrupted", id="interrupted"),
+    pytest.param({"input_errors": ["zr-1: zoom_room_controller_subnets[0]: 'x' is not a CIDR"]}, False,
+                 "stopped_by_input_checks", "stopped_by_input_checks", id="input checks"),
+])
+def test_run_problems_fail_a_junit_testcase(run_data, interrupted, outcome, failure_type):
+    report = build_report(run_id="20260101T000000Z-diagnose", playbook="diagnose", started=datetime(2026, 1, 1),
+                          finished=datetime(2026, 1, 1), rooms={"room-1": {"status": "healthy"}},
+                          run_data=run_data, interrupted=interrupted)
+    jsonschema.validate(report, SCHEMA)
+    assert report["run"]["outcome"] == outcome
+    suite = ET.fromstring(render_junit(report)).find("testsuite")
+    assert (suite.attrib["tests"], suite.attrib["failures"]) == ("2", "1")
+    run_case = suite.find("testcase[@name='run']")
+    assert run_case.find("failure").attrib["type"] == failure_type
+
+
+def test_a_clean_run_has_no_run_testcase():
+    report = build_report(run_id="20260101T000000Z-diagnose", playbook="diagnose", started=datetime(2026, 1, 1),
+                          finished=datetime(2026, 1, 1), rooms={"room-1": {"status": "healthy"}})
+    assert report["run"]["outcome"] == "completed"
+    assert ET.fromstring(render_junit(report)).find("testsuite/testcase[@name='run']") is None
 
 
 @pytest.mark.parametrize(("raw", "status", "error_kinds"), [
@@ -533,3 +575,16 @@ def test_write_report_redacts_a_report_built_elsewhere(tmp_path):
     run_dir = write_report(tmp_path, report, keep=20)
     for name in ("report.json", "report.html", "junit.xml"):
         assert "hunter2" not in (run_dir / name).read_text()
+
+
+def test_each_layers_rollback_is_shown_on_the_page_and_in_junit():
+    room = {"status": "failed", "changed": [{"layer": "firewall", "summary": "firewall"}],
+            "rollback": [{"layer": "proxy", "restored": False, "msg": "file is read-only"},
+                         {"layer": "firewall", "restored": True}], "rolled_back": False}
+    report = build_report(run_id="20260101T000000Z-remediate", playbook="remediate", started=datetime(2026, 1, 1),
+                          finished=datetime(2026, 1, 1), rooms={"room-1": room})
+    jsonschema.validate(report, SCHEMA)
+    html = render_html(report)
+    assert "Rollback of the firewall change:" in html and "file is read-only" in html
+    junit = render_junit(report)
+    assert "rollback proxy: NOT restored (file is read-only)" in junit and "rollback firewall: restored" in junit
