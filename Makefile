@@ -45,6 +45,7 @@ lint: venv collection sanity
 	$(BIN)/ruff check .
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production --offline
+	$(BIN)/python tests/lint/powershell_lint.py
 
 # ansible-test sanity needs the collection under a path ending in ansible_collections/zoomrooms/remediation and
 # outside any git checkout that ignores it: it runs on a temporary copy of the files git would commit.

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Mapping, Tuple
 from ansible.plugins.action import ActionBase
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import read_file
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import wait_for_background
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_action import collector_args
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import diagnose, room_status
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_inventory_view import (
     API_IDENTITY_KEYS,
@@ -53,10 +54,9 @@ ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
 # --------------------------------------------------------------------------- pure parts
 
 def windows_script_args(args: Mapping[str, Any]) -> Dict[str, Any]:
-    """win_powershell's options for files/windows_facts.ps1, the same as tasks/facts_windows.yml gives."""
-    return {"depth": 5, "script": args["windows_script"],
-            "parameters": {"Port": int(args["controller_port"]), "ProxyUser": args["windows_proxy_user"],
-                           "AppPaths": list(args["windows_app_paths"])}}
+    """win_powershell's options for the collector (files/windows_facts.ps1), as tasks/facts_windows.yml gives."""
+    return collector_args(args["windows_script"], args["controller_port"], proxy_user=args["windows_proxy_user"],
+                          app_paths=args["windows_app_paths"])
 
 
 def diagnosis_policy(args: Mapping[str, Any]) -> Dict[str, Any]:

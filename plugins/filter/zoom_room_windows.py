@@ -1,30 +1,22 @@
-"""Filters the Windows task files use; the logic lives in plugin_utils/zoom_room_windows.py."""
+"""Filters over the Windows collector's registered result; the logic lives in plugins/plugin_utils.
+
+zoom_room_windows_facts                 -> the room facts schema (roles/zoom_room_diagnose/tasks/facts_windows.yml)
+zoom_room_windows_firewall_mismatches   -> how our rule differs from what was asked (the molecule `windows`
+                                           scenario's verify, which asserts on the host's own read)
+The zoom_room_diagnose, zoom_room_firewall and zoom_room_proxy actions call the same functions directly.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows import (
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows import windows_facts
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows_firewall import (
     firewall_mismatches,
-    firewall_review,
-    proxy_backup,
-    proxy_restore,
-    proxy_settings,
-    proxy_target,
-    windows_bypass,
-    windows_facts,
 )
 
 
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {
-            "zoom_room_windows_facts": windows_facts,
-            "zoom_room_windows_bypass": windows_bypass,
-            "zoom_room_windows_proxy_target": proxy_target,
-            "zoom_room_windows_proxy_backup": proxy_backup,
-            "zoom_room_windows_proxy_settings": proxy_settings,
-            "zoom_room_windows_proxy_restore": proxy_restore,
-            "zoom_room_windows_firewall_review": firewall_review,
-            "zoom_room_windows_firewall_mismatches": firewall_mismatches,
-        }
+        return {"zoom_room_windows_facts": windows_facts,
+                "zoom_room_windows_firewall_mismatches": firewall_mismatches}

@@ -27,7 +27,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_pr
     required_bypass,
     validate_policy,
 )
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import normalise_version
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import read_version
 
 Runner = Callable[..., tuple[int, str, str]]
 FileReader = Callable[[str], "str | None"]
@@ -376,12 +376,7 @@ def read_app(run: Runner, package: str) -> dict[str, Any]:
 
 
 def _app(package: str, raw_version: str | None, source: str | None) -> dict[str, Any]:
-    try:
-        version = normalise_version(raw_version) if raw_version else None
-    except InvalidValue:
-        version = None
-    return {"installed": raw_version is not None, "name": package, "version": version,
-            "raw_version": raw_version, "version_source": source}
+    return {"installed": raw_version is not None, "name": package, **read_version(raw_version, source)}
 
 
 def ip_network_of(entry: dict[str, Any]) -> Network:

@@ -11,14 +11,13 @@ from __future__ import annotations
 from typing import Any, Sequence
 from urllib.parse import urlsplit
 
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
-    InvalidValue,
-    Network,
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_bypass import (
     bypass_covers_local,
     bypass_covers_subnet,
     merge_bypass,
-    wildcard_entries,
+    subnet_entries,
 )
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue, Network
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_url import (
     check_text,
     parse_proxy_url,
@@ -39,15 +38,15 @@ def empty_proxy() -> dict[str, Any]:
 
 
 def required_bypass(style: str, controller_subnets: Sequence[Network]) -> list[str]:
-    """Entries the bypass list must hold: loopback, then each controller subnet.
+    """Entries the bypass list must hold: loopback, then each controller subnet in a form the platform honours.
 
     WinINet and WinHTTP take no CIDR, so Windows gets `10.1.2.*` wildcards and `<local>` last
     (WinINet stops reading at `<local>` on some releases, so it must close the list).
     """
+    entries = [entry for subnet in controller_subnets for entry in subnet_entries(subnet, style)]
     if style == "windows":
-        subnet_entries = [entry for subnet in controller_subnets for entry in wildcard_entries(subnet)]
-        return [*LOCAL_BYPASS["windows"], *subnet_entries, "<local>"]
-    return [*LOCAL_BYPASS[style], *(str(subnet) for subnet in controller_subnets)]
+        return [*LOCAL_BYPASS["windows"], *entries, "<local>"]
+    return [*LOCAL_BYPASS[style], *entries]
 
 
 def validate_policy(policy: str, server: str | None, pac_url: str | None) -> None:
@@ -90,8 +89,8 @@ def desired_proxy(
     raise InvalidValue(f"policy: '{policy}' is not one of {', '.join(POLICIES)}")
 
 
-def coverage(proxy: dict[str, Any], controller_subnets: Sequence[Network]) -> dict[str, Any]:
-    """The facts fields saying whether local and controller traffic bypass this proxy."""
+def coverage(proxy: dict[str, Any], controller_subnets: Sequence[Network], style: str = "posix") -> dict[str, Any]:
+    """The facts fields saying whether local and controller traffic bypass this proxy, by `style`'s rules."""
     bypass = proxy.get("bypass", [])
     if proxy.get("mode", "none") == "none":
         return {"bypass_covers_local": True,
@@ -101,8 +100,8 @@ def coverage(proxy: dict[str, Any], controller_subnets: Sequence[Network]) -> di
         return {"bypass_covers_local": None,
                 "bypass_covers_subnets": {str(subnet): None for subnet in controller_subnets}}
     return {
-        "bypass_covers_local": bypass_covers_local(bypass),
-        "bypass_covers_subnets": {str(s): bypass_covers_subnet(bypass, s) for s in controller_subnets},
+        "bypass_covers_local": bypass_covers_local(bypass, style),
+        "bypass_covers_subnets": {str(s): bypass_covers_subnet(bypass, s, style) for s in controller_subnets},
     }
 
 

@@ -48,6 +48,11 @@ description:
   - Our rules carry the comment C(zoom-rooms controller tcp/PORT); for firewalld, ours are the rich rules of
     the form above.
     C(state=absent) removes them and nothing else.
+  - Windows. The action plugin of the same name reads the room with the read-only collector, plans in
+    Python and sets one inbound allow rule named I(rule_name) with M(community.windows.win_firewall_rule)
+    (TCP I(port), remote addresses = I(sources), I(profiles)). It reads the rule back and, if Windows does
+    not hold it, restores the saved rule and fails. Enabled block rules that override it are listed in
+    C(notes), never deleted. I(backend), I(persist), I(allow_disable_block_all) and I(app_path) do not apply.
 version_added: "1.0.0"
 author: Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
@@ -106,6 +111,19 @@ options:
     description: macOS. The Zoom Rooms application bundle.
     type: path
     default: /Applications/ZoomPresence.app
+  rule_name:
+    description: Windows. Name of the Defender Firewall rule the task owns; default C(Zoom Rooms controller (TCP PORT)).
+    type: str
+  description:
+    description: Windows. The rule's description.
+    type: str
+    default: Zoom Rooms controllers to the room app; managed by zoom_room_firewall
+  profiles:
+    description: Windows. Firewall profiles the rule applies to.
+    type: list
+    elements: str
+    choices: [domain, private, public]
+    default: [domain, private]
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -197,7 +215,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ho
     firewall_facts,
     linux_layers,
 )
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos import AppFirewallBackend
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_firewall import AppFirewallBackend
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
     InvalidValue,
     Network,

@@ -21,6 +21,11 @@ description:
     network service or the ones named in I(services).
   - Reads first, computes the desired setting, applies only the difference, re-reads and verifies. If
     the host does not show the desired setting, the module puts back what it found and fails.
+  - Windows. The action plugin of the same name keeps both HTTP stacks right (which one the app uses is not
+    documented). WinINet through M(ansible.windows.win_inet_proxy), as the account whose settings count
+    (the machine's when the C(ProxySettingsPerUser) policy is 0, else I(windows_proxy_user) or the auto-logon
+    account); WinHTTP through M(ansible.windows.win_http_proxy). Bypass entries are WinINet host patterns
+    (C(10.1.2.*), C(<local>) last), never CIDR. WinHTTP has no PAC, so under C(pac) it is treated as C(keep).
 version_added: "1.0.0"
 author: Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
@@ -71,6 +76,12 @@ options:
         only the copy's path and keyed digests of the lines written, never bytes of the file.
     type: path
     default: /var/backups/zoom-rooms
+  windows_proxy_user:
+    description:
+      - Windows. The account whose WinINet settings the Zoom Rooms app uses (C(DOMAIN\\user)); empty = the
+        Winlogon auto-logon account. Ignored when the C(ProxySettingsPerUser) policy is 0.
+    type: str
+    default: ""
   backup_keep:
     description:
       - Linux. How many copies of the environment file I(backup_dir) keeps; older ones are removed when a
@@ -146,7 +157,9 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_li
     EnvironmentFileProxy,
     RollbackConflict,
 )
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos import NetworkSetupProxyBackend
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_proxy import (
+    NetworkSetupProxyBackend,
+)
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
     InvalidValue,
     Network,

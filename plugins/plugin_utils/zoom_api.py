@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Tuple
 
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import read_version
+
 DEFAULT_BASE_URL = "https://api.zoom.us/v2"
 DEFAULT_TOKEN_URL = "https://zoom.us/oauth/token"
 MAX_PAGE_SIZE = 300  # Zoom's documented maximum for GET /rooms
@@ -124,22 +126,16 @@ FATAL_ERRORS = (ZoomConfigError, ZoomAuthError, ZoomRateLimitError, ZoomTimeoutE
 
 # --------------------------------------------------------------------------- pure helpers
 
-_API_VERSION = re.compile(r"^\s*(\d+(?:\.\d+){1,2})\s*(?:\(\s*(\d+)\s*\)|\.(\d+))?\s*$")
-
 
 def parse_api_version(raw: str | None) -> str | None:
-    """'5.9.1 (2581)' (API form) or '5.9.1.2581' (Info.plist/DisplayVersion form) -> '5.9.1.2581'.
+    """Any version form (`5.9.1 (2581)`, `5.9.1.2581`, legacy `4.1.5 (4.1.33237.0924)`) -> `X.Y.Z.build`.
 
-    Returns None for empty or unparsable input; a version without a build stays 'X.Y.Z'.
+    The one parser in zoom_room_version; None for empty or unreadable input (the raw text is kept by
+    the caller as `app_version_raw`).
     """
     if not raw or not isinstance(raw, str):
         return None
-    match = _API_VERSION.match(raw)
-    if not match:
-        return None
-    base, build_paren, build_dot = match.groups()
-    build = build_paren or build_dot
-    return f"{base}.{build}" if build else base
+    return read_version(raw, "zoom_api")["version"]
 
 
 def version_key(version: str | None) -> Tuple[int, ...] | None:

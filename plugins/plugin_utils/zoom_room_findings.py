@@ -167,10 +167,18 @@ def path_findings(facts: dict[str, Any], probe: dict[str, Any] | None, policy: d
 
 
 def version_findings(facts: dict[str, Any], policy: dict[str, Any], port: int) -> list[dict[str, Any]]:
-    version = (facts.get("app") or {}).get("version")
-    minimum = policy.get("min_version")
-    if version and minimum and compare(version, minimum) < 0:
+    """Below the minimum, or a version text no known form fits: then the minimum cannot be shown to hold,
+    and the text the room gave is the evidence (never dropped)."""
+    app = facts.get("app") or {}
+    version, minimum = app.get("version"), policy.get("min_version")
+    if not minimum:
+        return []
+    if version and compare(version, minimum) < 0:
         return [finding("app_version_below_minimum", {"installed": version,
+                                                      "minimum": normalise_version(minimum)}, port)]
+    if not version and app.get("version_status") == "unreadable":
+        return [finding("app_version_below_minimum", {"installed": "unreadable", "raw_version": app.get("raw_version"),
+                                                      "version_source": app.get("version_source"),
                                                       "minimum": normalise_version(minimum)}, port)]
     return []
 

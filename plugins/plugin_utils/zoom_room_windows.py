@@ -1,26 +1,15 @@
-"""Windows rooms: turn what the read-only Windows tasks registered into the room facts schema,
-and plan the firewall and proxy changes the Windows task files make.
+"""Windows rooms, the facts reader: what the read-only collector (roles/zoom_room_diagnose/files/
+windows_facts.ps1, through ansible.windows.win_powershell) returned, turned into the room facts schema.
 
-Pure functions over plain data (the registered results of `ansible.windows.win_powershell`,
-`win_inet_proxy` and `win_http_proxy`); nothing here touches a host. The unit tests feed them
-recorded results from tests/unit/fixtures/windows/.
-
-The filters of plugins/filter/zoom_room_windows.py, over these functions:
-  zoom_room_windows_facts(raw, controller_subnets, port)     -> facts (docs/facts.md), platform windows
-  zoom_room_windows_bypass(current, controller_subnets)      -> bypass list: current + subnets + <local> last
-  zoom_room_windows_proxy_target(read, requested_user)       -> whose WinINet settings to manage
-  zoom_room_windows_proxy_backup(inet, http, target)         -> the saved proxy settings (machine readable)
-  zoom_room_windows_proxy_settings(backup, policy, subnets, server, bypass, pac_url)
-                                                             -> module options for both stacks + diff
-  zoom_room_windows_proxy_restore(backup)                    -> module options that put the backup back
-  zoom_room_windows_firewall_review(read, rule_name, subnets, port, profiles)
-                                                             -> backup of our rule + overriding block rules
-  zoom_room_windows_firewall_mismatches(read, rule_name, subnets, port, profiles, state)
-                                                             -> what the host did not take (empty: all good)
+Pure functions over plain data; nothing here touches a host. The firewall and proxy backends
+(zoom_room_windows_firewall.py, zoom_room_windows_proxy.py) plan changes over the same reads; the unit
+tests feed all three recorded results from tests/unit/fixtures/windows/.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import fnmatch
 import ipaddress
 import re
@@ -31,20 +20,16 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ne
     InvalidValue,
     Network,
     is_loopback,
-    merge_bypass,
     parse_cidrs,
     parse_port,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import (
     coverage,
-    desired_proxy,
     empty_proxy,
     redact_proxy,
-    redact_url,
-    required_bypass,
     strongest_mode,
-    validate_policy,
 )
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import parse_version, read_version
 
 PROFILES = ("Domain", "Private", "Public")
 # Get-NetConnectionProfile NetworkCategory -> firewall profile.
@@ -111,19 +96,8 @@ def script_result(raw: Any) -> tuple[dict[str, Any], list[str]]:
     return result, errors
 
 
-def normalise_version(value: Any) -> str | None:
-    """`6.2.0.4512`, `6.2.0 (4512)`, `6, 2, 0, 4512` -> `6.2.0.4512`; `6.2.0` stays; junk -> None."""
-    match = re.match(r"^\s*v?(\d+)\s*[.,]\s*(\d+)\s*[.,]\s*(\d+)(?:\s*[.,]\s*(\d+)|\s*\(\s*(\d+)\s*\))?", text(value))
-    if not match:
-        return None
-    major, minor, patch, build_dot, build_paren = match.groups()
-    parts = [str(int(major)), str(int(minor)), str(int(patch))]
-    build = build_dot or build_paren
-    return ".".join([*parts, str(int(build))] if build else parts)
-
-
 def version_key(version: str | None) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split(".")) if version else ()
+    return parse_version(version) if version else ()
 
 
 # --------------------------------------------------------------------------- app version
@@ -139,26 +113,31 @@ def is_zoom_rooms_entry(entry: dict[str, Any]) -> bool:
 
 
 def app_facts(result: dict[str, Any]) -> dict[str, Any]:
-    """DisplayVersion of the newest matching Uninstall entry (either registry view); else ZoomRooms.exe's version."""
+    """DisplayVersion of the newest matching Uninstall entry (either registry view); else ZoomRooms.exe's version.
+
+    A version text the shared parser cannot read is kept as `raw_version` with `version_status: unreadable`.
+    """
     entries = [e for e in as_list(result.get("uninstall_entries")) if isinstance(e, dict) and is_zoom_rooms_entry(e)]
-    with_version = sorted(
-        ((normalise_version(e.get("display_version")), e) for e in entries),
-        key=lambda pair: version_key(pair[0]), reverse=True)
-    for version, entry in with_version:
-        if version:
-            return {"installed": True, "name": text(entry.get("display_name")), "version": version,
-                    "version_source": "registry"}
-    for exe in as_list(result.get("executables")):
-        if not isinstance(exe, dict):
-            continue
-        version = normalise_version(exe.get("file_version")) or normalise_version(exe.get("product_version"))
-        if version:
-            return {"installed": True, "name": (entries and text(entries[0].get("display_name"))) or "ZoomRooms.exe",
-                    "version": version, "version_source": "file_version"}
-    if entries or as_list(result.get("executables")):
-        name = text(entries[0].get("display_name")) if entries else "ZoomRooms.exe"
-        return {"installed": True, "name": name, "version": None, "version_source": None}
-    return {"installed": False, "name": None, "version": None, "version_source": None}
+    executables = [e for e in as_list(result.get("executables")) if isinstance(e, dict)]
+    readings = [(text(e.get("display_name")), read_version(text(e.get("display_version")), "registry"))
+                for e in entries]
+    for exe in executables:
+        for field in ("file_version", "product_version"):
+            readings.append((text(entries[0].get("display_name")) if entries else "ZoomRooms.exe",
+                             read_version(text(exe.get(field)), "file_version")))
+    readable = sorted((r for r in readings if r[1]["version"]), key=lambda r: version_key(r[1]["version"]),
+                      reverse=True)
+    registry_first = [r for r in readable if r[1]["version_source"] == "registry"] or readable
+    if registry_first:
+        name, version = registry_first[0]
+        return {"installed": True, "name": name, **version}
+    unreadable = next((r for r in readings if r[1]["version_status"] == "unreadable"), None)
+    if unreadable:
+        return {"installed": True, "name": unreadable[0], **unreadable[1]}
+    if entries or executables:
+        return {"installed": True, "name": text(entries[0].get("display_name")) if entries else "ZoomRooms.exe",
+                **read_version(None, None)}
+    return {"installed": False, "name": None, **read_version(None, None)}
 
 
 def app_executables(result: dict[str, Any]) -> list[str]:
@@ -527,20 +506,56 @@ def wininet_source(entry: dict[str, Any]) -> dict[str, Any]:
             "auto_detect": bool(flags & PROXY_TYPE_AUTO_DETECT) if flags is not None else None}
 
 
-def parse_netsh_winhttp(output: str) -> dict[str, Any]:
-    """`netsh winhttp show proxy` (English wording) -> {proxy, bypass}."""
-    proxy = re.search(r"Proxy Server\(s\)\s*:\s*(.+)", output)
-    bypass = re.search(r"Bypass List\s*:\s*(.+)", output)
-    return {"proxy": netsh_value(proxy), "bypass": netsh_value(bypass)}
+# WinHttpSettings (HKLM\...\Internet Settings\Connections, REG_BINARY), the value netsh winhttp and
+# WinHttpSetDefaultProxyConfiguration write: DWORD version, DWORD counter, DWORD flags (1 always, 2 manual
+# proxy, 4 auto-config URL, 8 auto-detect), then three DWORD-length-prefixed ASCII strings: proxy, bypass,
+# auto-config URL. Layout per github.com/stephannn/WinHttpProxySettings (WinHttpProxySettings.ps1, after
+# gist XPlantefeve/a53a6af5); versions it writes and reads: 0x18 (netsh reset), 0x28, 0x3c, 0x46.
+WINHTTP_SETTINGS_VERSIONS = (0x18, 0x28, 0x3C, 0x46)
+WINHTTP_FLAG_MANUAL = 0x02
 
 
-def netsh_value(match: re.Match[str] | None) -> str | None:
-    return None if not match or match.group(1).strip() in ("", "(none)") else match.group(1).strip()
+def parse_winhttp_settings(blob: bytes) -> dict[str, Any]:
+    """The WinHttpSettings registry value -> {proxy, bypass}; ValueError naming what is off for any other layout."""
+    def dword(offset: int) -> int:
+        if offset + 4 > len(blob):
+            raise ValueError(f"WinHttpSettings: {len(blob)} bytes end inside the field at byte {offset}")
+        return int.from_bytes(blob[offset:offset + 4], "little")
+
+    version = dword(0)
+    if version not in WINHTTP_SETTINGS_VERSIONS:
+        raise ValueError(f"WinHttpSettings: unknown layout version 0x{version:x} (known: "
+                         f"{', '.join(f'0x{v:x}' for v in WINHTTP_SETTINGS_VERSIONS)})")
+    flags, offset, strings = dword(8), 12, []
+    for index in range(3):
+        if index == 2 and version == 0x18 and offset == len(blob):
+            strings.append("")  # netsh's 20-byte reset value stops after the bypass list
+            break
+        length = dword(offset)
+        if offset + 4 + length > len(blob):
+            raise ValueError(f"WinHttpSettings: a string of {length} bytes at byte {offset} runs past the value")
+        strings.append(blob[offset + 4:offset + 4 + length].decode("ascii", errors="replace"))
+        offset += 4 + length
+    proxy, bypass, _ = strings
+    manual = bool(flags & WINHTTP_FLAG_MANUAL) and bool(proxy)
+    return {"proxy": proxy if manual else None, "bypass": bypass if manual else None}
 
 
-def winhttp_source(entry: dict[str, Any]) -> dict[str, Any]:
-    if text(entry.get("netsh_output")) and not entry.get("proxy"):
-        entry = {**entry, **parse_netsh_winhttp(text(entry.get("netsh_output")))}
+def winhttp_source(entry: dict[str, Any], errors: list[str]) -> dict[str, Any] | None:
+    """WinHTTP's default proxy: from WinHttpGetDefaultProxyConfiguration, else the WinHttpSettings value itself.
+
+    Never from `netsh winhttp show proxy`: its text is localised. None (with an error line) when unreadable.
+    """
+    if text(entry.get("method")) == "registry":
+        encoded = text(entry.get("settings_base64"))
+        if not encoded:  # no value written yet: WinHTTP's default is a direct connection
+            entry = {"proxy": None, "bypass": None}
+        else:
+            try:
+                entry = parse_winhttp_settings(base64.b64decode(encoded, validate=True))
+            except (ValueError, binascii.Error) as error:
+                errors.append(f"winhttp: {error}")
+                return None
     servers = parse_proxy_server(entry.get("proxy"))
     return {"source": WINHTTP_SOURCE, "mode": "manual" if servers else "none", "servers": servers, "pac_url": None,
             "bypass": split_bypass(entry.get("bypass")) if servers else []}
@@ -556,15 +571,16 @@ def proxy_facts(result: dict[str, Any], subnets: Sequence[Network], errors: list
                           " loaded (account not logged on); its proxy settings were not read")
             continue
         sources.append(wininet_source(entry))
-    if isinstance(result.get("winhttp"), dict):
-        sources.append(winhttp_source(result["winhttp"]))
+    winhttp = winhttp_source(result["winhttp"], errors) if isinstance(result.get("winhttp"), dict) else None
+    if winhttp is not None:
+        sources.append(winhttp)
     sources = [redact_proxy(source) for source in sources]
     mode = strongest_mode([s["mode"] for s in sources])
     leading = next((s for s in sources if s["mode"] == mode), None) or {**empty_proxy()}
     covers_local = True
     covers_subnets = {str(s): True for s in subnets}
     for source in sources:
-        cover = coverage(source, subnets)
+        cover = coverage(source, subnets, "windows")
         covers_local = covers_local and cover["bypass_covers_local"]
         covers_subnets = {k: v and cover["bypass_covers_subnets"][k] for k, v in covers_subnets.items()}
     return {"mode": mode, "servers": dict(leading.get("servers", {})), "pac_url": leading.get("pac_url"),
@@ -601,294 +617,3 @@ def windows_facts(raw: Any, controller_subnets: Any, port: Any = 9090) -> dict[s
         "addresses": [{k: a[k] for k in ("interface", "address", "prefix")} for a in addresses],
         "errors": errors,
     }
-
-
-# --------------------------------------------------------------------------- proxy planning
-
-
-def windows_bypass(current: Any, controller_subnets: Any, extra: Any = ()) -> list[str]:
-    """Current (or `extra`) entries, then loopback and the subnets' wildcards, `<local>` moved last."""
-    try:
-        subnets = parse_cidrs(controller_subnets, "zoom_room_controller_subnets")
-    except InvalidValue as error:
-        raise AnsibleFilterError(str(error)) from None
-    base = split_bypass(extra) or split_bypass(current)
-    return local_last(merge_bypass(base, required_bypass("windows", subnets)))
-
-
-def local_last(bypass: Sequence[str]) -> list[str]:
-    """WinINet stops honouring entries after `<local>` on some releases: it must close the list."""
-    entries = [entry for entry in bypass if entry.strip().lower() != "<local>"]
-    return [*entries, "<local>"]
-
-
-def proxy_target(read: Any, requested_user: Any = "") -> dict[str, Any]:
-    """Whose WinINet settings the room uses: the machine's (ProxySettingsPerUser=0) or one account's."""
-    result, _ = script_result(read)
-    per_user = result.get("proxy_settings_per_user")
-    if per_user is not None and text(per_user) == "0":
-        return {"scope": "machine", "user": None, "become": False,
-                "why": "policy ProxySettingsPerUser=0: WinINet settings are per machine"}
-    user = text(requested_user)
-    if user:
-        return {"scope": "user", "user": user, "become": True, "why": "zoom_room_windows_proxy_user"}
-    if text(result.get("auto_admin_logon")) == "1" and text(result.get("default_user_name")):
-        domain = text(result.get("default_domain_name"))
-        name = text(result.get("default_user_name"))
-        return {"scope": "user", "user": f"{domain}\\{name}" if domain else name, "become": True,
-                "why": "Winlogon AutoAdminLogon account"}
-    raise AnsibleFilterError(
-        "zoom_room_windows_proxy_user: WinINet proxy settings are per user on this room and no auto-logon account "
-        "is configured (Winlogon AutoAdminLogon/DefaultUserName); set zoom_room_windows_proxy_user to the account "
-        "the Zoom Rooms app runs as")
-
-
-def module_before(result: Any, module: str) -> dict[str, Any]:
-    """`diff.before` of a win_inet_proxy / win_http_proxy run in check mode with diff."""
-    if not isinstance(result, dict) or result.get("failed") or not isinstance(result.get("diff"), dict) \
-            or not isinstance(result["diff"].get("before"), dict):
-        reason = text(result.get("msg")) if isinstance(result, dict) else "nothing registered"
-        raise AnsibleFilterError(f"{module}: could not read the current proxy settings"
-                                 f" ({reason or 'no diff returned'}); the backup is required before any change")
-    return dict(result["diff"]["before"])
-
-
-def proxy_backup(inet_result: Any, http_result: Any, target: dict[str, Any]) -> dict[str, Any]:
-    inet = module_before(inet_result, "ansible.windows.win_inet_proxy")
-    http = module_before(http_result, "ansible.windows.win_http_proxy")
-    return {
-        "scope": target.get("scope"), "user": target.get("user"),
-        "wininet": {"proxy": inet.get("server", inet.get("proxy")) or None,
-                    "bypass": inet.get("bypass") or None,
-                    "auto_config_url": inet.get("auto_config_url") or None,
-                    "auto_detect": bool(inet.get("auto_detect"))},
-        "winhttp": {"proxy": http.get("proxy") or None, "bypass": http.get("bypass") or None},
-    }
-
-
-def stack_as_policy(settings: dict[str, Any]) -> dict[str, Any]:
-    servers = parse_proxy_server(settings.get("proxy"))
-    pac_url = settings.get("auto_config_url") or None
-    return {"mode": "pac" if pac_url else "manual" if servers else "none", "servers": servers, "pac_url": pac_url,
-            "bypass": split_bypass(settings.get("bypass"))}
-
-
-def render_server(servers: dict[str, str], current: Any) -> str | None:
-    """The proxy string WinINet/WinHTTP take; the current string is kept when it says the same."""
-    if not servers:
-        return None
-    if parse_proxy_server(current) == servers:
-        return text(current)
-    plain = {protocol: re.sub(r"^[a-z0-9]+://", "", server) for protocol, server in servers.items()}
-    scheme = re.match(r"^([a-z0-9]+)://", next(iter(servers.values())))
-    if len(set(plain.values())) == 1 and set(plain) <= {"http", "https"}:
-        host = next(iter(plain.values()))
-        return f"socks={host}" if scheme and scheme.group(1).startswith("socks") else host
-    return ";".join(f"{protocol}={server}" for protocol, server in plain.items())
-
-
-def stack_options(desired: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-    proxy = render_server(desired["servers"], current.get("proxy"))
-    return {"proxy": proxy or "", "bypass": ";".join(desired["bypass"]) if proxy and desired["bypass"] else ""}
-
-
-def same_settings(options: dict[str, Any], current: dict[str, Any]) -> bool:
-    """What the module would compare; a bypass list left without any proxy is inert and not a difference."""
-    keys = [k for k in options if not (k == "bypass" and not options.get("proxy") and not current.get("proxy"))]
-    return all((options.get(k) or None) == (current.get(k) or None) for k in keys)
-
-
-def proxy_settings(backup: Any, policy: Any, controller_subnets: Any, server: Any = None, bypass: Any = None,
-                   pac_url: Any = None) -> dict[str, Any]:
-    """Module options for win_inet_proxy and win_http_proxy implementing `policy`, plus a readable diff.
-
-    WinINet: keep/manual/pac/direct through the shared desired_proxy(); a bypass list only with a proxy (the
-    module requires it); `direct` also turns WPAD auto-detect off, since WPAD can bring a proxy back.
-    WinHTTP has no PAC in its default configuration: under `pac` it is treated like `keep`.
-    """
-    try:
-        subnets = parse_cidrs(controller_subnets, "zoom_room_controller_subnets")
-        validate_policy(text(policy), text(server) or None, text(pac_url) or None)
-    except InvalidValue as error:
-        raise AnsibleFilterError(str(error).replace("policy:", "zoom_room_proxy_policy:", 1)
-                                 .replace("server:", "zoom_room_proxy_server:", 1)
-                                 .replace("pac_url:", "zoom_room_proxy_pac_url:", 1)) from None
-    if not isinstance(backup, dict) or "wininet" not in backup or "winhttp" not in backup:
-        raise AnsibleFilterError("zoom_room_proxy_backup: no saved proxy settings; read them before planning a change")
-    required = required_bypass("windows", subnets)
-    extra = split_bypass(bypass)
-    options: dict[str, Any] = {}
-    for stack, stack_policy in (("wininet", text(policy)),
-                                ("winhttp", "keep" if text(policy) == "pac" else text(policy))):
-        current = backup[stack]
-        desired = desired_proxy(stack_as_policy(current), stack_policy, required, server=text(server) or None,
-                                extra_bypass=extra, pac_url=text(pac_url) or None)
-        desired["bypass"] = local_last(desired["bypass"]) if desired["servers"] else []
-        stack_opts = stack_options(desired, current)
-        if stack == "wininet":
-            stack_opts["auto_config_url"] = desired.get("pac_url") or ""
-            stack_opts["auto_detect"] = False if text(policy) == "direct" else bool(current.get("auto_detect"))
-        options[stack] = {**stack_opts, "bypass": split_bypass(stack_opts["bypass"]),
-                          "needs_change": not same_settings(stack_opts, current)}
-    return {**options, "diff": {"before": readable(backup), "after": readable(options)}}
-
-
-def readable(settings: dict[str, Any]) -> str:
-    """One line per stack, credentials redacted, for `--diff` and the report."""
-    lines = []
-    for stack, label in (("wininet", WININET_SOURCE), ("winhttp", WINHTTP_SOURCE)):
-        values = settings.get(stack) or {}
-        bypass = values.get("bypass")
-        bypass = ";".join(bypass) if isinstance(bypass, list) else text(bypass)
-        parts = [f"proxy={redact_url(text(values.get('proxy'))) or '(none)'}", f"bypass={bypass or '(none)'}"]
-        if stack == "wininet":
-            parts += [f"pac={redact_url(text(values.get('auto_config_url'))) or '(none)'}",
-                      f"auto_detect={bool(values.get('auto_detect'))}"]
-        lines.append(f"{label}: {' '.join(parts)}")
-    return "\n".join(lines) + "\n"
-
-
-def proxy_restore(backup: Any) -> dict[str, Any]:
-    """Module options that put the saved settings back (empty strings remove a value)."""
-    if not isinstance(backup, dict) or "wininet" not in backup:
-        raise AnsibleFilterError("zoom_room_proxy_backup: nothing saved to restore")
-    inet, http = backup["wininet"], backup["winhttp"]
-    return {
-        "wininet": {"proxy": text(inet.get("proxy")),
-                    "bypass": split_bypass(inet.get("bypass")) if inet.get("proxy") else [],
-                    "auto_config_url": text(inet.get("auto_config_url")), "auto_detect": bool(inet.get("auto_detect"))},
-        "winhttp": {"proxy": text(http.get("proxy")),
-                    "bypass": split_bypass(http.get("bypass")) if http.get("proxy") else []},
-    }
-
-
-# --------------------------------------------------------------------------- firewall role planning
-
-
-def profile_mask(profiles: Iterable[str]) -> int:
-    mask = 0
-    for profile in profiles:
-        if text(profile).lower() not in PROFILE_BITS:
-            raise AnsibleFilterError(f"zoom_room_firewall_profiles: '{profile}' is not one of domain, private, public")
-        mask |= PROFILE_BITS[text(profile).lower()]
-    return ALL_PROFILES_MASK if mask == 7 else mask
-
-
-def mask_profiles(mask: Any) -> list[str]:
-    value = int(mask or 0)
-    if value in (0, ALL_PROFILES_MASK) or value & 7 == 7:
-        return ["domain", "private", "public"]
-    return [name for name, bit in PROFILE_BITS.items() if value & bit]
-
-
-def com_addresses(value: Any) -> list[Network] | None:
-    """INetFwRule RemoteAddresses (`10.1.2.0/255.255.255.0,10.9.0.1`) -> networks; None for `*`/keywords."""
-    if is_any(value):
-        return None
-    networks: list[Network] = []
-    for token in text(value).split(","):
-        parsed = parse_address_token(token)
-        if parsed is None:
-            return None
-        networks.extend(parsed)
-    return sorted(set(ipaddress.collapse_addresses(networks)), key=str)  # type: ignore[type-var]
-
-
-def restore_options(rule: dict[str, Any]) -> dict[str, Any]:
-    """win_firewall_rule options recreating a rule read through HNetCfg.FwPolicy2 (the COM view the module uses)."""
-    protocol = int(rule.get("protocol") or 256)
-    options: dict[str, Any] = {
-        "name": text(rule.get("name")),
-        "description": text(rule.get("description")),
-        "direction": "out" if int(rule.get("direction") or 1) == 2 else "in",
-        "action": "block" if int(rule.get("action") if rule.get("action") is not None else 1) == 0 else "allow",
-        "protocol": {6: "tcp", 17: "udp", 256: "any"}.get(protocol, str(protocol)),
-        "localip": "any" if is_any(rule.get("local_addresses")) else text(rule.get("local_addresses")),
-        "remoteip": "any" if is_any(rule.get("remote_addresses")) else text(rule.get("remote_addresses")),
-        "program": "any" if is_any(rule.get("application_name")) else text(rule.get("application_name")),
-        "service": "any" if is_any(rule.get("service_name")) else text(rule.get("service_name")),
-        "profiles": mask_profiles(rule.get("profiles")),
-        "enabled": bool(rule.get("enabled")),
-    }
-    if protocol in (6, 17):
-        options["localport"] = "any" if is_any(rule.get("local_ports")) else text(rule.get("local_ports"))
-        options["remoteport"] = "any" if is_any(rule.get("remote_ports")) else text(rule.get("remote_ports"))
-    if text(rule.get("grouping")):
-        options["group"] = text(rule.get("grouping"))
-    return options
-
-
-def firewall_review(read: Any, rule_name_: Any, controller_subnets: Any, port: Any,
-                    profiles: Any = ("domain", "private")) -> dict[str, Any]:
-    """Before the change: our rule as it is (backup + how to restore it) and block rules that would override it."""
-    try:
-        subnets = parse_cidrs(controller_subnets, "zoom_room_controller_subnets")
-        port_number = parse_port(port, "zoom_room_controller_port")
-    except InvalidValue as error:
-        raise AnsibleFilterError(str(error)) from None
-    result, errors = script_result(read)
-    if errors and "existing_rules" not in result:
-        raise AnsibleFilterError(f"could not read firewall rule '{rule_name_}' before the change: {'; '.join(errors)}")
-    existing = [r for r in as_list(result.get("existing_rules")) if isinstance(r, dict)]
-    notes = []
-    if len(existing) > 1:
-        notes.append(f"{len(existing)} rules are named '{rule_name_}'; win_firewall_rule changes all of them and the "
-                     "rollback restores the first one's settings on each")
-    wanted = [p.capitalize() for p in mask_profiles(profile_mask(as_list(profiles)))]
-    addresses = interface_addresses(result)
-    settings = profile_settings(result)
-    context = firewall_context(result, addresses)
-    block_rules = [r for r in as_list(result.get("firewall_rules"))
-                   if isinstance(r, dict) and text(r.get("action")).lower() == "block"]
-    for subnet in subnets:
-        for profile in wanted:
-            verdict = profile_verdict(profile, {**settings[profile], "default_inbound_action": "Allow"},
-                                      block_rules, subnet, port_number, context)
-            for rule in verdict["blocking_rules"]:
-                note = (f"block rule '{rule_name(rule)}' ({profile} profile) overrides the allow rule for {subnet}:"
-                        f" TCP {port_number} stays blocked until it is removed or narrowed"
-                        " (not deleted by the toolkit)")
-                if note not in notes:
-                    notes.append(note)
-            if verdict["verdict"] == "blocked" and not verdict["blocking_rules"]:
-                notes.append(f"{verdict['decided_by']}: the allow rule has no effect on the {profile} profile")
-        for profile in wanted:
-            if not settings[profile]["allow_local_firewall_rules"]:
-                note = (f"Group Policy sets AllowLocalFirewallRules False on the {profile} profile:"
-                        " the local allow rule is ignored there; add the rule to the GPO instead")
-                if note not in notes:
-                    notes.append(note)
-    return {"backup": {"existed": bool(existing), "rules": existing,
-                       "restore": restore_options(existing[0]) if existing else None},
-            "notes": notes}
-
-
-def firewall_mismatches(read: Any, rule_name_: Any, controller_subnets: Any, port: Any,
-                        profiles: Any = ("domain", "private"), state: Any = "present") -> list[str]:
-    """After the change: what the host's rule(s) named `rule_name_` differ in from what was asked."""
-    result, errors = script_result(read)
-    if "existing_rules" not in result:
-        return [f"could not re-read rule '{rule_name_}': {'; '.join(errors) or 'no result'}"]
-    existing = [r for r in as_list(result.get("existing_rules")) if isinstance(r, dict)]
-    if text(state) == "absent":
-        return [f"rule '{rule_name_}' still exists"] if existing else []
-    if not existing:
-        return [f"rule '{rule_name_}' does not exist"]
-    subnets = sorted(set(ipaddress.collapse_addresses(parse_cidrs(controller_subnets, "zoom_room_controller_subnets"))),
-                     key=str)  # type: ignore[type-var]
-    expected_mask = profile_mask(as_list(profiles))
-    problems = []
-    for rule in existing:
-        checks = {
-            "enabled": (bool(rule.get("enabled")), True),
-            "action": (int(rule.get("action") if rule.get("action") is not None else -1), 1),
-            "direction": (int(rule.get("direction") or 0), 1),
-            "protocol": (int(rule.get("protocol") or 0), 6),
-            "local ports": (text(rule.get("local_ports")), str(parse_port(port, "zoom_room_controller_port"))),
-            "remote addresses": (com_addresses(rule.get("remote_addresses")), subnets),
-            "profiles": (int(rule.get("profiles") or 0), expected_mask),
-        }
-        for what, (found, wanted) in checks.items():
-            if found != wanted:
-                problems.append(f"rule '{rule_name_}' {what}: found {found}, wanted {wanted}")
-    return problems

@@ -18,8 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # Its own lab name: runs beside the integration lab (zrt), a demo lab (zr) and `make bench` (zrb).
-# Derived from the integration lab name, so parallel test sessions never share the bench lab.
-LAB_NAME = os.environ.get("ZR_TEST_BENCH_LAB_NAME", os.environ.get("ZR_TEST_LAB_NAME", "zrt") + "bs")
+LAB_NAME = os.environ.get("ZR_TEST_BENCH_LAB_NAME", "zrbs")
 ROOMS = 3
 MEASURES = ("ping", "diagnose", "plan", "remediate", "probe_module", "probe_task")
 

@@ -46,7 +46,7 @@ def test_facts_report_the_whole_state_in_one_call(healed, room):
     facts = module(healed, room, "zoom_room_facts", {"controller_subnets": controller_subnets(healed),
                                                      "package_name": "zoom-rooms-sim"})["facts"]
     assert facts["app"] == {"installed": True, "name": "zoom-rooms-sim", "version": "6.2.0.4512",
-                            "raw_version": "6.2.0.4512", "version_source": "dpkg"}
+                            "raw_version": "6.2.0.4512", "version_source": "dpkg", "version_status": "ok"}
     assert facts["listener"]["listening"] is True
     [verdict] = facts["firewall"]["verdicts"]
     assert verdict["verdict"] == "blocked" and "zr_lab_fault" in verdict["decided_by"]

@@ -30,3 +30,21 @@ class RecordedHost:
 def nft_ruleset(name: str) -> str:
     """`nft -j list ruleset` output from a recorded nftables fixture."""
     return json.dumps(json.loads(Path(FIXTURES, "nftables", name).read_text())["ruleset"])
+
+
+def windows_fixture(name: str) -> dict:
+    """A recorded Windows facts-script result (fixtures/windows/<name>.json)."""
+    return json.loads((FIXTURES / "windows" / f"{name}.json").read_text())
+
+
+def windows_variant(name: str) -> dict:
+    """A recorded Windows facts-script result with the values fixtures/windows/variants.json changes for `name`."""
+    variant = json.loads((FIXTURES / "windows" / "variants.json").read_text())["variants"][name]
+    result = json.loads((FIXTURES / "windows" / f"{variant['base']}.json").read_text())
+    for path, value in variant["set"].items():
+        *parents, last = path.split(".")
+        target = result
+        for key in parents:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        target[int(last) if isinstance(target, list) else last] = value
+    return result

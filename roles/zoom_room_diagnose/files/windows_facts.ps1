@@ -1,8 +1,11 @@
+# The one read of a Windows room (read-only): diagnose's facts, and the firewall and proxy actions'
+# before/after reads. Every judgement is made in Python (plugins/plugin_utils/zoom_room_windows.py).
 [CmdletBinding()]
 param (
     [int]$Port = 9090,
     [string]$ProxyUser = '',
-    [string[]]$AppPaths = @()
+    [string[]]$AppPaths = @(),
+    [string]$RuleName = ''
 )
 $ErrorActionPreference = 'Stop'
 $Ansible.Changed = $false
@@ -78,6 +81,31 @@ try {
         }
     })
 } catch { $errors.Add("firewall: $($_.Exception.Message)") }
+
+if ($RuleName) {
+    try {
+        # Our rule as community.windows.win_firewall_rule sees and edits it: the firewall COM API, by Name.
+        $firewallPolicy = New-Object -ComObject HNetCfg.FwPolicy2
+        $facts.existing_rules = @(foreach ($rule in @($firewallPolicy.Rules | Where-Object { $_.Name -eq $RuleName })) {
+            @{
+                name = [string]$rule.Name
+                description = [string]$rule.Description
+                application_name = [string]$rule.ApplicationName
+                service_name = [string]$rule.ServiceName
+                protocol = [int]$rule.Protocol
+                local_ports = [string]$rule.LocalPorts
+                remote_ports = [string]$rule.RemotePorts
+                local_addresses = [string]$rule.LocalAddresses
+                remote_addresses = [string]$rule.RemoteAddresses
+                direction = [int]$rule.Direction
+                action = [int]$rule.Action
+                enabled = [bool]$rule.Enabled
+                profiles = [int]$rule.Profiles
+                grouping = [string]$rule.Grouping
+            }
+        })
+    } catch { $errors.Add("rule: $($_.Exception.Message)") }
+}
 
 try {
     $connectionProfiles = @(Get-NetConnectionProfile -ErrorAction SilentlyContinue)
@@ -186,8 +214,14 @@ namespace ZoomRoomFacts
         bypass = $winHttp[2]
     }
 } catch {
+    # Without Add-Type: the raw WinHttpSettings value (decoded in Python), never netsh's localised text.
     try {
-        $facts.winhttp = @{ method = 'netsh'; netsh_output = (& netsh.exe winhttp show proxy | Out-String) }
+        $connections = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections' -ErrorAction SilentlyContinue
+        $blob = $null
+        if ($connections) { $blob = $connections.WinHttpSettings }
+        $encoded = ''
+        if ($blob -is [byte[]]) { $encoded = [Convert]::ToBase64String($blob) }
+        $facts.winhttp = @{ method = 'registry'; settings_base64 = $encoded }
     } catch { $errors.Add("winhttp: $($_.Exception.Message)") }
 }
 

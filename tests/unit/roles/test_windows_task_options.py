@@ -1,55 +1,36 @@
-"""Every module option the Windows task files pass exists in the installed collections' documentation.
+"""Every module option the Windows-facing task files pass exists in the installed collections' documentation.
 
-No Windows host runs here, so a renamed or removed option in ansible.windows / community.windows would
-otherwise only show on a customer's room. The task files are parsed as YAML, every task (inside blocks,
-rescue and always too) is reduced to its FQCN module and the options it passes, and each option is looked
-up in `ansible-doc -j <module>` (names and aliases; literal values against `choices`).
+The task files are parsed as YAML, every task (inside blocks, rescue and always too) is reduced to its FQCN
+module and the options it passes, and each option is looked up in `ansible-doc -j <module>` (names and
+aliases; literal values against `choices`). The roles now carry one task per change for every platform;
+the Windows module arguments those tasks lead to are checked in
+tests/unit/plugins/action/test_zoom_room_windows_actions.py.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import yaml
+from ansible_docs import option_problems
 from fixture_files import PROJECT as ROOT
 
-BIN = ROOT / ".venv" / "bin"
 TASK_FILES = [
     "roles/zoom_room_diagnose/tasks/facts_windows.yml",
-    "roles/zoom_room_firewall/tasks/windows.yml",
-    "roles/zoom_room_firewall/tasks/rollback_windows.yml",
-    "roles/zoom_room_proxy/tasks/windows.yml",
-    "roles/zoom_room_proxy/tasks/rollback_windows.yml",
+    "roles/zoom_room_firewall/tasks/main.yml",
+    "roles/zoom_room_firewall/tasks/rollback.yml",
+    "roles/zoom_room_proxy/tasks/main.yml",
+    "roles/zoom_room_proxy/tasks/rollback.yml",
 ]
 PLAYBOOKS = [
     "roles/zoom_room_firewall/molecule/windows/converge.yml",
     "roles/zoom_room_firewall/molecule/windows/verify.yml",
 ]
 FQCN = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+\.[a-z0-9_]+$")
-# Modules whose arguments are free-form names rather than documented options.
-FREE_FORM = {"ansible.builtin.set_fact": {"cacheable"}}
 NESTED = ("block", "rescue", "always")
-
-
-def ansible_env() -> dict[str, str]:
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-
-
-@functools.cache
-def module_doc(module: str) -> dict[str, Any]:
-    """`ansible-doc -j` for one module, once per test run; {} when the module is not installed."""
-    completed = subprocess.run([str(BIN / "ansible-doc"), "-j", module], capture_output=True, text=True,
-                               env=ansible_env(), cwd=ROOT, timeout=120, check=False)
-    assert completed.returncode == 0, f"ansible-doc -j {module} failed: {completed.stderr.strip()}"
-    return json.loads(completed.stdout or "{}").get(module, {}).get("doc", {})
 
 
 def walk_tasks(tasks: list[dict[str, Any]], where: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -75,40 +56,16 @@ def module_calls(path: Path) -> list[tuple[str, str, dict[str, Any] | str | None
     return calls
 
 
-def option_problems(module: str, args: dict[str, Any] | str | None) -> list[str]:
-    """What in `args` the installed documentation of `module` does not know."""
-    doc = module_doc(module)
-    if not doc:
-        return [f"{module}: not installed (ansible-doc knows no such module)"]
-    if not isinstance(args, dict):
-        return []  # free-form string (include_tasks: file.yml) or no arguments
-    options = doc.get("options") or {}
-    names = {name: name for name in options}
-    names.update({alias: name for name, spec in options.items() for alias in spec.get("aliases") or []})
-    problems = []
-    for key, value in args.items():
-        if module in FREE_FORM:
-            if key in options and key not in FREE_FORM[module]:
-                problems.append(f"{module}: '{key}' is a documented option, not a fact name")
-            continue
-        if key not in names:
-            problems.append(f"{module}: option '{key}' is not documented (options: {', '.join(sorted(options))})")
-            continue
-        choices = options[names[key]].get("choices")
-        literal = isinstance(value, (str, int, bool)) and "{{" not in str(value)
-        if choices and literal and value not in choices:
-            problems.append(f"{module}: option '{key}' value {value!r} is not one of {choices}")
-    return problems
-
-
 CALLS = [(f"{task_file}: {label}", module, args)
          for task_file in TASK_FILES + PLAYBOOKS for label, module, args in module_calls(ROOT / task_file)]
 
 
-def test_task_files_call_windows_modules():
+def test_task_files_call_one_task_per_change():
     modules = {module for _, module, _ in CALLS}
-    assert {"ansible.windows.win_powershell", "ansible.windows.win_inet_proxy", "ansible.windows.win_http_proxy",
-            "community.windows.win_firewall_rule"} <= modules
+    assert {"ansible.windows.win_powershell", "zoomrooms.remediation.zoom_room_firewall",
+            "zoomrooms.remediation.zoom_room_proxy"} <= modules
+    assert not modules & {"ansible.windows.win_inet_proxy", "ansible.windows.win_http_proxy",
+                          "community.windows.win_firewall_rule"}, "the actions call these, not the roles"
 
 
 @pytest.mark.parametrize("label, module, args", CALLS, ids=[label for label, _, _ in CALLS])

@@ -258,7 +258,8 @@ def test_a_windows_room_is_read_by_its_script_and_the_filters_code():
     facts = action.ActionModule._read_windows_facts(fake, args, {})
     assert calls == [("ansible.windows.win_powershell",
                       {"depth": 5, "script": "param()",
-                       "parameters": {"Port": 9090, "ProxyUser": "", "AppPaths": ["C:\\ZoomRooms.exe"]}})]
+                       "parameters": {"Port": 9090, "ProxyUser": "", "AppPaths": ["C:\\ZoomRooms.exe"],
+                                      "RuleName": ""}})]
     from ansible_collections.zoomrooms.remediation.plugins.filter import zoom_room_windows as windows
     assert facts == windows.windows_facts(raw, ["10.89.90.0/24"], 9090)
     assert facts["platform"] == "windows" and facts["proxy"]["mode"] != "none"

@@ -9,35 +9,44 @@ from pathlib import Path
 import pytest
 from ansible_collections.zoomrooms.remediation.plugins.module_utils import zoom_room_macos as macos
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos import (
+    macos_facts,
+    parse_ifconfig,
+    parse_lsof_listeners,
+    parse_sw_vers,
+    read_app,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_cli import (
     DEFAULT_APP_PATH,
     IFCONFIG,
     LSOF,
     NETWORKSETUP,
-    PER_APP_NOTE,
     SOCKETFILTERFW,
     SW_VERS,
-    AppFirewallBackend,
     MacCommandError,
-    NetworkSetupProxyBackend,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_firewall import (
+    PER_APP_NOTE,
+    AppFirewallBackend,
     app_state_from_listapps,
-    macos_facts,
     parse_allow_signed_app,
     parse_app_blocked,
-    parse_auto_proxy,
     parse_block_all,
-    parse_bypass_domains,
     parse_global_state,
-    parse_ifconfig,
     parse_listapps,
-    parse_lsof_listeners,
-    parse_network_services,
     parse_stealth,
-    parse_sw_vers,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_proxy import (
+    NetworkSetupProxyBackend,
+    parse_auto_proxy,
+    parse_bypass_domains,
+    parse_network_services,
     parse_web_proxy,
-    read_app,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import required_bypass
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import (
+    coverage,
+    required_bypass,
+)
 from fixture_files import FIXTURES as ALL_FIXTURES
 
 FIXTURES = ALL_FIXTURES / "macos"
@@ -314,23 +323,32 @@ def plist_reader(plists):
 
 
 INFO = f"{APP}/Contents/Info.plist"
+ABSENT = {"version": None, "raw_version": None, "version_source": None, "version_status": "absent"}
+
+
+def read(raw: str, version: str) -> dict:
+    return {"version": version, "raw_version": raw, "version_source": "info_plist", "version_status": "ok"}
 
 
 @pytest.mark.parametrize(
     "plists, app_path, expected",
     [({INFO: plistlib.loads(fixture("info_plist.txt").encode())}, APP,
-      {"installed": True, "name": "us.zoom.ZoomPresence", "version": "7.1.0.13088", "version_source": "info_plist"}),
-     ({}, APP, {"installed": False, "name": "us.zoom.ZoomPresence", "version": None, "version_source": None}),
+      {"installed": True, "name": "us.zoom.ZoomPresence", **read("7.1.0.13088", "7.1.0.13088")}),
+     ({}, APP, {"installed": False, "name": "us.zoom.ZoomPresence", **ABSENT}),
      ({INFO: {"CFBundleShortVersionString": "5.17.0 (3370)"}}, APP,
-      {"installed": True, "name": "us.zoom.ZoomPresence", "version": "5.17.0.3370", "version_source": "info_plist"}),
+      {"installed": True, "name": "us.zoom.ZoomPresence", **read("5.17.0 (3370)", "5.17.0.3370")}),
      ({INFO: {"CFBundleShortVersionString": "7.1.0"}}, APP,
-      {"installed": True, "name": "us.zoom.ZoomPresence", "version": "7.1.0.0", "version_source": "info_plist"}),
+      {"installed": True, "name": "us.zoom.ZoomPresence", **read("7.1.0", "7.1.0.0")}),
+     ({INFO: {"CFBundleShortVersionString": "4.1.5 (4.1.33237.0924)"}}, APP,
+      {"installed": True, "name": "us.zoom.ZoomPresence", **read("4.1.5 (4.1.33237.0924)", "4.1.5.33237")}),
      ({INFO: {"CFBundleShortVersionString": "beta"}}, APP,
-      {"installed": True, "name": "us.zoom.ZoomPresence", "version": None, "version_source": None}),
+      {"installed": True, "name": "us.zoom.ZoomPresence", "version": None, "raw_version": "beta",
+       "version_source": "info_plist", "version_status": "unreadable"}),
      ({"/Volumes/Rooms/ZoomPresence.app/Contents/Info.plist": {"CFBundleShortVersionString": "6.2.0.4512"}},
       "/Volumes/Rooms/ZoomPresence.app",
-      {"installed": True, "name": "us.zoom.ZoomPresence", "version": "6.2.0.4512", "version_source": "info_plist"})],
-    ids=["recorded Info.plist", "not installed", "API-style version", "no build number", "unparseable version",
+      {"installed": True, "name": "us.zoom.ZoomPresence", **read("6.2.0.4512", "6.2.0.4512")})],
+    ids=["recorded Info.plist", "not installed", "API-style version", "no build number",
+         "legacy dotted build in parentheses", "unreadable version kept",
          "other app path"],
 )
 def test_read_app(plists, app_path, expected):
@@ -814,13 +832,22 @@ def test_macos_facts_collect_errors_and_never_raise():
     assert [error.split(":", 1)[0] for error in facts["errors"]] == [
         "firewall", "proxy", "os", "app", "listener"]
     assert [item["verdict"] for item in facts["firewall"]["verdicts"]] == ["unknown", "unknown"]
-    assert facts["app"] == {"installed": True, "name": "us.zoom.ZoomPresence", "version": None, "version_source": None}
+    assert facts["app"] == {"installed": True, "name": "us.zoom.ZoomPresence", **ABSENT}
     assert facts["listener"]["listening"] is None
     assert facts["proxy"]["bypass_covers_local"] is None and facts["addresses"] == []
 
 
 def test_every_fixture_is_used_by_a_test():
-    """A recorded output nobody parses proves nothing (checked on this file's text, so it holds under xdist)."""
-    source = Path(__file__).read_text()
+    """A recorded output nobody parses proves nothing (checked on the tests' text, so it holds under xdist)."""
+    source = Path(__file__).read_text() + (Path(__file__).resolve().parents[2] / "test_cross_platform.py").read_text()
     unused = sorted(path.name for path in FIXTURES.glob("*.txt") if f'"{path.name}"' not in source)
     assert not unused, f"fixtures no test reads: {unused}"
+
+
+def test_bypass_domains_in_cidr_form_cover_the_controller_subnets():
+    """macOS reads CIDR entries (also the short 169.254/16 of its default list) as address ranges."""
+    bypass = parse_bypass_domains(fixture("ns_bypass_cidr.txt")).value
+    proxy = {"mode": "manual", "servers": {"http": "127.0.0.1:7890"}, "pac_url": None, "bypass": bypass}
+    assert coverage(proxy, SUBNETS, "macos") == {"bypass_covers_local": True,
+                                                 "bypass_covers_subnets": {"10.89.90.0/24": True,
+                                                                           "10.89.91.0/24": True}}

@@ -93,6 +93,17 @@ def test_diagnose(room_facts, probe, api, policy_changes, codes):
     assert [f["code"] for f in found] == codes
 
 
+@pytest.mark.parametrize("policy_changes, evidence", [
+    ({"min_version": "6.0"}, [{"installed": "unreadable", "raw_version": "Zoom Rooms 7", "version_source": "registry",
+                               "minimum": "6.0.0.0"}]),
+    ({}, []),
+], ids=["minimum set: the text is the evidence", "no minimum: nothing to judge"])
+def test_unreadable_version_is_evidence_not_dropped(policy_changes, evidence):
+    found = diagnose(facts(app__version=None, app__raw_version="Zoom Rooms 7", app__version_source="registry",
+                           app__version_status="unreadable"), OPEN, None, {**POLICY, **policy_changes})
+    assert [f["evidence"] for f in found if f["code"] == "app_version_below_minimum"] == evidence
+
+
 def test_every_finding_is_complete():
     found = diagnose(facts(firewall__verdicts=BLOCKED, **PROXY), TIMEOUT, {"reported_ip": "127.0.0.1"}, POLICY)
     for item in found:

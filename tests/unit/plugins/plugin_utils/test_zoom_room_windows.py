@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from typing import Any
@@ -10,17 +11,22 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.zoomrooms.remediation.plugins.filter.zoom_room_windows import FilterModule
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows import (
+    parse_winhttp_settings,
+    windows_facts,
+)
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows_firewall import (
     firewall_mismatches,
     firewall_review,
-    normalise_version,
+)
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows_proxy import (
     proxy_backup,
     proxy_restore,
     proxy_settings,
     proxy_target,
     windows_bypass,
-    windows_facts,
 )
 from fixture_files import FIXTURES as ALL_FIXTURES
+from fixture_files import windows_variant
 
 FIXTURES = ALL_FIXTURES / "windows"
 SUBNET = "10.89.90.0/24"
@@ -44,7 +50,9 @@ NO_PROXY_SOURCES = [
 ]
 NO_PROXY = {"mode": "none", "servers": {}, "pac_url": None, "bypass": [], "bypass_covers_local": True,
             "bypass_covers_subnets": {SUBNET: True}, "sources": NO_PROXY_SOURCES}
-APP = {"installed": True, "name": "Zoom Rooms", "version": "6.2.0.4512", "version_source": "registry"}
+APP = {"installed": True, "name": "Zoom Rooms", "version": "6.2.0.4512", "raw_version": "6.2.0.4512",
+       "version_source": "registry", "version_status": "ok"}
+NO_VERSION = {"version": None, "raw_version": None, "version_source": None, "version_status": "absent"}
 LISTENING = {"listening": True, "addresses": ["0.0.0.0", "::"], "process": "ZoomRooms.exe"}
 ADMITTED = {"backend": "windows_defender", "active": True, "block_all": False, "notes": [],
             "verdicts": [{"subnet": SUBNET, "verdict": "admitted", "decided_by": OUR_RULE_VERDICT}]}
@@ -94,7 +102,7 @@ SITUATIONS = [
                 {"source": "WinHTTP", "mode": "manual",
                  "servers": {"http": "***@winhttp-proxy.corp.example:8080", "https": "winhttp-proxy.corp.example:8443"},
                  "pac_url": None, "bypass": ["<local>"]}]}}),
-        ("winhttp_netsh_fallback", {"proxy": {
+        ("winhttp_registry_fallback", {"proxy": {
             "mode": "manual",
             "servers": {"http": "winhttp-proxy.corp.example:8080", "https": "winhttp-proxy.corp.example:8080"},
             "pac_url": None, "bypass": ["<local>", "10.89.90.*"], "bypass_covers_local": True,
@@ -112,17 +120,18 @@ SITUATIONS = [
                       " block rules win over allow rules, so no allow rule can admit it"
                       " (the toolkit reports it and does not delete it)"]}}),
         ("app_missing", {
-            "app": {"installed": False, "name": None, "version": None, "version_source": None},
+            "app": {"installed": False, "name": None, **NO_VERSION},
             "listener": {"listening": False, "addresses": [], "process": None},
             "firewall": {"backend": "windows_defender", "active": True, "block_all": False, "notes": [],
                          "verdicts": [{"subnet": SUBNET, "verdict": "blocked",
                                        "decided_by": "Windows Defender Firewall (Private): default inbound action"
                                                      " Block, no allow rule for TCP 9090 from 10.89.90.0/24"}]}}),
         ("two_uninstall_entries", {"app": {"installed": True, "name": "Zoom Rooms (6.2.0.4512)",
-                                           "version": "6.2.0.4512", "version_source": "registry"}}),
+                                           "version": "6.2.0.4512", "raw_version": "6.2.0 (4512)",
+                                           "version_source": "registry", "version_status": "ok"}}),
         ("file_version_only", {
             "app": {"installed": True, "name": "ZoomRooms.exe", "version": "6.1.5.4300",
-                    "version_source": "file_version"},
+                    "raw_version": "6, 1, 5, 4300", "version_source": "file_version", "version_status": "ok"},
             "listener": {"listening": True, "addresses": ["0.0.0.0"], "process": "ZoomRooms.exe"},
             "firewall": ADMITTED}),
         ("listener_absent", {"app": APP, "listener": {"listening": False, "addresses": [], "process": None},
@@ -186,14 +195,6 @@ def test_section_errors_and_unloaded_hives_are_reported():
 def test_bad_inputs_name_the_variable(subnets, port, message):
     with pytest.raises(AnsibleFilterError, match=message.replace("[", r"\[").replace("]", r"\]")):
         windows_facts(fixture("no_proxy"), subnets, port)
-
-
-@pytest.mark.parametrize("value, expected", [
-    ("6.2.0.4512", "6.2.0.4512"), ("6.2.0 (4512)", "6.2.0.4512"), ("6, 1, 5, 4300", "6.1.5.4300"),
-    ("5.17.5", "5.17.5"), ("v6.0.11.100", "6.0.11.100"), ("", None), ("unknown", None), (None, None),
-], ids=["dotted", "api style", "commas", "three parts", "leading v", "empty", "words", "none"])
-def test_normalise_version(value, expected):
-    assert normalise_version(value) == expected
 
 
 # --------------------------------------------------------------------------- firewall verdict rules
@@ -487,11 +488,9 @@ def test_mismatches_after_the_change(subnets, profiles, state, expected):
                                profiles, state) == expected
 
 
-def test_filters_are_registered():
-    assert set(FilterModule().filters()) == {
-        "zoom_room_windows_facts", "zoom_room_windows_bypass", "zoom_room_windows_proxy_target",
-        "zoom_room_windows_proxy_backup", "zoom_room_windows_proxy_settings", "zoom_room_windows_proxy_restore",
-        "zoom_room_windows_firewall_review", "zoom_room_windows_firewall_mismatches"}
+def test_only_the_reading_filters_are_left():
+    """Planning, applying and restoring moved into the zoom_room_firewall / zoom_room_proxy actions."""
+    assert set(FilterModule().filters()) == {"zoom_room_windows_facts", "zoom_room_windows_firewall_mismatches"}
 
 
 def test_fixtures_are_not_mutated_by_the_filter():
@@ -499,3 +498,100 @@ def test_fixtures_are_not_mutated_by_the_filter():
     before = copy.deepcopy(raw)
     windows_facts(raw, SUBNETS, 9090)
     assert raw == before
+
+
+# ------------------------------------------------------------- WinHTTP without the API: the registry value
+
+
+def winhttp_blob(version: int, flags: int, proxy: bytes = b"", bypass: bytes = b"", auto: bytes = b"") -> bytes:
+    blob = version.to_bytes(4, "little") + (1).to_bytes(4, "little") + flags.to_bytes(4, "little")
+    for part in (proxy, bypass, auto):
+        blob += len(part).to_bytes(4, "little") + part
+    return blob
+
+
+# netsh winhttp reset proxy writes this 20-byte value (stephannn/WinHttpProxySettings uses it as the default)
+NETSH_RESET = bytes([0x18, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+
+
+@pytest.mark.parametrize("blob, expected", [
+    (NETSH_RESET, {"proxy": None, "bypass": None}),
+    (winhttp_blob(0x28, 3, b"proxy:8080", b"<local>;10.89.*"), {"proxy": "proxy:8080", "bypass": "<local>;10.89.*"}),
+    (winhttp_blob(0x46, 3, b"proxy:8080", b"") + bytes(32), {"proxy": "proxy:8080", "bypass": ""}),
+    (winhttp_blob(0x28, 1, b"proxy:8080", b"<local>"), {"proxy": None, "bypass": None}),
+], ids=["netsh reset: direct", "manual proxy with bypass", "version 0x46 with its trailing zeros",
+        "proxy written but the manual flag off"])
+def test_winhttp_settings_value(blob, expected):
+    assert parse_winhttp_settings(blob) == expected
+
+
+@pytest.mark.parametrize("blob, message", [
+    (winhttp_blob(0x99, 3, b"proxy:8080"), "unknown layout version 0x99"),
+    (winhttp_blob(0x28, 3, b"proxy:8080")[:20], "runs past the value"),
+    (bytes([0x28, 0, 0]), "end inside the field at byte 0"),
+], ids=["unknown version", "string cut short", "too short"])
+def test_winhttp_settings_unknown_layout_fails_loudly(blob, message):
+    with pytest.raises(ValueError, match=message):
+        parse_winhttp_settings(blob)
+
+
+def test_unreadable_winhttp_value_is_an_error_line_not_a_guess():
+    raw = fixture("winhttp_registry_fallback")
+    raw["result"]["winhttp"]["settings_base64"] = base64.b64encode(winhttp_blob(0x99, 3, b"p:1")).decode()
+    facts = windows_facts(raw, SUBNETS, 9090)
+    assert [s["source"] for s in facts["proxy"]["sources"]] == ["WinINet (ZR-LON-04\\ZoomRooms)"]
+    assert any("winhttp: WinHttpSettings: unknown layout version 0x99" in e for e in facts["errors"])
+
+
+# ----------------------------------------------------------- the recorded-output matrix (windows/variants.json)
+
+MASK_RULE = "Windows Defender Firewall (Private): allow rule 'Zoom Rooms controller (TCP 9090)'"
+NOT_LOCAL = ("Windows Defender Firewall (Private): default inbound action Block, no allow rule for TCP 9090"
+             " from 10.89.90.0/24")
+
+
+def variant_facts(name: str) -> dict[str, Any]:
+    return windows_facts(windows_variant(name), SUBNETS, 9090)
+
+
+VARIANTS = [
+    ("remote_address_local_subnet", lambda f: f["firewall"]["verdicts"],
+     [{"subnet": SUBNET, "verdict": "blocked", "decided_by": NOT_LOCAL}]),
+    ("remote_address_local_subnet_on_controller_segment", lambda f: [v["verdict"] for v in f["firewall"]["verdicts"]],
+     ["admitted"]),
+    ("remote_address_cidr_form", lambda f: f["firewall"]["verdicts"],
+     [{"subnet": SUBNET, "verdict": "admitted", "decided_by": MASK_RULE}]),
+    ("remote_address_range", lambda f: f["firewall"]["verdicts"],
+     [{"subnet": SUBNET, "verdict": "admitted", "decided_by": MASK_RULE}]),
+    ("single_objects", lambda f: f, HEALTHY_FACTS),
+    ("nulls_for_empty", lambda f: f, HEALTHY_FACTS),
+    ("proxy_override_cidr", lambda f: (f["proxy"]["bypass_covers_local"], f["proxy"]["bypass_covers_subnets"]),
+     (True, {SUBNET: False})),
+    ("proxy_override_mask", lambda f: (f["proxy"]["bypass_covers_local"], f["proxy"]["bypass_covers_subnets"]),
+     (True, {SUBNET: False})),
+    ("proxy_override_inner_wildcard",
+     lambda f: (f["proxy"]["bypass_covers_local"], f["proxy"]["bypass_covers_subnets"]), (True, {SUBNET: True})),
+    ("proxy_server_per_protocol", lambda f: f["proxy"]["servers"],
+     {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3129"}),
+    ("winhttp_bypass_whitespace", lambda f: (f["proxy"]["sources"][1]["bypass"], f["proxy"]["bypass_covers_subnets"]),
+     (["<local>", "10.89.90.*", "127.0.0.1"], {SUBNET: True})),
+    ("display_version_legacy", lambda f: f["app"],
+     {"installed": True, "name": "Zoom Rooms", "version": "4.1.5.33237", "raw_version": "4.1.5 (4.1.33237.0925)",
+      "version_source": "registry", "version_status": "ok"}),
+    ("display_version_unreadable", lambda f: f["app"],
+     {"installed": True, "name": "Zoom Rooms", "version": None, "raw_version": "Zoom Rooms 6",
+      "version_source": "registry", "version_status": "unreadable"}),
+    ("app_removed", lambda f: (f["app"], f["listener"]),
+     ({"installed": False, "name": None, **NO_VERSION}, {"listening": False, "addresses": [], "process": None})),
+]
+
+
+@pytest.mark.parametrize("name, pick, expected", VARIANTS, ids=[row[0] for row in VARIANTS])
+def test_recorded_variant(name, pick, expected):
+    assert pick(variant_facts(name)) == expected
+
+
+def test_every_variant_names_its_source_and_is_tested():
+    variants = json.loads((FIXTURES / "variants.json").read_text())["variants"]
+    assert all(len(v["_source"]) > 20 and (FIXTURES / f"{v['base']}.json").exists() for v in variants.values())
+    assert set(variants) == {row[0] for row in VARIANTS}
