@@ -4,16 +4,11 @@ room's server saw (its session file and log) is the world these tests check."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import base64
 
 import pytest
 import yaml
-
-ROOT = Path(__file__).resolve().parents[2]
-# Until the collection layout makes plugin_utils importable by its FQCN, import it from its folder.
-sys.path.insert(0, str(ROOT / "plugins" / "plugin_utils"))
-import zoom_room_csapi as csapi  # noqa: E402
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils import zoom_room_csapi as csapi
 
 SESSION_FILE = "/run/zoom-rooms-csapi.session"
 LOG = "/var/log/zoom-rooms-csapi.log"
@@ -88,7 +83,7 @@ def test_refusals_never_open_a_session(healed, case, tmp_path):
         (tmp_path / "empty").write_text("")
         overrides, state = {"known_hosts": str(tmp_path / "empty")}, "host_key_unknown"
     else:
-        other_key = csapi.fingerprint(__import__("base64").b64decode(
+        other_key = csapi.fingerprint(base64.b64decode(
             healed.state["rooms"][other]["csapi_host_key"].split()[1]))
         overrides, state = {"known_hosts": None, "fingerprint": other_key}, "host_key_mismatch"
     before = len(sessions_logged(healed, room))

@@ -14,11 +14,8 @@ from pathlib import Path
 
 import paramiko
 import pytest
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils import zoom_room_csapi as csapi
 from fixture_files import PROJECT, recorded
-
-# Until the collection layout makes plugin_utils importable by its FQCN, import it from its folder.
-sys.path.insert(0, str(PROJECT / "plugins" / "plugin_utils"))
-import zoom_room_csapi as csapi
 
 PASSCODE = "unit-test-passcode-4711"
 
