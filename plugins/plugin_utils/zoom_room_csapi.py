@@ -255,6 +255,62 @@ def relay_command(address: str, port: int, relay: dict[str, Any]) -> list[str]:
     return [*command, "-W", target, str(relay["host"])]
 
 
+# The connection variables of a relay host that `ssh -W` needs.
+RELAY_VARS = ("ansible_host", "ansible_user", "ansible_port", "ansible_ssh_private_key_file",
+              "ansible_private_key_file", "ansible_ssh_common_args", "ansible_ssh_extra_args")
+# The zoom_room_csapi task options (and the diagnose action's `csapi` option), with their defaults.
+TASK_OPTIONS: dict[str, dict[str, Any]] = {
+    "address": {"type": "str", "required": True},
+    "port": {"type": "int", "default": CSAPI_PORT},
+    "username": {"type": "str", "default": CSAPI_USER},
+    "passcode": {"type": "str", "no_log": True},
+    "known_hosts": {"type": "path", "default": "~/.ssh/known_hosts"},
+    "host_key_fingerprint": {"type": "str"},
+    "timeout": {"type": "float", "default": 10.0},
+    "via": {"type": "str"},
+    "expected_room_name": {"type": "str"},
+}
+
+
+def relay_vars_of(hostvars: Any, name: str, template: Callable[[Any], Any]) -> dict[str, Any]:
+    """The relay host's connection variables, templated (only these: templating all of a host's
+    variables costs a fleet dearly)."""
+    if name not in hostvars:
+        raise ValueError(f"zoom_room_csapi via: '{name}' is not a host of the inventory")
+    host_vars = hostvars[name]
+    return {key: template(host_vars[key]) for key in RELAY_VARS if key in host_vars}
+
+
+def task_target(args: dict[str, Any], relay_vars: dict[str, Any] | None, environ: dict[str, str]) -> Target:
+    """The Target of a zoom_room_csapi task's options; a pinned fingerprint replaces known_hosts."""
+    fingerprint = args.get("host_key_fingerprint")
+    known_hosts = args.get("known_hosts") or TASK_OPTIONS["known_hosts"]["default"]
+    options = {"address": args.get("address"), "port": args.get("port"), "username": args.get("username"),
+               "passcode": args.get("passcode"), "fingerprint": fingerprint,
+               "known_hosts": None if fingerprint else os.path.expanduser(known_hosts),
+               "timeout": args.get("timeout"),
+               "relay": relay_from_hostvars(args["via"], relay_vars or {}) if args.get("via") else None}
+    return target_from(options, environ)
+
+
+def relay_from_hostvars(name: str, host_vars: dict[str, Any]) -> dict[str, Any]:
+    """The relay settings of an inventory host (the probe), from its Ansible connection variables."""
+    ssh_args = " ".join(str(host_vars[key]) for key in ("ansible_ssh_common_args", "ansible_ssh_extra_args")
+                        if host_vars.get(key))
+    return {"host": host_vars.get("ansible_host") or name, "user": host_vars.get("ansible_user"),
+            "port": host_vars.get("ansible_port"), "ssh_args": ssh_args,
+            "private_key_file": host_vars.get("ansible_ssh_private_key_file")
+            or host_vars.get("ansible_private_key_file")}
+
+
+def room_evidence(result: dict[str, Any], expected_room_name: str | None) -> dict[str, Any]:
+    """The read as evidence: with the name the inventory expects and whether the room agrees
+    (None when the app did not say, or nothing was expected). Names compare without case."""
+    said = result.get("room_name")
+    matches = None if not said or not expected_room_name else said.casefold() == expected_room_name.casefold()
+    return {**result, "expected_room_name": expected_room_name or None, "room_matches": matches}
+
+
 def target_from(options: dict[str, Any], environ: dict[str, str]) -> Target:
     """A Target from the module's options; the passcode from the options or ZOOM_ROOM_CSAPI_PASSCODE.
 

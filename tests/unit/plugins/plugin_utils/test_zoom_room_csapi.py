@@ -323,3 +323,31 @@ def test_simulator_speaks_cli_until_format_json():
 def test_fingerprint_matches_paramikos_own_key_fingerprint(host_key):
     digest = base64.b64encode(__import__("hashlib").sha256(host_key.asbytes()).digest()).decode().rstrip("=")
     assert csapi.fingerprint(host_key.asbytes()) == "SHA256:" + digest
+
+
+# ----------------------------------------------------------------------------- the task's options
+
+def test_relay_vars_are_the_probes_connection_variables_templated():
+    hostvars = {"zr-probe": {"ansible_host": "{{ ip }}", "ansible_user": "root", "zoom_room_secret": "not read",
+                             "ansible_ssh_common_args": "-o StrictHostKeyChecking=yes"}}
+    seen = []
+
+    def template(value):
+        seen.append(value)
+        return value.replace("{{ ip }}", "10.89.0.9")
+    relay = csapi.relay_vars_of(hostvars, "zr-probe", template)
+    assert relay == {"ansible_host": "10.89.0.9", "ansible_user": "root",
+                     "ansible_ssh_common_args": "-o StrictHostKeyChecking=yes"}
+    assert "not read" not in seen  # only the connection variables are templated
+    with pytest.raises(ValueError, match="via: 'nope' is not a host of the inventory"):
+        csapi.relay_vars_of(hostvars, "nope", template)
+
+
+def test_task_target_pins_or_reads_known_hosts_and_relays_through_the_probe():
+    args = {"address": "10.89.1.3", "port": 2244, "username": "zoom", "passcode": "p", "known_hosts": "~/kh",
+            "host_key_fingerprint": None, "timeout": 5.0, "via": "zr-probe"}
+    target = csapi.task_target(args, {"ansible_host": "10.89.0.9", "ansible_user": "root"}, {})
+    assert target.known_hosts.endswith("/kh") and not target.known_hosts.startswith("~")
+    assert target.proxy_command[-3:] == ["-W", "10.89.1.3:2244", "10.89.0.9"]
+    pinned = csapi.task_target({**args, "host_key_fingerprint": "SHA256:abc", "via": None}, None, {})
+    assert (pinned.fingerprint, pinned.known_hosts, pinned.proxy_command) == ("SHA256:abc", None, None)
