@@ -9,17 +9,9 @@ import pytest
 from ansible_collections.zoomrooms.remediation.plugins.action import zoom_room_diagnose as action
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_csapi import room_evidence
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import diagnose, verify
+from test_zoom_room_findings import HEALTHY, OPEN, SUBNET  # the triage table's healthy room
 
-SUBNET = "10.89.1.0/24"
 POLICY = {"controller_port": 9090, "controller_subnets": [SUBNET], "address": "10.89.1.5", "min_version": "6.0"}
-HEALTHY = {
-    "platform": "linux",
-    "app": {"installed": True, "version": "6.2.0.4512"},
-    "listener": {"listening": True, "addresses": ["0.0.0.0"]},
-    "firewall": {"backend": "nftables", "verdicts": [{"subnet": SUBNET, "verdict": "admitted", "decided_by": "x"}]},
-    "proxy": {"mode": "none", "bypass_covers_local": True, "bypass_covers_subnets": {SUBNET: True}, "sources": []},
-}
-OPEN = {"state": "open"}
 
 
 def said(state: str, name: str | None = "zr-room-01", version: str | None = "6.2.0 (4512)",
