@@ -4,11 +4,17 @@ the app's version where the host gave none, and evidence (never an error) for ev
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from ansible_collections.zoomrooms.remediation.plugins.action import zoom_room_diagnose as action
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_csapi import room_evidence
-from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import diagnose, verify
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import (
+    SEVERITY,
+    diagnose,
+    verify,
+)
+from fixture_files import PROJECT
 from test_zoom_room_findings import HEALTHY, OPEN, SUBNET  # the triage table's healthy room
 
 POLICY = {"controller_port": 9090, "controller_subnets": [SUBNET], "address": "10.89.1.5", "min_version": "6.0"}
@@ -88,3 +94,8 @@ def test_the_diagnose_action_reports_what_csapi_said():
     assert results["zoom_room_report"]["csapi"]["state"] == "busy"
     assert results["zoom_room_report"]["status"] == "healthy"  # busy is evidence, not a finding
     assert "zoom_room_csapi" not in action.room_results({"platform": "linux"}, [], action.NO_API_READ, True)
+
+
+def test_every_finding_code_is_one_the_report_schema_admits():
+    schema = json.loads((PROJECT / "docs" / "report.schema.json").read_text())
+    assert set(SEVERITY) <= set(schema["$defs"]["finding_code"]["enum"])
