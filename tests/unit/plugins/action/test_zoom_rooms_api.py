@@ -86,7 +86,7 @@ def documented_options(documentation: str) -> Dict[str, Any]:
     """The options ansible-doc shows: the module's own and those of the doc fragment it extends."""
     doc = yaml.safe_load(documentation)
     options = dict(doc.get("options") or {})
-    if "zoom_rooms_api" in (doc.get("extends_documentation_fragment") or []):
+    if "zoomrooms.remediation.zoom_rooms_api" in (doc.get("extends_documentation_fragment") or []):
         options.update(yaml.safe_load(fragment.ModuleDocFragment.DOCUMENTATION)["options"])
     return options
 
