@@ -9,12 +9,23 @@ that grows with a fleet (docs/performance.md). Documented in plugins/modules/zoo
 
 from __future__ import annotations
 
+import os
 from typing import Any, Dict, List, Mapping, Tuple
 
 from ansible.plugins.action import ActionBase
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import read_file
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import wait_for_background
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_action import collector_args
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_csapi import (
+    TASK_OPTIONS,
+    Target,
+    relay_vars_of,
+    room_evidence,
+    task_target,
+)
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_csapi import (
+    read as read_csapi,
+)
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import diagnose, room_status
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_inventory_view import (
     API_IDENTITY_KEYS,
@@ -48,6 +59,8 @@ ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "windows_script": {"type": "str"},
     "windows_proxy_user": {"type": "str", "default": ""},
     "windows_app_paths": {"type": "list", "elements": "str", "default": []},
+    # Read the app over ZR-CSAPI too (the zoom_room_csapi task's options); omitted: not read.
+    "csapi": {"type": "dict", "options": TASK_OPTIONS},
 }
 
 
@@ -92,22 +105,26 @@ def api_side(job_result_data: Dict[str, Any] | None, room: Mapping[str, Any],
 
 
 def room_results(facts: Dict[str, Any], findings: List[Dict[str, Any]], api_fact: Any,
-                 report: bool) -> Dict[str, Any]:
+                 report: bool, csapi: Dict[str, Any] | None = None) -> Dict[str, Any]:
     """The facts the task sets on the room.
 
     zoom_room_api only when this run read the API: null then means the API has no such room, and
     a missing fact means the API was not read (docs/zoom-api.md). zoom_room_report (for the report
     callback) only when the play asks, as diagnose.yml does; remediate.yml records the rooms it
-    changes itself.
+    changes itself. zoom_room_csapi (and the entry's csapi) only when ZR-CSAPI was read.
     """
     results: Dict[str, Any] = {"zoom_room_facts": facts, "zoom_room_findings": findings}
     if api_fact is not NO_API_READ:
         results["zoom_room_api"] = api_fact
+    if csapi is not None:
+        results["zoom_room_csapi"] = csapi
     if report:
         results["zoom_room_report"] = {"platform": facts.get("platform"),
                                        "status": room_status(findings, "diagnose"),
                                        "findings": findings,
                                        "facts_before": facts}
+        if csapi is not None:
+            results["zoom_room_report"]["csapi"] = csapi
     return results
 
 
@@ -121,6 +138,10 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        try:  # bad ZR-CSAPI options stop the room before anything is read
+            csapi_target = self._csapi_target(args["csapi"], task_vars) if args["csapi"] else None
+        except ValueError as error:
+            return {**result, "failed": True, "msg": f"{task_vars.get('inventory_hostname', '?')}: {error}"}
         facts = args["facts"]
         if facts is None and args["windows_script"]:
             facts = self._read_windows_facts(args, task_vars)
@@ -135,10 +156,16 @@ class ActionModule(ActionBase):
         api_room = args["api_room"] if args["api_room"] is not None else api_identity(room_vars)
         fallback_view = args["api"] if args["api"] is not None else api_view(room_vars)
         api_view_now, api_fact = api_side(self._api_read(args), api_room, fallback_view)
-        findings = diagnose(facts, args["reachability"], api_view_now, diagnosis_policy(args))
+        csapi = room_evidence(read_csapi(csapi_target), args["csapi"]["expected_room_name"]) if csapi_target else None
+        findings = diagnose(facts, args["reachability"], api_view_now, diagnosis_policy(args), csapi)
         result.update(changed=False, findings=[finding["code"] for finding in findings],
-                      ansible_facts=room_results(facts, findings, api_fact, args["report"]))
+                      ansible_facts=room_results(facts, findings, api_fact, args["report"], csapi))
         return result
+
+    def _csapi_target(self, options: Dict[str, Any], task_vars: Mapping[str, Any]) -> Target:
+        relay = (relay_vars_of(task_vars.get("hostvars") or {}, options["via"], self._templar.template)
+                 if options.get("via") else None)
+        return task_target(options, relay, dict(os.environ))
 
     def _room_vars(self, task_vars: Mapping[str, Any], names: Tuple[str, ...]) -> Dict[str, Any]:
         """These variables of the room, templated: read here rather than through hostvars[...] in the

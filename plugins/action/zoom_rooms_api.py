@@ -40,6 +40,8 @@ ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "wait_timeout": {"type": "float", "default": 900.0},
     "poll_interval": {"type": "float", "default": 15.0},
     "regenerate_activation_code": {"type": "bool", "default": False},
+    "restart": {"type": "bool", "default": False},
+    "check_settings": {"type": "bool", "default": False},
     "background": {"type": "bool", "default": False},
     "collect": {"type": "dict"},
 }
@@ -158,6 +160,14 @@ def regenerate_codes(client: ZoomClient, room_ids: List[str]) -> Dict[str, str]:
             .get("activation_code", "") for room_id in room_ids}
 
 
+def restart_rooms(client: ZoomClient, room_ids: List[str], check_mode: bool) -> Dict[str, Dict[str, Any]]:
+    """PATCH /rooms/{id}/events zoomroom.restart for each room; refusals (offline, ...) are outcomes."""
+    if check_mode:
+        return {room_id: {"ok": True, "outcome": "would_restart", "code": None,
+                          "message": "check mode, nothing requested"} for room_id in room_ids}
+    return {room_id: client.restart_room(room_id) for room_id in room_ids}
+
+
 def run_api_task(client: ZoomClient, params: Mapping[str, Any], check_mode: bool = False,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
                  ) -> Dict[str, Any]:
@@ -176,6 +186,10 @@ def run_api_task(client: ZoomClient, params: Mapping[str, Any], check_mode: bool
         result["changed"] = True
         if not check_mode:
             result["activation_codes"] = regenerate_codes(client, sorted(records))
+    if params.get("restart") and records:
+        result["restarts"] = restart_rooms(client, sorted(records), check_mode)
+        result["changed"] = result["changed"] or any(
+            o["outcome"] in ("restart_requested", "would_restart") for o in result["restarts"].values())
     return result
 
 
@@ -252,6 +266,10 @@ class ActionModule(ActionBase):
             return result
         try:
             settings = settings_from({name: params.get(name) for name in CONNECTION_OPTIONS})
+            if params["check_settings"]:  # configured, and sane: nothing is asked of Zoom
+                _check_settings_now(settings)
+                result.update(changed=False, configured=True)
+                return result
             if params["background"]:
                 if params.get("app_version_action") or params["regenerate_activation_code"]:
                     raise ValueError("background reads only: app_version_action and regenerate_activation_code "

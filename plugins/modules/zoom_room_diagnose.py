@@ -102,6 +102,15 @@ options:
     type: list
     elements: str
     default: []
+  csapi:
+    description:
+      - Also read the room's app over ZR-CSAPI (TCP 2244), with these options of
+        M(zoomrooms.remediation.zoom_room_csapi) (address, port, username, passcode, known_hosts,
+        host_key_fingerprint, timeout, via, expected_room_name).
+        The read joins the diagnosis (docs/findings.md, C(csapi_*) codes; its version where the host gave none).
+      - B(A ZR-CSAPI session displaces the room's touch controller while it is open); the roles pass this only
+        for rooms with C(zoom_room_csapi=true). Omitted, ZR-CSAPI is not read.
+    type: dict
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -153,8 +162,12 @@ ansible_facts:
       description: The room's Zoom API record from the batch's read, or null when the API has no such room.
       returned: when the api_job read succeeded
       type: dict
+    zoom_room_csapi:
+      description: What ZR-CSAPI showed (M(zoomrooms.remediation.zoom_room_csapi)'s RV(csapi)).
+      returned: when csapi is set
+      type: dict
     zoom_room_report:
-      description: The room's report entry (platform, status, findings, facts_before).
+      description: The room's report entry (platform, status, findings, facts_before; csapi when read).
       returned: when report is true
       type: dict
 """

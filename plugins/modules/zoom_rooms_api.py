@@ -54,6 +54,20 @@ options:
       - The new codes are returned in RV(activation_codes); set C(no_log) on the task if its output is kept.
     type: bool
     default: false
+  restart:
+    description:
+      - Ask Zoom to restart the Zoom Rooms app of every selected room (C(PATCH /rooms/{roomId}/events),
+        method C(zoomroom.restart)). Per-room results in RV(restarts); an offline room (Zoom code 300) is
+        the outcome C(offline), not a task failure. In check mode nothing is requested (C(would_restart)).
+    type: bool
+    default: false
+  check_settings:
+    description:
+      - Only check that the Zoom API is configured (credentials from the options or C(ZOOM_*)) and that
+        the settings are sane (https, or http to loopback only); nothing is asked of Zoom. The task fails
+        with the reason otherwise. update_versions.yml runs this before it touches any room.
+    type: bool
+    default: false
   background:
     description:
       - Start the read (rooms and devices, no change) in a process of its own on the control node and
@@ -197,6 +211,21 @@ summary:
   sample:
     counts: {upgraded: 12, already_current_or_updating: 3, timeout: 1}
     failed_room_ids: [qMOLddnySIGGVycz8aX_JQ]
+restarts:
+  description:
+    - Per room id, the answer to I(restart). C(outcome) is restart_requested, offline (code 300),
+      rejected (another refusal) or would_restart (check mode).
+  returned: when restart is true
+  type: dict
+  contains:
+    outcome: {description: See above., type: str}
+    ok: {description: Zoom accepted the restart (or would, in check mode)., type: bool}
+    code: {description: Zoom error code of a refusal., type: int}
+    message: {description: Zoom's message., type: str}
+configured:
+  description: The Zoom API is configured (with check_settings).
+  returned: when check_settings is true and the settings are good
+  type: bool
 activation_codes:
   description: Room id to the newly issued activation code.
   returned: when regenerate_activation_code is true and not in check mode

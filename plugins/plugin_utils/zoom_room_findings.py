@@ -32,6 +32,7 @@ SEVERITY = {
     "controller_segment_unroutable": "high", "proxy_intercepts_local_traffic": "high",
     "room_reports_loopback_ip": "high", "app_version_below_minimum": "medium", "app_version_drift": "medium",
     "activation_code_expired": "medium", "room_offline": "high", "room_busy": "high", "api_data_missing": "medium",
+    "csapi_not_answering": "low", "csapi_reports_other_room": "high",
 }
 NEXT_STEP = {
     "room_unreachable": "Check the room computer is powered on and reachable over SSH/WinRM from the control node.",
@@ -66,6 +67,10 @@ NEXT_STEP = {
                  "when): run remediate.yml again once it has finished, or raise zoom_rooms_lock_timeout.",
     "api_data_missing": "Run diagnose.yml again once the Zoom API answers: the cloud-side checks (offline, "
                         "127.0.0.1 address, version drift, activation code) were not made for this room.",
+    "csapi_not_answering": "Check that ZR-CSAPI is enabled for the room (Zoom web portal) and that TCP 2244 is open "
+                           "from the controller segment; the touch controller itself uses TCP {port}.",
+    "csapi_reports_other_room": "The address the controllers use answers as another room: check zoom_room_address "
+                                "(DHCP reservation, DNS) and which room the controller is paired with.",
 }
 SUMMARY = {
     "room_unreachable": "Ansible could not connect to the room computer",
@@ -86,6 +91,8 @@ SUMMARY = {
     "room_offline": "The Zoom API shows the room offline",
     "room_busy": "Another run was working on the room; this run left it alone",
     "api_data_missing": "The Zoom API could not be read for this room: its cloud-side findings are missing",
+    "csapi_not_answering": "TCP {port} is open, but the app's ZR-CSAPI (TCP 2244) does not answer",
+    "csapi_reports_other_room": "The room's address answers ZR-CSAPI as another room",
 }
 # Findings read from the Zoom API: they lag the room by the app's next report.
 API_CODES = frozenset({"room_reports_loopback_ip", "room_offline", "app_version_drift", "activation_code_expired",
@@ -102,8 +109,9 @@ def finding(code: str, evidence: dict[str, Any], port: int = 9090) -> dict[str, 
 
 
 def diagnose(facts: dict[str, Any] | None, probe: dict[str, Any] | None = None, api: dict[str, Any] | None = None,
-             policy: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Every finding for one room. Missing inputs (no probe, no API) give no findings of their kind."""
+             policy: dict[str, Any] | None = None, csapi: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every finding for one room. Missing inputs (no probe, no API, no ZR-CSAPI read) give no findings
+    of their kind."""
     policy = policy or {}
     port = int(policy.get("controller_port", 9090))
     findings: list[dict[str, Any]] = []
@@ -114,9 +122,11 @@ def diagnose(facts: dict[str, Any] | None, probe: dict[str, Any] | None = None, 
                                     port)]
     findings += host_findings(facts, port)
     findings += path_findings(facts, probe, policy, port, [f["code"] for f in findings])
-    findings += version_findings(facts, policy, port)
+    findings += version_findings(facts, policy, port, csapi)
     if api:
         findings += api_findings(api, facts, policy, port)
+    if csapi:
+        findings += csapi_findings(csapi, facts, probe, port)
     return dedupe(findings)
 
 
@@ -166,20 +176,54 @@ def path_findings(facts: dict[str, Any], probe: dict[str, Any] | None, policy: d
     return []
 
 
-def version_findings(facts: dict[str, Any], policy: dict[str, Any], port: int) -> list[dict[str, Any]]:
-    """Below the minimum, or a version text no known form fits: then the minimum cannot be shown to hold,
-    and the text the room gave is the evidence (never dropped)."""
+def version_findings(facts: dict[str, Any], policy: dict[str, Any], port: int,
+                     csapi: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The installed version against the minimum; the app's own word (ZR-CSAPI) where the host gave none.
+
+    A version text no known form fits means the minimum cannot be shown to hold: the text the room gave
+    is then the evidence (never dropped)."""
     app = facts.get("app") or {}
-    version, minimum = app.get("version"), policy.get("min_version")
+    version, source = app.get("version"), None
+    said = csapi_version(csapi)
+    if not version and said:
+        version, source = said, "zr_csapi"
+    minimum = policy.get("min_version")
     if not minimum:
         return []
     if version and compare(version, minimum) < 0:
-        return [finding("app_version_below_minimum", {"installed": version,
-                                                      "minimum": normalise_version(minimum)}, port)]
+        evidence = {"installed": normalise_version(version) if source else version,
+                    "minimum": normalise_version(minimum)}
+        return [finding("app_version_below_minimum", {**evidence, "source": source} if source else evidence, port)]
     if not version and app.get("version_status") == "unreadable":
         return [finding("app_version_below_minimum", {"installed": "unreadable", "raw_version": app.get("raw_version"),
                                                       "version_source": app.get("version_source"),
                                                       "minimum": normalise_version(minimum)}, port)]
+    return []
+
+
+# States in which ZR-CSAPI did not answer at all (busy, auth or host key refusals mean it did).
+CSAPI_SILENT = ("down", "timeout", "no_answer", "not_ssh")
+
+
+def csapi_version(csapi: dict[str, Any] | None) -> str | None:
+    """The version the app said over ZR-CSAPI, when it parses (else None: evidence only)."""
+    said = (csapi or {}).get("app_version")
+    try:
+        return normalise_version(said) if said else None
+    except ValueError:
+        return None
+
+
+def csapi_findings(csapi: dict[str, Any], facts: dict[str, Any], probe: dict[str, Any] | None,
+                   port: int) -> list[dict[str, Any]]:
+    """What the app's own interface said (docs/zoom-csapi.md). Busy, refusals and the like stay evidence."""
+    listening = (facts.get("listener") or {}).get("listening") is True or (probe or {}).get("state") == "open"
+    evidence = {key: csapi.get(key) for key in ("state", "message", "address", "port", "room_name",
+                                                "expected_room_name", "app_version", "host_key")}
+    if listening and csapi.get("state") in CSAPI_SILENT:
+        return [finding("csapi_not_answering", evidence, port)]
+    if csapi.get("state") == "answered" and csapi.get("room_matches") is False:
+        return [finding("csapi_reports_other_room", evidence, port)]
     return []
 
 
@@ -252,15 +296,20 @@ def fixes(findings: list[dict[str, Any]]) -> list[str]:
     return sorted({f["fixed_by"] for f in findings if f.get("fixed_by")}, key=["firewall", "proxy"].index)
 
 
-def verify(before: list[dict[str, Any]], after: list[dict[str, Any]], applied: list[str]) -> dict[str, Any]:
+def verify(before: list[dict[str, Any]], after: list[dict[str, Any]], applied: list[str],
+           targeted: Iterable[str] | None = None, include_api: bool = False) -> dict[str, Any]:
     """A change is good when every finding it targeted is gone and it brought no new finding.
 
-    Only what the room and the probe show counts: the Zoom cloud learns of a fix when the app
-    next reports, so API-side findings are left to the next diagnose.
+    Host changes (remediate): the targeted findings are those the applied roles fix, and only what the
+    room and the probe show counts, since the Zoom cloud learns of a fix when the app next reports.
+    Changes made through the Zoom API (update_versions) name their targeted codes and re-read the
+    API, so its findings count too (include_api).
     """
-    targeted = {f["code"] for f in before if f.get("fixed_by") in applied} - API_CODES
-    before_codes = {f["code"] for f in before} - API_CODES
-    after_codes = {f["code"] for f in after} - API_CODES
+    ignored = frozenset() if include_api else API_CODES
+    targeted = (set(targeted) if targeted is not None
+                else {f["code"] for f in before if f.get("fixed_by") in applied}) - ignored
+    before_codes = {f["code"] for f in before} - ignored
+    after_codes = {f["code"] for f in after} - ignored
     remaining = sorted(targeted & after_codes)
     new = sorted(after_codes - before_codes)
     return {"passed": not remaining and not new, "remaining_targeted": remaining, "new": new,

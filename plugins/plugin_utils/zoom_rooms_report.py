@@ -471,7 +471,9 @@ def room_view(name: str, room: Mapping[str, Any]) -> dict[str, Any]:
         "errors": [error_line(error) for error in room.get("errors", [])],
         "rollback": [step for step in room.get("rollback") or [] if isinstance(step, Mapping)],
         "status_rank": STATUS_TRIAGE_ORDER.index(room["status"]) if room.get("status") in STATUSES else 0,
-        "facts": {key: pretty(room[key]) for key in ("facts_before", "facts_after") if room.get(key)},
+        # What the room's app said over ZR-CSAPI (docs/zoom-csapi.md), then the room's facts.
+        "facts": {("ZR-CSAPI" if key == "csapi" else key): pretty(room[key])
+                  for key in ("csapi", "facts_before", "facts_after") if room.get(key)},
     }
 
 

@@ -25,13 +25,18 @@ from typing import Any, Iterator, Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_SRC = ROOT / "tests" / "lab"
-FAULT_KINDS = ("firewall_block", "not_listening", "proxy_no_bypass", "old_version", "wrong_segment")
+FAULT_KINDS = ("firewall_block", "not_listening", "proxy_no_bypass", "old_version", "wrong_segment",
+               "csapi_busy", "csapi_down")
 CURRENT_VERSION = "6.2.0.4512"
 OLD_VERSION = "5.16.2.3001"
 PACKAGE = "zoom-rooms-sim"
 CONTROLLER_PORT = 9090
+CSAPI_PORT = 2244
 DEBIAN_SUITE = "bookworm"
 BASE_PACKAGES = ("python3", "openssh-server", "nftables", "iptables", "iproute2", "procps", "ufw")
+# Installed with apt in the debootstrapped tree: debootstrap's own first configure pass fails on the
+# python3-* modules' postinst. python3-paramiko: the rooms' ZR-CSAPI endpoint is a paramiko server.
+EXTRA_PACKAGES = ("python3-paramiko",)
 FAULT_TABLE = "zr_lab_fault"
 # The Zoom API double: upgrades target the lab's current package (the rooms can install it), and
 # finish quickly; rooms report every API_REPORT_INTERVAL seconds.
@@ -43,6 +48,10 @@ API_STANDALONE_ROOMS = 20
 API_ACCOUNT_ID = "lab-account-id"
 API_CLIENT_ID = "lab-client-id"
 API_CLIENT_SECRET = "lab-client-secret-not-for-production"
+# The lab rooms' ZR-CSAPI passcode: a lab value in the inventory; a real one comes from vault or
+# ZOOM_ROOM_CSAPI_PASSCODE, and the toolkit never logs either.
+CSAPI_PASSCODE = "lab-csapi-passcode-not-for-production"
+CSAPI_HOST_KEY = "/var/lib/zoom-rooms-sim/csapi_host_rsa_key"
 
 
 class LabError(Exception):
@@ -71,6 +80,10 @@ class LabConfig:
     @property
     def known_hosts(self) -> Path:
         return self.state_dir / "known_hosts"
+
+    @property
+    def csapi_known_hosts(self) -> Path:
+        return self.state_dir / "csapi_known_hosts"
 
     @property
     def standalone_api_file(self) -> Path:
@@ -107,6 +120,9 @@ def inventory(state: dict[str, Any], config: LabConfig) -> dict[str, Any]:
         "zoom_room_controller_subnets": [state["networks"]["ctl"]["subnet"]],
         "zoom_room_probe": probe["name"],
         "zoom_room_package_name": PACKAGE,
+        # ZR-CSAPI stays opt-in (zoom_room_csapi: true); these say how to reach and trust it.
+        "zoom_room_csapi_known_hosts": str(config.csapi_known_hosts),
+        "zoom_room_csapi_passcode": CSAPI_PASSCODE,
     }
     room_group_vars.update(api_inventory_vars(state.get("api") or {}))
     return {
@@ -181,6 +197,9 @@ def fault_script(kind: str) -> str:
             f"nft add rule inet {FAULT_TABLE} input tcp dport {CONTROLLER_PORT} drop"
         ),
         "not_listening": "/usr/sbin/zoom-rooms-simctl stop",
+        # A third-party control system holds the one ZR-CSAPI session; or ZR-CSAPI stops while 9090 stays.
+        "csapi_busy": "/usr/sbin/zoom-rooms-simctl csapi-hold",
+        "csapi_down": "/usr/sbin/zoom-rooms-simctl csapi-stop",
         "proxy_no_bypass": (
             "printf 'http_proxy=\"http://proxy.lab.invalid:3128\"\\n"
             "https_proxy=\"http://proxy.lab.invalid:3128\"\\n' >> /etc/environment"
@@ -205,6 +224,12 @@ HEAL_SCRIPT = (
     f"dpkg -i /opt/zoom-rooms-sim/{PACKAGE}_current.deb >/dev/null; }} && "
     "/usr/sbin/zoom-rooms-simctl restart"
 )
+
+
+def csapi_known_hosts_lines(state: dict[str, Any]) -> list[str]:
+    """known_hosts lines for each room's ZR-CSAPI host key at its controller address (`[addr]:2244`)."""
+    return [f"[{room['address']}]:{CSAPI_PORT} {' '.join(room['csapi_host_key'].split()[:2])}"
+            for _, room in sorted(state.get("rooms", {}).items()) if room.get("csapi_host_key")]
 
 
 def render_yaml(data: Any, indent: int = 0) -> str:
@@ -279,11 +304,13 @@ def build_debs(out_dir: Path) -> None:
             root = Path(tmp)
             (root / "DEBIAN").mkdir()
             (root / "DEBIAN" / "control").write_text(
-                f"Package: {PACKAGE}\nVersion: {version}\nArchitecture: all\nDepends: python3, iproute2\n"
+                f"Package: {PACKAGE}\nVersion: {version}\nArchitecture: all\n"
+                "Depends: python3, python3-paramiko, iproute2\n"
                 "Maintainer: Zoom Rooms toolkit lab <lab@example.invalid>\n"
                 "Description: Zoom Rooms simulator for the toolkit's test lab\n"
             )
-            for source, target in (("zoom-rooms-sim", "usr/bin"), ("zoom-rooms-simctl", "usr/sbin")):
+            for source, target in (("zoom-rooms-sim", "usr/bin"), ("zoom-rooms-csapi", "usr/bin"),
+                                   ("zoom-rooms-simctl", "usr/sbin")):
                 (root / target).mkdir(parents=True, exist_ok=True)
                 shutil.copy2(LAB_SRC / "sim" / source, root / target / source)
             (root / "usr/share/zoom-rooms-sim").mkdir(parents=True)
@@ -293,7 +320,8 @@ def build_debs(out_dir: Path) -> None:
 
 
 def ensure_base(podman: Podman, config: LabConfig) -> str:
-    key = hashlib.sha256(f"{DEBIAN_SUITE} {config.mirror} {' '.join(BASE_PACKAGES)}".encode()).hexdigest()[:16]
+    packages = " ".join(BASE_PACKAGES + EXTRA_PACKAGES)
+    key = hashlib.sha256(f"{DEBIAN_SUITE} {config.mirror} {packages}".encode()).hexdigest()[:16]
     tag = f"localhost/zoom-rooms-lab-base:{key}"
     if podman.exists("image", tag):
         return tag
@@ -306,6 +334,7 @@ def ensure_base(podman: Podman, config: LabConfig) -> str:
              str(rootfs), config.mirror], capture_output=True, text=True)
         if result.returncode != 0:
             raise LabError(f"debootstrap failed: {result.stdout[-2000:]}{result.stderr[-2000:]}")
+        install_extra_packages(rootfs)
         subprocess.run(["rm", "-rf", str(rootfs / "var/cache/apt/archives"), str(rootfs / "var/lib/apt/lists")])
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         imported = subprocess.run(["podman", "import", "-", tag], stdin=tar.stdout, capture_output=True, text=True)
@@ -313,6 +342,16 @@ def ensure_base(podman: Podman, config: LabConfig) -> str:
         if imported.returncode != 0:
             raise LabError(f"podman import failed: {imported.stderr}")
     return tag
+
+
+def install_extra_packages(rootfs: Path) -> None:
+    """EXTRA_PACKAGES into the debootstrapped tree, with its own apt (its sources.list is the mirror)."""
+    script = ("apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
+              f"{' '.join(EXTRA_PACKAGES)} && apt-get clean")
+    result = subprocess.run(["chroot", str(rootfs), "sh", "-c", script], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise LabError(f"apt-get install {' '.join(EXTRA_PACKAGES)} in the lab tree failed: "
+                       f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
 
 
 def ensure_image(podman: Podman, config: LabConfig) -> str:
@@ -349,6 +388,7 @@ def save_state(config: LabConfig, state: dict[str, Any]) -> None:
     config.state_file.write_text(json.dumps(state, indent=2) + "\n")
     header = "# Generated by tests/lab/labctl; rewritten at every up, fault and heal (addresses change).\n"
     config.inventory_file.write_text(header + render_yaml(inventory(state, config)) + "\n")
+    config.csapi_known_hosts.write_text("".join(line + "\n" for line in csapi_known_hosts_lines(state)))
 
 
 def down(podman: Podman, config: LabConfig) -> None:
@@ -364,7 +404,7 @@ def down(podman: Podman, config: LabConfig) -> None:
     if api_pid:
         stop_api(int(api_pid))
     stop_standalone_api(config)
-    for path in (config.state_file, config.inventory_file, config.known_hosts):
+    for path in (config.state_file, config.inventory_file, config.known_hosts, config.csapi_known_hosts):
         path.unlink(missing_ok=True)
 
 
@@ -450,23 +490,26 @@ def start_container(podman: Podman, config: LabConfig, image: str, name: str, ro
     podman.run(*args, image)
 
 
-def wait_host_key(podman: Podman, name: str, timeout: float = 60) -> str:
-    script = ("i=0; while [ ! -s /run/sshd.pid ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; "
-              "cat /etc/ssh/ssh_host_ed25519_key.pub")
+def wait_host_key(podman: Podman, name: str, path: str = "/etc/ssh/ssh_host_ed25519_key.pub",
+                  kind: str = "ssh-ed25519", timeout: float = 60) -> str:
+    """A public host key the container made at start (sshd's, or the ZR-CSAPI endpoint's)."""
+    script = (f"i=0; while [ ! -s /run/sshd.pid ] || [ ! -s {path} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); "
+              f"done; cat {path}")
     deadline = time.monotonic() + timeout
     while True:
         key = podman.sh(name, script, check=False).strip()
-        if key.startswith("ssh-ed25519"):
+        if key.startswith(kind):
             return key
         if time.monotonic() > deadline:
-            raise LabError(f"{name}: sshd did not start within {timeout:.0f}s")
+            raise LabError(f"{name}: no {path} within {timeout:.0f}s (did lab-init start?)")
         time.sleep(0.5)
 
 
 def sim_conf_for(config: LabConfig, room: str, networks: dict[str, dict[str, str]], api_url: str | None) -> Path:
     path = config.state_dir / "rooms" / f"{room}.conf"
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"ROOM_NAME={room}", f"PORT={CONTROLLER_PORT}", f"MGMT_SUBNET={networks['mgmt']['subnet']}"]
+    lines = [f"ROOM_NAME={room}", f"PORT={CONTROLLER_PORT}", f"MGMT_SUBNET={networks['mgmt']['subnet']}",
+             f"CSAPI_PORT={CSAPI_PORT}", f"CSAPI_PASSCODE={CSAPI_PASSCODE}", f"CSAPI_HOST_KEY={CSAPI_HOST_KEY}"]
     if api_url:
         lines += [f"API_REPORT_URL={api_url}", f"REPORT_INTERVAL={API_REPORT_INTERVAL}"]
     path.write_text("\n".join(lines) + "\n")
@@ -488,6 +531,8 @@ def up(podman: Podman, config: LabConfig, rooms: int, with_api: bool = True) -> 
         list(pool.map(lambda job: start_container(podman, config, image, job[0], job[1], networks, job[2]), jobs))
         host_keys = dict(zip([job[0] for job in jobs], pool.map(lambda job: wait_host_key(podman, job[0]), jobs),
                              strict=True))
+        csapi_keys = dict(zip(names, pool.map(lambda room: wait_host_key(podman, room, CSAPI_HOST_KEY + ".pub",
+                                                                          "ssh-rsa"), names), strict=True))
     # The gateway address exists only once a container is on the network: start the API
     # double now and point the simulators at it (they re-read their conf file).
     # It also listens on loopback: the control node's client accepts plain http to loopback only.
@@ -501,7 +546,7 @@ def up(podman: Podman, config: LabConfig, rooms: int, with_api: bool = True) -> 
     for room in names:
         state["rooms"][room] = {"mgmt_ip": podman.address_on(room, networks["mgmt"]["name"]),
                                 "address": podman.address_on(room, networks["ctl"]["name"]),
-                                "segment": "ctl", "faults": []}
+                                "segment": "ctl", "faults": [], "csapi_host_key": csapi_keys[room]}
     write_known_hosts(config, state, host_keys)
     save_state(config, state)
     log(f"{rooms} rooms and a probe up in {time.monotonic() - started:.1f}s; inventory {config.inventory_file}")

@@ -14,6 +14,7 @@ from labctl import (
     API_CLIENT_ID,
     API_CLIENT_SECRET,
     API_LATEST_VERSION,
+    CSAPI_PASSCODE,
     CURRENT_VERSION,
     FAULT_KINDS,
     LabConfig,
@@ -22,6 +23,7 @@ from labctl import (
     api_exports,
     api_state,
     check_fault_args,
+    csapi_known_hosts_lines,
     down,
     fault_script,
     inventory,
@@ -29,6 +31,8 @@ from labctl import (
     main,
     render_yaml,
     room_names,
+    save_state,
+    sim_conf_for,
     start_standalone_api,
     stop_api,
 )
@@ -100,6 +104,46 @@ def test_render_yaml_strings_round_trip(value):
 @pytest.mark.parametrize("kind", [k for k in FAULT_KINDS if k != "wrong_segment"])
 def test_every_host_side_fault_has_a_script(kind):
     assert fault_script(kind).strip()
+
+
+# ----------------------------------------------------------------------------- ZR-CSAPI (2244)
+
+CSAPI_STATE = {**STATE, "rooms": {
+    "zr-room-02": {**STATE["rooms"]["zr-room-02"], "csapi_host_key": "ssh-rsa AAAAB3Nza2 zoom-rooms-csapi"},
+    "zr-room-01": {**STATE["rooms"]["zr-room-01"], "csapi_host_key": "ssh-rsa AAAAB3Nza1 zoom-rooms-csapi"},
+    "zr-room-03": {"mgmt_ip": "10.89.0.4", "address": "10.89.1.4", "segment": "ctl", "faults": []},
+}}
+
+
+def test_csapi_known_hosts_name_each_room_at_its_controller_address_and_port():
+    # A room moved to another segment (zr-room-01) is trusted at its new address; a room whose key
+    # was never read (zr-room-03) has no line, so a session to it is refused, not trusted blindly.
+    assert csapi_known_hosts_lines(CSAPI_STATE) == [
+        "[10.89.2.2]:2244 ssh-rsa AAAAB3Nza1", "[10.89.1.3]:2244 ssh-rsa AAAAB3Nza2"]
+
+
+def test_save_state_rewrites_the_csapi_known_hosts_with_the_inventory(tmp_path):
+    config = LabConfig(name="zr", state_dir=tmp_path)
+    save_state(config, CSAPI_STATE)
+    assert config.csapi_known_hosts.read_text().splitlines() == csapi_known_hosts_lines(CSAPI_STATE)
+    room_vars = yaml.safe_load(config.inventory_file.read_text())["all"]["children"]["zoom_rooms"]["vars"]
+    assert room_vars["zoom_room_csapi_known_hosts"] == str(config.csapi_known_hosts)
+    assert room_vars["zoom_room_csapi_passcode"] == CSAPI_PASSCODE
+    assert "zoom_room_csapi" not in room_vars  # opt-in: a session displaces the controller
+
+
+def test_sim_conf_gives_the_csapi_endpoint_its_port_passcode_and_key(tmp_path):
+    config = LabConfig(name="zr", state_dir=tmp_path)
+    conf = sim_conf_for(config, "zr-room-01", STATE["networks"], None).read_text().splitlines()
+    assert {"CSAPI_PORT=2244", f"CSAPI_PASSCODE={CSAPI_PASSCODE}"} <= set(conf)
+    assert any(line.startswith("CSAPI_HOST_KEY=/var/lib/") for line in conf)
+
+
+@pytest.mark.parametrize("kind, command", [("csapi_busy", "zoom-rooms-simctl csapi-hold"),
+                                           ("csapi_down", "zoom-rooms-simctl csapi-stop")])
+def test_csapi_faults_use_the_simulators_service_manager(kind, command):
+    assert kind in FAULT_KINDS
+    assert fault_script(kind).endswith(command)
 
 
 @pytest.mark.parametrize(

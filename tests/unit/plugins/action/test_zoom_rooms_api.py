@@ -269,6 +269,26 @@ def test_regenerate_activation_codes(world):
     assert all(result["activation_codes"][r] != before[r] for r in wanted)
 
 
+def test_restart_asks_zoom_once_per_room_and_offline_is_an_outcome(world):
+    double = world[0]
+    online = next(r for r, room in double.state.rooms.items() if (computer(room) or {}).get("status") == "Online")
+    offline = next(r for r, room in double.state.rooms.items() if (computer(room) or {}).get("status") == "Offline")
+    result = run(world, room_ids=[online, offline], restart=True)
+    assert {r: o["outcome"] for r, o in result["restarts"].items()} == {online: "restart_requested",
+                                                                       offline: "offline"}
+    assert result["restarts"][offline]["code"] == 300 and result["changed"] is True
+    patches = [ex["path"] for ex in double.state.exchanges if ex["method"] == "PATCH"]
+    assert sorted(patches) == sorted(f"/v2/rooms/{r}/events" for r in (online, offline))
+
+
+def test_restart_in_check_mode_asks_nothing(world):
+    double = world[0]
+    room_id = next(iter(double.state.rooms))
+    result = run(world, check_mode=True, room_ids=[room_id], restart=True)
+    assert result["restarts"][room_id]["outcome"] == "would_restart"
+    assert [ex for ex in double.state.exchanges if ex["method"] == "PATCH"] == []
+
+
 # --------------------------------------------------------------------------- a real playbook
 
 
