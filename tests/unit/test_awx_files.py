@@ -152,7 +152,7 @@ def test_ee_python_requirements_are_pinned_as_in_the_lock():
 
 
 # import name -> distribution, for the third-party imports of the collection's plugins
-IMPORT_DISTRIBUTIONS = {"yaml": "pyyaml", "jinja2": "jinja2", "winrm": "pywinrm"}
+IMPORT_DISTRIBUTIONS = {"yaml": "pyyaml", "jinja2": "jinja2", "winrm": "pywinrm", "paramiko": "paramiko"}
 
 
 def third_party_imports(path: Path) -> set[str]:
