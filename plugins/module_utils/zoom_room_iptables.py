@@ -300,8 +300,10 @@ class IptablesBackend:
     """Plain iptables: our ACCEPT first in INPUT, one per subnet; saved where the distro restores it."""
 
     name = "iptables"
-    SAVE_PATHS: ClassVar[dict[int, tuple[str, str]]] = {4: ("/etc/iptables/rules.v4", "/etc/sysconfig/iptables"),
-                  6: ("/etc/iptables/rules.v6", "/etc/sysconfig/ip6tables")}
+    SAVE_PATHS: ClassVar[dict[int, tuple[str, str]]] = {
+        4: ("/etc/iptables/rules.v4", "/etc/sysconfig/iptables"),
+        6: ("/etc/iptables/rules.v6", "/etc/sysconfig/ip6tables"),
+    }
 
     def __init__(self, run: Runner, port: int, persist: bool = True):
         self.run, self.port, self.persist = run, port, persist
@@ -338,7 +340,7 @@ class IptablesBackend:
             self._save()
 
     def _run(self, argv: list[str]) -> None:
-        rc, _, err = self.run(argv)
+        rc, _unused, err = self.run(argv)
         if rc != 0:
             raise RuntimeError(f"{' '.join(argv[:4])} failed: {err.strip()}")
 

@@ -647,7 +647,7 @@ def _join_host_port(host: str, port: int) -> str:
 
 
 def _split_host_port(server: str) -> Tuple[str, str]:
-    host, _, port = server.rpartition(":")
+    host, _unused, port = server.rpartition(":")
     return host.strip("[]"), port
 
 
@@ -794,8 +794,8 @@ class NetworkSetupProxyBackend(_NoteTaker):
         return proxy_section(sources, controller_subnets)
 
 
-_PROXY_COMMANDS = (("http", "-setwebproxy", "-setwebproxystate"), ("https", "-setsecurewebproxy",
-                                                                    "-setsecurewebproxystate"))
+_PROXY_COMMANDS = (("http", "-setwebproxy", "-setwebproxystate"),
+                   ("https", "-setsecurewebproxy", "-setsecurewebproxystate"))
 
 
 def _service_commands(service: str, have: Dict[str, Any], want: Dict[str, Any]) -> List[List[str]]:

@@ -440,7 +440,7 @@ class NftablesBackend:
         commands = plan_commands(managed_rules(self.chains(), self.comment), after["managed"], self.port,
                                  self.comment)
         if commands:
-            rc, _, err = self.run(["nft", "-j", "-f", "-"], data=json.dumps({"nftables": commands}))
+            rc, _unused, err = self.run(["nft", "-j", "-f", "-"], data=json.dumps({"nftables": commands}))
             if rc != 0:
                 raise RuntimeError(f"nft rejected the change: {err.strip()}")
         if "config" in after:
@@ -455,12 +455,12 @@ class NftablesBackend:
         text = render_managed(state["managed"], self.port)
         if "config" in state:
             config = state["config"]
-            text += f"{self.config_path}: " + (config if config == self.REGENERATE else
-                                                "absent" if config is None else f"{len(config)} bytes") + "\n"
+            shown = config if config == self.REGENERATE else "absent" if config is None else f"{len(config)} bytes"
+            text += f"{self.config_path}: {shown}\n"
         return text
 
     def _read_config(self) -> str | None:
-        rc, out, _ = self.run(["cat", self.config_path])
+        rc, out, _unused = self.run(["cat", self.config_path])
         return out if rc == 0 else None
 
     def _saved_ruleset(self) -> str:
@@ -481,9 +481,9 @@ class NftablesBackend:
         if self._read_config() == content:
             return
         if content is None:
-            rc, _, err = self.run(["rm", "-f", self.config_path])
+            rc, _unused, err = self.run(["rm", "-f", self.config_path])
         else:
-            rc, _, err = self.run(["sh", "-c", WRITE_KEEPING_MODE, "sh",
+            rc, _unused, err = self.run(["sh", "-c", WRITE_KEEPING_MODE, "sh",
                                    self.config_path], data=content)
         if rc != 0:
             raise RuntimeError(f"could not write {self.config_path}: {err.strip()}")

@@ -122,7 +122,7 @@ def newest_files(folder: str, limit: int) -> list[str]:
                     found.append((item.stat(follow_symlinks=False).st_mtime, item.path))
             except OSError:
                 continue
-    return [path for _, path in sorted(found, reverse=True)[:limit]]
+    return [path for _unused, path in sorted(found, reverse=True)[:limit]]
 
 
 def read_path(path: str, max_bytes: int, max_files_per_dir: int) -> list[dict]:

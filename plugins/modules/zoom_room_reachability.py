@@ -88,7 +88,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tc
 
 
 def connected_subnets(module: AnsibleModule) -> list[str]:
-    rc, out, _ = command_runner(module)(["ip", "-j", "addr", "show"])
+    rc, out, _unused = command_runner(module)(["ip", "-j", "addr", "show"])
     if rc != 0:
         return []
     return sorted({str(ip_network_of(entry)) for entry in parse_ip_addr(out)})

@@ -27,13 +27,13 @@ def _check_subnets(value: Any, remediate: bool) -> None:
 
 
 def _check_text(name: str) -> Callable[[Any, bool], None]:
-    def check(value: Any, _: bool) -> None:
+    def check(value: Any, _unused: bool) -> None:
         if value is not None and not isinstance(value, str):
             raise InvalidValue(f"{name}: {value!r} is not a string")
     return check
 
 
-def _check_bypass(value: Any, _: bool) -> None:
+def _check_bypass(value: Any, _unused: bool) -> None:
     if value is None:
         return
     if not isinstance(value, list):
@@ -43,7 +43,7 @@ def _check_bypass(value: Any, _: bool) -> None:
             raise InvalidValue(f"zoom_room_proxy_bypass[{index}]: {entry!r} is not a host, domain or address")
 
 
-def _check_platform(value: Any, _: bool) -> None:
+def _check_platform(value: Any, _unused: bool) -> None:
     if value is not None and value not in PLATFORMS:
         raise InvalidValue(f"zoom_room_platform: {value!r} is not one of {', '.join(PLATFORMS)}")
 
@@ -61,8 +61,9 @@ CHECKS: dict[str, Callable[[Any, bool], None]] = {
     "zoom_room_proxy_bypass": _check_bypass,
     "zoom_room_platform": _check_platform,
     "zoom_room_controller_subnets": _check_subnets,
-    "zoom_room_controller_port": lambda value, _: parse_port(value, "zoom_room_controller_port"),
-    "zoom_room_min_version": lambda value, _: value in (None, "") or parse_version(value, "zoom_room_min_version"),
+    "zoom_room_controller_port": lambda value, _unused: parse_port(value, "zoom_room_controller_port"),
+    "zoom_room_min_version": lambda value, _unused: (
+        value in (None, "") or parse_version(value, "zoom_room_min_version")),
 }
 
 

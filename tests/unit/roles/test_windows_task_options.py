@@ -106,12 +106,12 @@ CALLS = [(f"{task_file}: {label}", module, args)
 
 
 def test_task_files_call_windows_modules():
-    modules = {module for _, module, _ in CALLS}
+    modules = {module for _unused, module, _unused in CALLS}
     assert {"ansible.windows.win_powershell", "ansible.windows.win_inet_proxy", "ansible.windows.win_http_proxy",
             "community.windows.win_firewall_rule"} <= modules
 
 
-@pytest.mark.parametrize("label, module, args", CALLS, ids=[label for label, _, _ in CALLS])
+@pytest.mark.parametrize("label, module, args", CALLS, ids=[label for label, _unused, _unused in CALLS])
 def test_every_option_is_documented(label, module, args):
     assert option_problems(module, args) == []
 
