@@ -483,7 +483,6 @@ class NftablesBackend:
         if content is None:
             rc, _unused, err = self.run(["rm", "-f", self.config_path])
         else:
-            rc, _unused, err = self.run(["sh", "-c", WRITE_KEEPING_MODE, "sh",
-                                   self.config_path], data=content)
+            rc, _unused, err = self.run(["sh", "-c", WRITE_KEEPING_MODE, "sh", self.config_path], data=content)
         if rc != 0:
             raise RuntimeError(f"could not write {self.config_path}: {err.strip()}")

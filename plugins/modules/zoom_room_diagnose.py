@@ -102,12 +102,12 @@ options:
     type: list
     elements: str
     default: []
+extends_documentation_fragment:
+  - zoomrooms.remediation.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 notes:
   - Action plugin; the room needs Python for M(zoomrooms.remediation.zoom_room_facts) unless I(facts) is given.
@@ -118,7 +118,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Read the room's state and diagnose it
-  zoom_room_diagnose:
+  zoomrooms.remediation.zoom_room_diagnose:
     controller_port: "{{ zoom_room_controller_port }}"
     controller_subnets: "{{ zoom_room_controller_subnets }}"
     address: "{{ zoom_room_address }}"
