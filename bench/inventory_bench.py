@@ -60,7 +60,7 @@ def bench(rooms: int, runs: int, workers: int) -> Dict[str, Any]:
     with zd.start_double(rooms) as double, tempfile.TemporaryDirectory(prefix="zr-bench-") as tmp:
         config = write_config(Path(tmp), double, workers)
         output = Path(tmp) / "inventory.json"
-        times: List[float] = [time_inventory(config, output) for _ in range(runs)]
+        times: List[float] = [time_inventory(config, output) for _unused in range(runs)]
         hosts = len(json.loads(output.read_text())["_meta"]["hostvars"])
         requests = double.state.requests_served
     return {"rooms": rooms, "hosts": hosts, "workers": workers, "runs": [round(t, 3) for t in times],

@@ -264,8 +264,8 @@ def format_table(rooms_results: Dict[str, Dict[str, Any]]) -> str:
     if len(sizes) > 1:
         lines += section("marginal seconds per added room (vs the previous N)")
         for key in PER_ROOM_MEASURES:
-            lines.append(row(SHORT_LABELS[key], [rooms_results[n]["marginal_seconds_per_room"].get(key)
-                                                  for n in sizes], ".3f"))
+            marginal = [rooms_results[n]["marginal_seconds_per_room"].get(key) for n in sizes]
+            lines.append(row(SHORT_LABELS[key], marginal, ".3f"))
     lines += section("control node memory, MiB")
     lines.append(row("largest process, any measure (ru_maxrss)",
                      [max(rooms_results[n]["memory"]["largest_process_mib"].values()) for n in sizes], ".0f"))
@@ -300,7 +300,7 @@ class MemorySampler:
         self._thread.start()
         return self
 
-    def __exit__(self, *_: Any) -> None:
+    def __exit__(self, *_unused: Any) -> None:
         self._stop.set()
         self._thread.join()
 
@@ -381,7 +381,7 @@ class Runner:
             try:
                 sampler = MemorySampler(process.pid) if sample_memory else contextlib.nullcontext()
                 with sampler:
-                    _, status, usage = os.wait4(process.pid, 0)
+                    _unused, status, usage = os.wait4(process.pid, 0)
             finally:
                 watchdog.cancel()
                 self.current = None
@@ -630,7 +630,7 @@ class SizeBench:
         n = len(self.rooms)
         cold_ping = self.runner.run(PING)
         progress(f"N={n}: first ping (opens the SSH connections): {cold_ping.seconds:.2f} s")
-        base = {key: median([self.runner.run([*argv, "--list-hosts"]).seconds for _ in range(repeats)])
+        base = {key: median([self.runner.run([*argv, "--list-hosts"]).seconds for _unused in range(repeats)])
                 for key, argv in BASE_COMMANDS.items()}
         progress(f"N={n}: fixed bases (--list-hosts): {base}")
         progress(f"N={n}: (d) faults: {', '.join(f'{room} {kind}' for room, kind in self.faults)}; "

@@ -142,7 +142,7 @@ def wait_for_versions(client: ZoomClient, pending: Dict[str, Dict[str, Any]], ac
     deadline = clock() + float(params["wait_timeout"])
     while pending and clock() < deadline:
         sleep(max(0.0, min(float(params["poll_interval"]), deadline - clock())))
-        devices, _ = client.devices_by_room(list(pending), params["max_workers"])
+        devices, _unused = client.devices_by_room(list(pending), params["max_workers"])
         for room_id, before in list(pending.items()):
             now = next((normalise_device(d) for d in devices.get(room_id, []) if d.get("id") == before["id"]), None)
             latest[room_id] = now or latest[room_id]
@@ -180,7 +180,7 @@ def run_api_task(client: ZoomClient, params: Mapping[str, Any], check_mode: bool
         result["changed"] = any(o["changed"] or o["outcome"].startswith("would_") for o in outcomes.values())
         changed_rooms = [room_id for room_id, o in outcomes.items() if o["changed"]]
         if changed_rooms:  # hand back what the API says now, not what it said before the change
-            fresh, _, _ = gather(client, changed_rooms, params["max_workers"])
+            fresh, _unused, _unused = gather(client, changed_rooms, params["max_workers"])
             records.update(fresh)
     if params.get("regenerate_activation_code") and records:
         result["changed"] = True
@@ -259,7 +259,7 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
 
     def run(self, tmp: Any = None, task_vars: Dict[str, Any] | None = None) -> Dict[str, Any]:
-        _, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        _unused, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         result = super().run(tmp, task_vars)
         if params["collect"] is not None:
             result.update(collect_background(params["collect"], params["wait_timeout"]))

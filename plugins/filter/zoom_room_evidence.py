@@ -326,7 +326,7 @@ def evidence_document(data: Mapping[str, Any]) -> dict[str, Any]:
     notes = []
     if facts is None:
         notes.append("No room facts: the room is known only to the Zoom API (Ansible cannot log in to it) "
-                      "or could not be read.")
+                     "or could not be read.")
     for error in (facts or {}).get("errors") or []:
         notes.append(f"room facts: {error}")
     for entry in logs:

@@ -365,8 +365,8 @@ def _zone_checks(name: str, zone: dict[str, Any], question: Question, services: 
         except ValueError:
             checks.append(_Check(UNPARSED_KEY, UNKNOWN, None, f"{where}: {text} (not understood)"))
             continue
-        if rule.action not in ("accept", "reject", "drop") or rule.element in ("masquerade", "forward-port",
-                                                                                 "tcp-mss-clamp"):
+        if rule.action not in ("accept", "reject", "drop") or rule.element in (
+                "masquerade", "forward-port", "tcp-mss-clamp"):
             continue  # log, audit, mark: no verdict; forward ports are checked first
         verdict, position = ("accept", ALLOW) if rule.action == "accept" else ("drop", DENY)
         checks.append(_Check((rule.priority, position), verdict, rich_condition(rule, question, services),
@@ -395,7 +395,7 @@ def zone_outcome(name: str, zone: dict[str, Any], question: Question,
     if redirect is not None:
         return Outcome(UNKNOWN, f"firewalld zone {name}: {redirect} redirects the port"), False
     checks = sorted(_zone_checks(name, zone, question, services, ignore_port), key=lambda c: c.key)
-    for _, group in groupby(checks, key=lambda c: c.key):
+    for _unused, group in groupby(checks, key=lambda c: c.key):
         members = list(group)
         decided = next((c for c in members if c.condition is True), None)
         if decided is not None:
@@ -510,7 +510,7 @@ def firewalld_desired(zones: dict[str, dict[str, Any]], default_zone: str, subne
     desired: dict[str, set[str]] = {}
     for subnet in subnets:
         question = Question(subnet, port)
-        candidates, _ = zone_candidates(zones, default_zone, subnet)
+        candidates, _unused = zone_candidates(zones, default_zone, subnet)
         for name in candidates:
             if name in zones and zone_outcome(name, zones[name], question, services, port)[0].verdict != "accept":
                 desired.setdefault(name, set()).add(str(subnet))
@@ -536,7 +536,7 @@ def services_to_read(zones: dict[str, dict[str, Any]], default_zone: str) -> lis
 def firewalld_commands(current: dict[str, Any], after: dict[str, Any], port: int) -> list[list[str]]:
     """firewall-cmd calls turning `current` into `after`: removals, then additions; each permanent then runtime."""
     layers = [(key, flags) for key, flags in (("permanent", ["--permanent"]), ("managed", [])) if key in after]
-    pairs = sorted({(zone, subnet) for state in (current, after) for key, _ in layers
+    pairs = sorted({(zone, subnet) for state in (current, after) for key, _unused in layers
                     for zone, subnets in state.get(key, {}).items() for subnet in subnets})
     commands = []
     for verb, keep in (("remove", False), ("add", True)):
@@ -590,7 +590,7 @@ class FirewalldBackend:
             name = pending.pop(0)
             if name in found:
                 continue
-            rc, out, _ = self.run(["firewall-cmd", f"--info-service={name}"])
+            rc, out, _unused = self.run(["firewall-cmd", f"--info-service={name}"])
             if rc == 0:
                 found[name] = parse_service_info(out)
                 pending.extend(i for i in found[name]["includes"] if i not in found)

@@ -105,16 +105,16 @@ def ufw_may_be_active(iptables_save_rc: int, iptables_save: str) -> bool:
 
 def ufw_active(run: Runner) -> bool:
     """`ufw status verbose` (what UfwBackend reads, so a read_once runner reuses it) says active."""
-    rc, out, _ = run(["iptables-save", "-t", "filter"])
+    rc, out, _unused = run(["iptables-save", "-t", "filter"])
     if not ufw_may_be_active(rc, out):
         return False
-    rc, out, _ = run(["ufw", "status", "verbose"])
+    rc, out, _unused = run(["ufw", "status", "verbose"])
     return rc == 0 and out.startswith("Status: active")
 
 
 def firewalld_running(run: Runner) -> bool:
     """`firewall-cmd --state` prints `running` (rc 0); `not running` goes to stderr with rc 252."""
-    rc, out, _ = run(["firewall-cmd", "--state"])
+    rc, out, _unused = run(["firewall-cmd", "--state"])
     return rc == 0 and out.strip() == "running"
 
 
@@ -179,7 +179,7 @@ def linux_layers(run: Runner, port: int, backend: str = "auto", persist: bool = 
 def _iptables_has_rules(run: Runner, firewalld_chain: str | None = None) -> bool:
     """INPUT has rules or a non-ACCEPT policy, in a table without firewalld's chain (when firewalld runs)."""
     for command in ("iptables-save", "ip6tables-save"):
-        rc, out, _ = run([command, "-t", "filter"])
+        rc, out, _unused = run([command, "-t", "filter"])
         if save_filters_input(rc, out, firewalld_chain):
             return True
     return False
@@ -233,7 +233,7 @@ def firewall_facts(layers: list[Any], subnets: list[Network]) -> dict[str, Any]:
     per_layer = [(layer.name, layer.verdicts(subnets)) for layer in layers]
     verdicts = []
     for index, subnet in enumerate(subnets):
-        verdict = combine_layers([results[index] for _, results in per_layer])
+        verdict = combine_layers([results[index] for _unused, results in per_layer])
         verdicts.append({**verdict, "subnet": str(subnet)})
     primary = next((name for name in ("ufw", "firewalld", "iptables", "nftables") if name in dict(per_layer)), "none")
     return {

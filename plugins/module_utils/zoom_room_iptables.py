@@ -304,8 +304,10 @@ class IptablesBackend:
     `backup(path)` (zoom_room_backup.save_backup)."""
 
     name = "iptables"
-    SAVE_PATHS: ClassVar[dict[int, tuple[str, str]]] = {4: ("/etc/iptables/rules.v4", "/etc/sysconfig/iptables"),
-                  6: ("/etc/iptables/rules.v6", "/etc/sysconfig/ip6tables")}
+    SAVE_PATHS: ClassVar[dict[int, tuple[str, str]]] = {
+        4: ("/etc/iptables/rules.v4", "/etc/sysconfig/iptables"),
+        6: ("/etc/iptables/rules.v6", "/etc/sysconfig/ip6tables"),
+    }
 
     def __init__(self, run: Runner, port: int, persist: bool = True,
                  backup: Callable[[str], str] = lambda path: ""):
@@ -367,7 +369,7 @@ class IptablesBackend:
             self._save()
 
     def _run(self, argv: list[str]) -> None:
-        rc, _, err = self.run(argv)
+        rc, _unused, err = self.run(argv)
         if rc != 0:
             raise RuntimeError(f"{' '.join(argv[:4])} failed: {err.strip()}")
 

@@ -88,7 +88,7 @@ def parse_ip_addr(text: str) -> list[dict[str, Any]]:
 
 def parse_dpkg_status(text: str) -> dict[str, Any]:
     """`dpkg-query -W -f '${Status}\\t${Version}'`: installed only when dpkg says `install ok installed`."""
-    status, _, version = text.partition("\t")
+    status, _unused, version = text.partition("\t")
     installed = status.strip().endswith(" installed") and status.strip().startswith("install")
     return {"installed": installed, "raw_version": version.strip() if installed else None}
 
@@ -365,11 +365,11 @@ def process_of_inodes(inodes: set[str], read_file: FileReader) -> str | None:
 
 def read_app(run: Runner, package: str) -> dict[str, Any]:
     """The room app as the package manager knows it (dpkg first, then rpm)."""
-    rc, out, _ = run(["dpkg-query", "-W", "-f", "${Status}\t${Version}", package])
+    rc, out, _unused = run(["dpkg-query", "-W", "-f", "${Status}\t${Version}", package])
     if rc == 0:
         status = parse_dpkg_status(out)
         return _app(package, status["raw_version"], "dpkg") if status["installed"] else _app(package, None, None)
-    rc, out, _ = run(["rpm", "-q", "--qf", "%{VERSION}", package])
+    rc, out, _unused = run(["rpm", "-q", "--qf", "%{VERSION}", package])
     if rc == 0 and out.strip():
         return _app(package, out.strip(), "rpm")
     return _app(package, None, None)

@@ -555,7 +555,7 @@ class NftablesBackend:
         commands = plan_commands(managed_rules(self.chains(), self.comment), after["managed"], self.port,
                                  self.comment)
         if commands:
-            rc, _, err = self.run(["nft", "-j", "-f", "-"], data=json.dumps({"nftables": commands}))
+            rc, _unused, err = self.run(["nft", "-j", "-f", "-"], data=json.dumps({"nftables": commands}))
             if rc != 0:
                 raise RuntimeError(f"nft rejected the change: {err.strip()}")
         if "rules_file" in after:

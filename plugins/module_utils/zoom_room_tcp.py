@@ -69,8 +69,8 @@ def _start_connect(target: dict[str, Any]) -> tuple[socket.socket | None, int]:
 
 def _collect(selector: selectors.BaseSelector, in_flight: dict, results: dict, timeout: float) -> None:
     now = time.monotonic()
-    deadline = min((started + timeout for _, started in in_flight.values()), default=now)
-    for key, _ in selector.select(max(0.0, deadline - now)) if in_flight else []:
+    deadline = min((started + timeout for _unused, started in in_flight.values()), default=now)
+    for key, _unused in selector.select(max(0.0, deadline - now)) if in_flight else []:
         sock = key.fileobj
         target, started = in_flight.pop(sock)
         selector.unregister(sock)

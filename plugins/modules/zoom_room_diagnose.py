@@ -111,12 +111,13 @@ options:
       - B(A ZR-CSAPI session displaces the room's touch controller while it is open); the roles pass this only
         for rooms with C(zoom_room_csapi=true). Omitted, ZR-CSAPI is not read.
     type: dict
+
+extends_documentation_fragment:
+  - zoomrooms.remediation.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 notes:
   - Action plugin; the room needs Python for M(zoomrooms.remediation.zoom_room_facts) unless I(facts) is given.
@@ -127,7 +128,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Read the room's state and diagnose it
-  zoom_room_diagnose:
+  zoomrooms.remediation.zoom_room_diagnose:
     controller_port: "{{ zoom_room_controller_port }}"
     controller_subnets: "{{ zoom_room_controller_subnets }}"
     address: "{{ zoom_room_address }}"

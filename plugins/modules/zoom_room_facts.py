@@ -45,12 +45,12 @@ options:
     description: Linux only. The file whose proxy variables login sessions and services inherit.
     type: path
     default: /etc/environment
+extends_documentation_fragment:
+  - zoomrooms.remediation.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 notes:
   - The firewall verdict models nftables, iptables (legacy and nft) and ufw rule sets; a rule that
@@ -63,7 +63,7 @@ notes:
 
 EXAMPLES = r"""
 - name: Read the room's state
-  zoom_room_facts:
+  zoomrooms.remediation.zoom_room_facts:
     controller_subnets: "{{ zoom_room_controller_subnets }}"
     controller_port: "{{ zoom_room_controller_port }}"
     package_name: "{{ zoom_room_package_name }}"

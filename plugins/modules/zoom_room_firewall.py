@@ -124,30 +124,30 @@ options:
     elements: str
     choices: [domain, private, public]
     default: [domain, private]
+extends_documentation_fragment:
+  - zoomrooms.remediation.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 """
 
 EXAMPLES = r"""
 - name: Admit controllers to the room app
-  zoom_room_firewall:
+  zoomrooms.remediation.zoom_room_firewall:
     sources: "{{ zoom_room_controller_subnets }}"
     port: "{{ zoom_room_controller_port }}"
   register: zoom_room_firewall_result
 
 - name: Put back what the room had, if it is still what we left
-  zoom_room_firewall:
+  zoomrooms.remediation.zoom_room_firewall:
     restore: "{{ zoom_room_firewall_result.backup }}"
     expect: "{{ zoom_room_firewall_result.applied }}"
   when: zoom_room_firewall_result.changed
 
 - name: Remove the admission again
-  zoom_room_firewall:
+  zoomrooms.remediation.zoom_room_firewall:
     state: absent
 """
 

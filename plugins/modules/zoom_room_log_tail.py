@@ -33,18 +33,18 @@ options:
     description: Newest files read from a folder in I(paths).
     type: int
     default: 5
+extends_documentation_fragment:
+  - zoomrooms.remediation.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 """
 
 EXAMPLES = r"""
 - name: Read the installer log's last MiB
-  zoom_room_log_tail:
+  zoomrooms.remediation.zoom_room_log_tail:
     paths: [/Library/Logs/zpinstall.log, /Library/Logs/us.zoom.ZoomRoomUpdateRecord]
     max_bytes: 1048576
   no_log: true
@@ -122,7 +122,7 @@ def newest_files(folder: str, limit: int) -> list[str]:
                     found.append((item.stat(follow_symlinks=False).st_mtime, item.path))
             except OSError:
                 continue
-    return [path for _, path in sorted(found, reverse=True)[:limit]]
+    return [path for _unused, path in sorted(found, reverse=True)[:limit]]
 
 
 def read_path(path: str, max_bytes: int, max_files_per_dir: int) -> list[dict]:

@@ -88,23 +88,24 @@ options:
         new one is written. At least 1 (the copy a rollback of this run needs).
     type: int
     default: 5
+
+extends_documentation_fragment:
+  - zoomrooms.remediation.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 """
 
 EXAMPLES = r"""
 - name: Keep the proxy, bypass it for local and controller traffic
-  zoom_room_proxy:
+  zoomrooms.remediation.zoom_room_proxy:
     policy: keep
     controller_subnets: "{{ zoom_room_controller_subnets }}"
 
 - name: Use a company proxy
-  zoom_room_proxy:
+  zoomrooms.remediation.zoom_room_proxy:
     policy: manual
     server: proxy.example.com:3128
     bypass: [".example.com"]

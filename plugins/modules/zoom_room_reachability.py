@@ -39,18 +39,18 @@ options:
     description: Connections in flight at once.
     type: int
     default: 256
+extends_documentation_fragment:
+  - zoomrooms.remediation.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 """
 
 EXAMPLES = r"""
 - name: Try every room from the probe
-  zoom_room_reachability:
+  zoomrooms.remediation.zoom_room_reachability:
     targets:
       - {name: boardroom, address: 10.20.1.15}
       - {name: huddle-2, address: 10.20.1.16, port: 9090}
@@ -88,7 +88,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tc
 
 
 def connected_subnets(module: AnsibleModule) -> list[str]:
-    rc, out, _ = command_runner(module)(["ip", "-j", "addr", "show"])
+    rc, out, _unused = command_runner(module)(["ip", "-j", "addr", "show"])
     if rc != 0:
         return []
     return sorted({str(ip_network_of(entry)) for entry in parse_ip_addr(out)})

@@ -40,18 +40,18 @@ options:
     description: macOS. The app bundle, when I(installed) is not given.
     type: path
     default: /Applications/ZoomPresence.app
+extends_documentation_fragment:
+  - zoomrooms.remediation.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 """
 
 EXAMPLES = r"""
 - name: Check the room against the fleet minimum and its controller
-  zoom_room_version:
+  zoomrooms.remediation.zoom_room_version:
     minimum: "{{ zoom_room_min_version }}"
     controller_versions: ["6.2.0 (4512)"]
   register: zoom_room_version_result

@@ -101,13 +101,13 @@ notes:
 
 EXAMPLES = r"""
 - name: Read API data for the rooms in this play
-  zoom_rooms_api:
+  zoomrooms.remediation.zoom_rooms_api:
     room_ids: "{{ ansible_play_hosts | map('extract', hostvars, 'zoom_room_id') | select | list }}"
   run_once: true
   register: zoom_api
 
 - name: Upgrade rooms below the minimum version and wait for them
-  zoom_rooms_api:
+  zoomrooms.remediation.zoom_rooms_api:
     room_ids: "{{ rooms_to_upgrade }}"
     app_version_action: upgrade
     wait_timeout: 1800
@@ -120,7 +120,7 @@ EXAMPLES = r"""
     var: upgrade.summary.failed_room_ids
 
 - name: New activation code for one room
-  zoom_rooms_api:
+  zoomrooms.remediation.zoom_rooms_api:
     room_ids: [qMOLddnySIGGVycz8aX_JQ]
     regenerate_activation_code: true
   run_once: true

@@ -722,7 +722,7 @@ class ZoomClient:
 
     def _retry_delay(self, attempt: int, reply: Reply) -> float:
         delay = backoff_delay(attempt, self.settings.backoff_base, self.settings.backoff_max, self._rand)
-        seconds, _ = parse_retry_after(reply.headers.get("retry-after"), self._wall_clock())
+        seconds, _unused = parse_retry_after(reply.headers.get("retry-after"), self._wall_clock())
         if seconds is not None:  # the server knows best, within our cap
             delay = max(delay, min(seconds, self.settings.backoff_max))
         return delay
@@ -743,7 +743,7 @@ class ZoomClient:
 
     def _daily_limit_error(self, method: str, path: str, reply: Reply) -> ZoomDailyLimitError:
         now = self._wall_clock()
-        _, retry_at = parse_retry_after(reply.headers.get("retry-after"), now)
+        _unused, retry_at = parse_retry_after(reply.headers.get("retry-after"), now)
         retry_at = retry_at or next_utc_midnight(now)
         category = reply.headers.get("x-ratelimit-category", "")
         when = retry_at.strftime("%Y-%m-%dT%H:%M:%SZ")

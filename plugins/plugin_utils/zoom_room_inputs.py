@@ -30,7 +30,7 @@ def _check_subnets(value: Any, remediate: bool) -> None:
 
 
 def _check_text(name: str) -> Callable[[Any, bool], None]:
-    def check(value: Any, _: bool) -> None:
+    def check(value: Any, _unused: bool) -> None:
         if value is not None and not isinstance(value, str):
             raise InvalidValue(f"{name}: {value!r} is not a string")
         if value is not None:
@@ -38,7 +38,7 @@ def _check_text(name: str) -> Callable[[Any, bool], None]:
     return check
 
 
-def _check_bypass(value: Any, _: bool) -> None:
+def _check_bypass(value: Any, _unused: bool) -> None:
     if value is None:
         return
     if not isinstance(value, list):
@@ -59,7 +59,7 @@ def _check_names(name: str) -> Callable[[Any, bool], None]:
     return check
 
 
-def _check_platform(value: Any, _: bool) -> None:
+def _check_platform(value: Any, _unused: bool) -> None:
     if value is not None and value not in PLATFORMS:
         raise InvalidValue(f"zoom_room_platform: {value!r} is not one of {', '.join(PLATFORMS)}")
 
@@ -79,8 +79,9 @@ CHECKS: dict[str, Callable[[Any, bool], None]] = {
     "zoom_room_windows_proxy_user": _check_text("zoom_room_windows_proxy_user"),
     "zoom_room_platform": _check_platform,
     "zoom_room_controller_subnets": _check_subnets,
-    "zoom_room_controller_port": lambda value, _: parse_port(value, "zoom_room_controller_port"),
-    "zoom_room_min_version": lambda value, _: value in (None, "") or parse_version(value, "zoom_room_min_version"),
+    "zoom_room_controller_port": lambda value, _unused: parse_port(value, "zoom_room_controller_port"),
+    "zoom_room_min_version": lambda value, _unused: (
+        value in (None, "") or parse_version(value, "zoom_room_min_version")),
 }
 
 

@@ -197,7 +197,7 @@ def parse_address_token(token: str) -> list[Network] | None:
     """One RemoteAddress token: an address, CIDR, address/mask or `a-b` range. None for keywords."""
     token = token.strip()
     if "-" in token and not token.startswith("-"):
-        start, _, end = token.partition("-")
+        start, _unused, end = token.partition("-")
         try:
             first, last = ipaddress.ip_address(start.strip()), ipaddress.ip_address(end.strip())
             return list(ipaddress.summarize_address_range(first, last))
@@ -301,7 +301,7 @@ def rule_match(rule: dict[str, Any], subnet: Network, port: int, context: dict[s
         checks.append((UNKNOWN, f"local address {', '.join(text(a) for a in as_list(rule.get('local_address')))}"))
     if not is_any(rule.get("interface_type")):
         checks.append((UNKNOWN, f"interface type {text(rule.get('interface_type'))}"))
-    outcomes = [outcome for outcome, _ in checks]
+    outcomes = [outcome for outcome, _unused in checks]
     if NONE in outcomes:
         return NONE, ""
     if UNKNOWN in outcomes:
@@ -480,7 +480,7 @@ def parse_proxy_server(value: Any) -> dict[str, str]:
     servers: dict[str, str] = {}
     for part in (p.strip() for p in re.split(r"[;\s]+", text(value)) if p.strip()):
         if "=" in part:
-            protocol, _, server = part.partition("=")
+            protocol, _unused, server = part.partition("=")
             servers[protocol.strip().lower()] = server.strip()
         else:
             servers.setdefault("http", part)

@@ -375,7 +375,7 @@ def terminal_summary(report: Mapping[str, Any], location: str, limit: int = 40) 
         "  " + "  ".join(f"{status}={count}" for status, count in counts.items()),
     ]
     problems = rooms_needing_attention(report)
-    width = max((len(name) for name, _, _ in problems[:limit]), default=0)
+    width = max((len(name) for name, _unused, _unused in problems[:limit]), default=0)
     for name, status, codes in problems[:limit]:
         lines.append(f"  {name:<{width}}  {status:<15}  {', '.join(codes) or '-'}")
     if len(problems) > limit:

@@ -129,8 +129,8 @@ class WebSocket:
     def __init__(self, url: str, timeout: float) -> None:
         if not url.startswith("ws://"):
             raise ValueError(f"only ws:// URLs are supported: {url}")
-        hostport, _, path = url[len("ws://"):].partition("/")
-        host, _, port = hostport.rpartition(":")
+        hostport, _unused, path = url[len("ws://"):].partition("/")
+        host, _unused, port = hostport.rpartition(":")
         self.sock = socket.create_connection((host, int(port)), timeout=timeout)
         self._buffer = b""
         self._handshake(hostport, "/" + path)
@@ -142,7 +142,7 @@ class WebSocket:
         self.sock.sendall(request.encode())
         while b"\r\n\r\n" not in self._buffer:
             self._fill()
-        head, _, self._buffer = self._buffer.partition(b"\r\n\r\n")
+        head, _unused, self._buffer = self._buffer.partition(b"\r\n\r\n")
         if b" 101 " not in head.split(b"\r\n", 1)[0]:
             raise ConnectionError(f"WebSocket handshake refused: {head[:200]!r}")
 

@@ -39,7 +39,7 @@ def bench_run(tmp_path_factory):
 
 
 def test_every_measure_was_taken(bench_run):
-    results, _, _ = bench_run
+    results, _unused, _unused = bench_run
     size = results["rooms"][str(ROOMS)]
     assert size["rooms"] == ROOMS
     for measure in MEASURES:
@@ -57,7 +57,7 @@ def test_every_measure_was_taken(bench_run):
 
 
 def test_the_timed_runs_did_the_work(bench_run):
-    results, _, _ = bench_run
+    results, _unused, _unused = bench_run
     size = results["rooms"][str(ROOMS)]
     # The faulted room was fixed and verified (the bench checks the run's report before it counts it).
     assert len(size["faulted"]["rooms"]) == 1
@@ -73,7 +73,7 @@ def test_the_timed_runs_did_the_work(bench_run):
 
 
 def test_results_are_well_formed(bench_run):
-    results, process, _ = bench_run
+    results, process, _unused = bench_run
     assert results["meta"]["rooms"] == [ROOMS]
     assert results["meta"]["repeat"] == 1
     assert "failed" not in results["meta"]
@@ -86,7 +86,7 @@ def test_results_are_well_formed(bench_run):
 
 
 def test_the_bench_lab_is_torn_down(bench_run):
-    _, _, lab_dir = bench_run
+    _unused, _unused, lab_dir = bench_run
     env = {**os.environ, "CONTAINERS_CONF": str(ROOT / "tests" / "lab" / "containers.conf")}
     left = subprocess.run(["podman", "ps", "-aq", "--filter", f"label=zr.lab={LAB_NAME}"],
                           capture_output=True, text=True, env=env, check=True).stdout.split()

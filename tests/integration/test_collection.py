@@ -80,7 +80,7 @@ def test_the_tarball_holds_no_local_state(tarball):
 
 
 def test_the_checkout_lists_plugins_of_every_type():
-    kinds = {kind for kind, _ in documented_plugins()}
+    kinds = {kind for kind, _unused in documented_plugins()}
     assert kinds == {*DOCUMENTED_TYPES, "filter"}
 
 

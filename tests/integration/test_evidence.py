@@ -221,7 +221,7 @@ def test_evidence_pack(healed, tmp_path):
     # Where the pack is: one dated folder (UTC), index and one archive per room.
     assert len(dated) == 1 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", dated[0].name), dated
     folder = dated[0]
-    first_index, _, first_archives = first
+    first_index, _unused, first_archives = first
     assert list(first_index["rooms"]) == [logged]
     index, index_md, archives = snapshot(folder)
     assert sorted(index["rooms"]) == rooms, "the day's index lists every room, the earlier run's too"

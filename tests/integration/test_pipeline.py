@@ -46,29 +46,29 @@ def codes(report, room):
 def test_diagnose_then_remediate(healed, tmp_path, scenario):
     rooms = healed.rooms
     plan = {rooms[index]: spec for index, spec in SCENARIOS[scenario].items()}
-    for room, (faults, _, _) in plan.items():
+    for room, (faults, _unused, _unused) in plan.items():
         for kind in faults:
             healed.labctl("fault", room, kind)
 
-    _, diagnosed = run(healed, "diagnose", tmp_path)
+    _unused, diagnosed = run(healed, "diagnose", tmp_path)
     assert diagnosed["run"]["mode"] == "diagnose"
-    for room, (_, expected, _) in plan.items():
+    for room, (_unused, expected, _unused) in plan.items():
         assert codes(diagnosed, room) == sorted(expected), room
 
-    _, remediated = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%")
+    _unused, remediated = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%")
     assert remediated["run"]["mode"] == "apply"
-    for room, (_, _, status) in plan.items():
+    for room, (_unused, _unused, status) in plan.items():
         assert remediated["rooms"][room]["status"] == status, (room, remediated["rooms"][room])
         if status == "needs_attention":
             assert remediated["rooms"][room]["changed"] == [], "a room no host change fixes was touched"
 
-    _, after = run(healed, "diagnose", tmp_path)
-    for room, (_, _, status) in plan.items():
+    _unused, after = run(healed, "diagnose", tmp_path)
+    for room, (_unused, _unused, status) in plan.items():
         if status == "fixed":
             assert after["rooms"][room]["status"] == "healthy", after["rooms"][room]["findings"]
             assert healed.connect(room) == "open"
 
-    again, _ = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%")
+    again, _unused = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%")
     assert "changed=0" in again.stdout and " changed=1" not in again.stdout, again.stdout[-3000:]
 
 
@@ -82,11 +82,11 @@ def test_check_mode_changes_nothing(healed, tmp_path):
     healed.labctl("fault", rooms[0], "proxy_no_bypass")
     healed.labctl("fault", rooms[1], "proxy_no_bypass")
     before = {room: host_state(healed, room) for room in rooms}
-    _, report = run(healed, "remediate", tmp_path, "--check")
+    _unused, report = run(healed, "remediate", tmp_path, "--check")
     assert report["run"]["mode"] == "plan"
     assert report["rooms"][rooms[0]]["planned"], "the plan is empty"
     assert {room: host_state(healed, room) for room in rooms} == before
-    _, plan_only = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_plan_only=true")
+    _unused, plan_only = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_plan_only=true")
     assert plan_only["run"]["mode"] == "plan"
     assert {room: host_state(healed, room) for room in rooms} == before
 
@@ -127,7 +127,7 @@ def test_unreachable_room_does_not_stop_the_others(healed, tmp_path):
     healed.labctl("fault", other, "firewall_block")
     healed.sh(down, "pkill -x sshd || true")
     try:
-        _, report = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%", check=False)
+        _unused, report = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%", check=False)
     finally:
         healed.sh(down, "/usr/sbin/sshd")
     assert report["rooms"][down]["status"] == "unreachable"

@@ -241,7 +241,7 @@ def test_terminal_summary(one_run):
 
 
 def test_check_mode_runs_prune_and_get_unique_ids(tmp_path):
-    runs = [run_playbook(tmp_path, CHECK_PLAYBOOK, "--check", ZOOM_ROOMS_REPORT_KEEP="2") for _ in range(3)]
+    runs = [run_playbook(tmp_path, CHECK_PLAYBOOK, "--check", ZOOM_ROOMS_REPORT_KEEP="2") for _unused in range(3)]
     assert [proc.returncode for proc in runs] == [0, 0, 0], runs[0].stdout + runs[0].stderr
     written = [re.search(r"report: (\S+)/report.html", proc.stdout)[1] for proc in runs]
     assert len(set(written)) == 3  # three runs, three run ids, even within one second

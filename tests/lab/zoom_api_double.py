@@ -148,7 +148,7 @@ def device_id_for(room_id: str, role: str, index: int = 0) -> str:
 
 
 def activation_code(rng: random.Random) -> str:
-    return "-".join(f"{rng.randrange(10000):04d}" for _ in range(4))
+    return "-".join(f"{rng.randrange(10000):04d}" for _unused in range(4))
 
 
 def public_device(device: Dict[str, Any]) -> Dict[str, Any]:
@@ -286,7 +286,7 @@ def _device(room: Dict[str, Any], device_type: str, index: int, version: str, sy
         "status": status,
         "ip_address": ip,
         "device_hostname": re.sub(r"[^A-Za-z0-9]+", "-", f"{room['name']}-{role}-{index}").strip("-")[:63],
-        "device_mac_addresses": ["-".join(f"{rng.randrange(256):02X}" for _ in range(6))],
+        "device_mac_addresses": ["-".join(f"{rng.randrange(256):02X}" for _unused in range(6))],
         "serial_number": f"SN{rng.randrange(10**8):08d}",
         "_pending": None,
         "_previous_version": None,
@@ -550,7 +550,7 @@ class LabState:
         count = int(fault.get("count", 1))
         entry = {"kind": kind, "delay": float(fault.get("delay", 2.0)), "status": int(fault.get("status", 500))}
         with self.lock:
-            self.faults.extend(dict(entry) for _ in range(max(0, count)))
+            self.faults.extend(dict(entry) for _unused in range(max(0, count)))
 
     def take_fault(self) -> Dict[str, Any] | None:
         with self.lock:
@@ -720,11 +720,11 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
         config = self.state.config
         header = self.headers.get("Authorization", "")
         try:
-            client_id, _, client_secret = base64.b64decode(header[6:]).decode().partition(":")
+            client_id, _unused, client_secret = base64.b64decode(header[6:]).decode().partition(":")
         except ValueError:
             client_id = client_secret = ""
-        if not header.startswith("Basic ") or (client_id, client_secret) != (config.client_id,
-                                                                            config.client_secret):
+        expected = (config.client_id, config.client_secret)
+        if not header.startswith("Basic ") or (client_id, client_secret) != expected:
             self._send(401, {"reason": "Invalid client_id or client_secret", "error": "invalid_client"})
         elif form.get("grant_type", [""])[0] != "account_credentials":
             self._send(400, {"reason": "Unsupported grant type", "error": "unsupported_grant_type"})
@@ -938,7 +938,7 @@ class OpenApiCheck:
         return request, response
 
     def request_errors(self, exchange: Dict[str, Any]) -> List[str]:
-        request, _ = self._pair(exchange)
+        request, _unused = self._pair(exchange)
         return [f"{_label(exchange)}: request: {_explain(e)}" for e in self.api.iter_request_errors(request)]
 
     def response_errors(self, exchange: Dict[str, Any]) -> List[str]:
@@ -1054,8 +1054,8 @@ def main(argv: List[str] | None = None) -> int:
     double = start_double(args.rooms, host=args.host, port=args.port, seed=args.seed, config=config,
                           extra_hosts=tuple(args.extra_host))
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_unused: stop.set())
+    signal.signal(signal.SIGINT, lambda *_unused: stop.set())
     print(json.dumps({"base_url": double.base_url, "token_url": double.token_url, "port": double.port,
                       "pid": os.getpid(),
                       "extra_base_urls": [f"{root_url(h, double.port)}/v2" for h in args.extra_host],

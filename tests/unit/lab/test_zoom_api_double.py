@@ -97,7 +97,7 @@ def test_tokens_expire(double, clock):
     token = double.state.issue_token()
     assert call(double, "GET", "/v2/rooms", token=token)[0] == 200
     clock.now += 3600
-    status, _, body = call(double, "GET", "/v2/rooms", token=token)
+    status, _unused, body = call(double, "GET", "/v2/rooms", token=token)
     assert (status, body["code"], body["message"]) == (401, 124, "Access token is expired.")
     assert call(double, "GET", "/v2/rooms", token=None)[0] == 401
 
@@ -115,7 +115,7 @@ def test_list_rooms_pages(double, query, expected_pages):
     sizes, token, ids = [], "", []
     while True:
         path = "/v2/rooms?" + "&".join(p for p in (query, f"next_page_token={token}" if token else "") if p)
-        status, _, body = call(double, "GET", path)
+        status, _unused, body = call(double, "GET", path)
         assert status == 200
         sizes.append(len(body["rooms"]))
         ids += [r["id"] for r in body["rooms"]]
@@ -133,7 +133,7 @@ def test_list_rooms_pages(double, query, expected_pages):
     ("next_page_token=forged", True),
 ])
 def test_list_rooms_rejects_bad_input(double, openapi, query, spec_valid):
-    status, _, body = call(double, "GET", f"/v2/rooms?{query}")
+    status, _unused, body = call(double, "GET", f"/v2/rooms?{query}")
     assert status == 400 and body["code"] == 300
     exchange = double.state.exchanges.pop()
     assert (openapi.request_errors(exchange) == []) == spec_valid
@@ -147,7 +147,7 @@ def test_list_rooms_rejects_bad_input(double, openapi, query, spec_valid):
     ({"type": "Kiosk"}, lambda r: False),
 ])
 def test_list_rooms_filters(double, filters, keep):
-    status, _, body = call(double, "GET", "/v2/rooms?page_size=300&" + urllib.parse.urlencode(filters))
+    status, _unused, body = call(double, "GET", "/v2/rooms?page_size=300&" + urllib.parse.urlencode(filters))
     expected = [r["id"] for r in double.state.rooms.values() if keep(r)]
     assert status == 200
     assert [r["id"] for r in body["rooms"]] == expected
@@ -160,10 +160,10 @@ def test_list_rooms_filters(double, filters, keep):
 
 def test_get_room_and_regenerate_activation_code(double):
     room = first_room(double)
-    status, _, profile = call(double, "GET", f"/v2/rooms/{room['id']}")
+    status, _unused, profile = call(double, "GET", f"/v2/rooms/{room['id']}")
     assert status == 200 and profile["basic"]["activation_code"] == room["activation_code"]
     old_code = room["activation_code"]
-    status, _, regenerated = call(double, "GET", f"/v2/rooms/{room['id']}?regenerate_activation_code=true")
+    status, _unused, regenerated = call(double, "GET", f"/v2/rooms/{room['id']}?regenerate_activation_code=true")
     assert status == 200 and regenerated["basic"]["activation_code"] != old_code
     assert double.state.rooms[room["id"]]["activation_code"] == regenerated["basic"]["activation_code"]
 
@@ -179,7 +179,7 @@ def test_unknown_room(double, path, status, code):
 
 def test_devices_hide_internal_fields(double):
     room = first_room(double, lambda r: r["devices"])
-    status, _, body = call(double, "GET", f"/v2/rooms/{room['id']}/devices")
+    status, _unused, body = call(double, "GET", f"/v2/rooms/{room['id']}/devices")
     assert status == 200
     assert [d["id"] for d in body["devices"]] == [d["id"] for d in room["devices"]]
     assert not any(key.startswith("_") for device in body["devices"] for key in device)
@@ -228,7 +228,7 @@ def test_app_version_refusals(double, situation, action, expected):
         "invalid action": computer_of(room),
     }[situation]
     room_id = room["id"] if situation != "appliance" else next(r["id"] for r in rooms if device in r["devices"])
-    status, _, body = put_version(double, room_id, device["id"], action)
+    status, _unused, body = put_version(double, room_id, device["id"], action)
     assert (status, body["code"]) == expected
 
 
@@ -266,7 +266,7 @@ def test_room_events(double, situation, body, expected):
     room = first_room(double, (lambda r: r["status"] == "Offline") if situation == "offline room"
                       else (lambda r: r["status"] == "Available" and r["devices"]))
     room_id = "no-such-room" if situation == "unknown room" else room["id"]
-    status, _, answer = call(double, "PATCH", f"/v2/rooms/{room_id}/events", body)
+    status, _unused, answer = call(double, "PATCH", f"/v2/rooms/{room_id}/events", body)
     assert (status, answer["code"] if answer else None) == expected
     assert room["_restart_requests"] == (1 if expected[0] == 202 else 0)
 
@@ -276,7 +276,7 @@ def test_room_events(double, situation, body, expected):
 
 def test_lab_room_reports_create_and_update_a_room(double):
     report = {"ip_address": "10.89.90.11", "app_version": "6.2.0 (4512)", "status": "Online", "platform": "linux"}
-    status, _, answer = call(double, "POST", "/_lab/rooms/zr-room-01/report", report, token=None)
+    status, _unused, answer = call(double, "POST", "/_lab/rooms/zr-room-01/report", report, token=None)
     assert status == 200
     devices = call(double, "GET", f"/v2/rooms/{answer['room_id']}/devices")[2]["devices"]
     assert [(d["device_type"], d["app_version"]) for d in devices] == [
@@ -301,7 +301,7 @@ def test_lab_room_reports_create_and_update_a_room(double):
 ])
 def test_faults_answer_like_zoom_then_clear(double, kind, status, headers):
     assert call(double, "POST", "/_lab/faults", {"kind": kind, "count": 2}, token=None)[0] == 200
-    for _ in range(2):
+    for _unused in range(2):
         answer = call(double, "GET", "/v2/rooms")
         assert answer[0] == status
         assert {k: answer[1].get(k) for k in headers} == headers

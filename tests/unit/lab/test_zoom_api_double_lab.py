@@ -29,7 +29,7 @@ def double(clock, openapi):
 
 def call(double, method: str, path: str, body: Any = None, token: bool = True) -> Tuple[int, Any]:
     """(status, JSON body); the lab's own endpoints take no token."""
-    status, _, answer = api_call(double, method, path, body, token="issue" if token else None)
+    status, _unused, answer = api_call(double, method, path, body, token="issue" if token else None)
     return status, answer
 
 

@@ -68,7 +68,7 @@ def test_task_files_call_one_task_per_change():
                           "community.windows.win_firewall_rule"}, "the actions call these, not the roles"
 
 
-@pytest.mark.parametrize("label, module, args", CALLS, ids=[label for label, _, _ in CALLS])
+@pytest.mark.parametrize("label, module, args", CALLS, ids=[label for label, _unused, _unused in CALLS])
 def test_every_option_is_documented(label, module, args):
     assert option_problems(module, args) == []
 

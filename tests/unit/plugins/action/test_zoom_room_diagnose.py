@@ -77,7 +77,7 @@ def test_wait_for_background_polls_until_the_read_finished():
 
 def test_wait_for_background_gives_up_after_the_timeout():
     clock = iter([0, 0, 5, 11])
-    result = wait_for_background(lambda: '{"started": 1}', 10, sleep=lambda _: None, clock=lambda: next(clock))
+    result = wait_for_background(lambda: '{"started": 1}', 10, sleep=lambda _unused: None, clock=lambda: next(clock))
     assert result is None
 
 
@@ -159,7 +159,7 @@ def test_api_side_matches_by_id_then_unique_name():
         "a": "r2", "Boardroom": "r1", "c": "r2", "Twin": None, "e": None}
     assert facts["a"]["controllers"] == [{"role": "controller", "app_version": "6.2.0.1"}]
     assert "activated" not in facts["a"]
-    view, _ = action.api_side({"rooms": API_ROOMS}, rooms[0], FALLBACK)
+    view, _unused = action.api_side({"rooms": API_ROOMS}, rooms[0], FALLBACK)
     assert view["room"]["status"] == "Available" and view["reported_ip"] == "10.0.0.5"
 
 

@@ -117,7 +117,7 @@ def wait_until_finished(path: Path, seconds: float = 10.0) -> None:
 @pytest.mark.parametrize("read, expected", [
     (lambda: {"changed": False, "rooms": {"r1": {"room": {"id": "r1"}}}},
      {"changed": False, "rooms": {"r1": {"room": {"id": "r1"}}}}),
-    (lambda: (_ for _ in ()).throw(ZoomApiError("Zoom API: 401 invalid client")),
+    (lambda: (_unused for _unused in ()).throw(ZoomApiError("Zoom API: 401 invalid client")),
      {"failed": True, "msg": "Zoom API: 401 invalid client"}),
     (lambda: 1 / 0, {"failed": True, "msg": "ZeroDivisionError: division by zero"}),
 ], ids=["read", "api error", "any other error"])
@@ -163,7 +163,7 @@ def params(**overrides: Any) -> Dict[str, Any]:
 
 
 def run(world, check_mode: bool = False, **overrides: Any) -> Dict[str, Any]:
-    _, client, fake = world
+    _unused, client, fake = world
     return action.run_api_task(client, params(**overrides), check_mode=check_mode, sleep=fake.sleep, clock=fake)
 
 
@@ -205,7 +205,7 @@ def test_selected_rooms_and_missing_ids(world):
 
 
 def test_upgrade_waits_until_each_room_reports_the_new_version(world):
-    double, _, fake = world
+    double, _unused, fake = world
     expected = {room_id: expected_outcome(room) for room_id, room in double.state.rooms.items()}
     assert {"upgraded", "rejected", "timeout", "no_room_computer"} <= set(expected.values())
     started = fake.now

@@ -247,7 +247,9 @@ class RecordingRunner:
 
 
 def firewalld_host(runtime="all_zones_plain", permanent=None, running=True):
-    ok = lambda name: (0, text(name), "")  # noqa: E731
+    def ok(name):
+        return (0, text(name), "")
+
     outputs = {
         "firewall-cmd\t--state": (0, "running\n", "") if running else (252, "", "not running\n"),
         "firewall-cmd\t--get-default-zone": ok("default_zone"),

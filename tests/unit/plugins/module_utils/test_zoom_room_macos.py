@@ -757,8 +757,8 @@ def test_proxy_round_trip_on_a_fake_mac_skips_disabled_services(wanted):
 def test_proxy_reads_named_services_only():
     mac = office_mac()
     assert list(NetworkSetupProxyBackend(mac, ["Bluetooth PAN"]).read()) == ["Bluetooth PAN"]
-    assert [call[1] for call in mac.calls] == ["-getwebproxy", "-getsecurewebproxy", "-getautoproxyurl",
-                                              "-getproxybypassdomains"]
+    reads = ["-getwebproxy", "-getsecurewebproxy", "-getautoproxyurl", "-getproxybypassdomains"]
+    assert [call[1] for call in mac.calls] == reads
 
 
 def test_proxy_read_names_the_service_whose_output_it_cannot_parse():

@@ -71,8 +71,8 @@ def test_another_port_is_not_blocked_by_a_9090_drop():
     [
         ("debian_default", [CTL], {}),
         ("other_table_drops", [CTL], {"inet zr_lab_fault input": [{"version": 4, "subnets": [str(CTL)]}]}),
-        ("policy_drop", [CTL, V6], {"inet filter input": [{"version": 4, "subnets": [str(CTL)]},
-                                                        {"version": 6, "subnets": [str(V6)]}]}),
+        ("policy_drop", [CTL, V6], {"inet filter input": [
+            {"version": 4, "subnets": [str(CTL)]}, {"version": 6, "subnets": [str(V6)]}]}),
         ("managed_rule_present", [CTL], {"inet zr_lab_fault input": [{"version": 4, "subnets": [str(CTL)]}]}),
         ("iptables_nft_drop", [CTL], {}),
     ],

@@ -452,8 +452,8 @@ def test_no_secret_or_token_in_any_log_line_error_or_repr(double):
         errors.append(exc)
     secrets = [zd.LAB_CLIENT_SECRET, "another-secret-value", *double.state.issued_tokens]
     assert len(double.state.issued_tokens) >= 2 and len(errors) == 3
-    assert {level for level, _ in h.logs} >= {2, 3, 4}, "every verbosity level is exercised"
-    texts = [message for _, message in h.logs + bad.logs] + [str(e) for e in errors] + [repr(e) for e in errors]
+    assert {level for level, _unused in h.logs} >= {2, 3, 4}, "every verbosity level is exercised"
+    texts = [message for _unused, message in h.logs + bad.logs] + [str(e) for e in errors] + [repr(e) for e in errors]
     texts += [repr(h.client), repr(h.client.settings), repr(bad.client.settings)]
     assert [t for t in texts for s in secrets if s in t] == []
 

@@ -339,9 +339,9 @@ def test_html_escapes_hostile_values(name, site):
                         changed=[{"summary": HOSTILE, "diff": {"before": HOSTILE, "after": ""}}])}
     html = render_html(report_of(rooms), nonce="n0nce")
     tags = parse_html(html)
-    assert [tag for tag, _ in tags].count("script") == 1
-    assert not [tag for tag, _ in tags if tag == "img"]
-    assert all(not key.startswith("on") for _, attrs in tags for key in attrs)
+    assert [tag for tag, _unused in tags].count("script") == 1
+    assert not [tag for tag, _unused in tags if tag == "img"]
+    assert all(not key.startswith("on") for _unused, attrs in tags for key in attrs)
     rows = [attrs for tag, attrs in tags if tag == "tr" and "data-room" in attrs]
     assert rows == [{"class": "main", "data-room": name, "data-status": "needs_attention", "data-site": site}]
 
@@ -349,7 +349,7 @@ def test_html_escapes_hostile_values(name, site):
 def test_html_is_self_contained():
     html = render_html(report_of(FLEET), nonce="n0nce")
     tags = parse_html(html)
-    references = [attrs.get(key) for _, attrs in tags for key in ("src", "href") if attrs.get(key)]
+    references = [attrs.get(key) for _unused, attrs in tags for key in ("src", "href") if attrs.get(key)]
     assert references == ["data:,"]
     csp = next(attrs["content"] for tag, attrs in tags if attrs.get("http-equiv") == "Content-Security-Policy")
     assert "default-src 'none'" in csp and "script-src 'nonce-n0nce'" in csp
@@ -498,7 +498,7 @@ def test_run_ids_sort_by_time():
 
 
 def test_run_dir_is_unique_on_collision(tmp_path):
-    made = [create_run_dir(tmp_path, "20260301T093000Z-remediate").name for _ in range(3)]
+    made = [create_run_dir(tmp_path, "20260301T093000Z-remediate").name for _unused in range(3)]
     assert made == ["20260301T093000Z-remediate", "20260301T093000Z-remediate-2", "20260301T093000Z-remediate-3"]
 
 
