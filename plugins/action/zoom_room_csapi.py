@@ -29,7 +29,7 @@ class ActionModule(ActionBase):
     def run(self, tmp: Any = None, task_vars: Dict[str, Any] | None = None) -> Dict[str, Any]:
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=TASK_OPTIONS)
+        _unused, args = self.validate_argument_spec(argument_spec=TASK_OPTIONS)
         try:
             relay = relay_vars_of(task_vars.get("hostvars") or {}, args["via"], self._templar.template) \
                 if args["via"] else None

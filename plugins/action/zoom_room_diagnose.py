@@ -137,7 +137,7 @@ class ActionModule(ActionBase):
     def run(self, tmp: Any = None, task_vars: Dict[str, Any] | None = None) -> Dict[str, Any]:
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        _unused, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         try:  # bad ZR-CSAPI options stop the room before anything is read
             csapi_target = self._csapi_target(args["csapi"], task_vars) if args["csapi"] else None
         except ValueError as error:

@@ -61,7 +61,7 @@ class ActionModule(ActionBase):
     def run(self, tmp: Any = None, task_vars: Dict[str, Any] | None = None) -> Dict[str, Any]:
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        _unused, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         facts = task_vars.get("ansible_facts") or {}
         room = task_vars.get("inventory_hostname", "?")
         try:

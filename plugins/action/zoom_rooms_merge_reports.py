@@ -52,7 +52,7 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
 
     def run(self, tmp: Any = None, task_vars: Dict[str, Any] | None = None) -> Dict[str, Any]:
-        _, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        _unused, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         result = super().run(tmp, task_vars)
         try:
             merged = merge_reports([read_source(path) for path in params["sources"]])

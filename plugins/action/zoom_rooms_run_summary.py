@@ -33,7 +33,7 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
 
     def run(self, tmp: Any = None, task_vars: Dict[str, Any] | None = None) -> Dict[str, Any]:
-        _, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        _unused, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         result = super().run(tmp, task_vars)
         run_dir = os.environ.get(RUN_DIR_ENV)
         if not run_dir:

@@ -354,7 +354,7 @@ class IptablesBackend:
         """Our ACCEPTs in the saved rules, per family that is saved (`existing_only`: whose file exists)."""
         return {f"ipv{version}": iptables_managed({version: parse_iptables_save(text or "")},
                                                   self.comment).get(f"ipv{version}", [])
-                for version, (_, text) in self.save_targets().items() if text is not None or not existing_only}
+                for version, (_unused, text) in self.save_targets().items() if text is not None or not existing_only}
 
     def apply(self, after: dict[str, Any]) -> None:
         current = iptables_managed(self.tables(), self.comment)
@@ -375,7 +375,7 @@ class IptablesBackend:
 
     def _save(self) -> None:
         """Write the rules where iptables-persistent (Debian) or iptables-services (RHEL) restore them."""
-        for version, (path, _) in self.save_targets().items():
+        for version, (path, _unused) in self.save_targets().items():
             command = "iptables-save" if version == 4 else "ip6tables-save"
             saved = self.backup(path)
             if saved:
@@ -397,7 +397,7 @@ class IptablesBackend:
         return differences
 
     def _read(self, path: str) -> str | None:
-        rc, out, _ = self.run(["cat", path])
+        rc, out, _unused = self.run(["cat", path])
         return out if rc == 0 else None
 
     def matches(self, now: dict[str, Any], after: dict[str, Any]) -> bool:

@@ -210,7 +210,7 @@ def undo_edit(before: str, now: str) -> str:
     before_lines = before.splitlines(keepends=True)
     others_before = [line for line in before_lines if not managed_key(line)]
     others_now = [line for line in now.splitlines(keepends=True) if not managed_key(line)]
-    followers: list[list[str]] = [[] for _ in range(len(others_before) + 1)]  # [k]: after k other lines
+    followers: list[list[str]] = [[] for _unused in range(len(others_before) + 1)]  # [k]: after k other lines
     count = 0
     for line in before_lines:
         if managed_key(line):
@@ -218,7 +218,7 @@ def undo_edit(before: str, now: str) -> str:
         else:
             count += 1
     found = _line_positions(others_before, others_now)
-    slots: list[list[str]] = [[] for _ in range(len(others_now) + 1)]  # [j]: after now's j other lines
+    slots: list[list[str]] = [[] for _unused in range(len(others_now) + 1)]  # [j]: after now's j other lines
     slot = 0
     for index, lines in enumerate(followers):
         if index and found.get(index - 1) is not None:

@@ -207,7 +207,7 @@ class AppFirewallBackend(NoteTaker):
         self.notes = []
         # one call answers several getters (documented by Kolide's check); each parser picks its line
         status = read_stdout(self.run, [SOCKETFILTERFW, "--getglobalstate", "--getblockall", "--getstealthmode",
-                                    "--getallowsigned"])
+                                        "--getallowsigned"])
         state_code = self._take(parse_global_state(status))
         block_all = self._take(parse_block_all(status))
         if block_all is None and state_code == 2:
@@ -227,7 +227,7 @@ class AppFirewallBackend(NoteTaker):
         if entries is not None:
             return app_state_from_listapps(entries, self.app_path)
         app_state = self._take(parse_app_blocked(read_stdout(self.run, [SOCKETFILTERFW, "--getappblocked",
-                                                                    self.app_path])))
+                                                                        self.app_path])))
         if app_state == "permitted":
             self.notes.append("app state from --getappblocked, which can say 'permitted' for an unlisted app")
         return app_state

@@ -99,7 +99,7 @@ def _join_host_port(host: str, port: int) -> str:
 
 
 def _split_host_port(server: str) -> Tuple[str, str]:
-    host, _, port = server.rpartition(":")
+    host, _unused, port = server.rpartition(":")
     return host.strip("[]"), port
 
 
@@ -247,7 +247,7 @@ class NetworkSetupProxyBackend(NoteTaker):
 
 
 _PROXY_COMMANDS = (("http", "-setwebproxy", "-setwebproxystate"), ("https", "-setsecurewebproxy",
-                                                                    "-setsecurewebproxystate"))
+                                                                   "-setsecurewebproxystate"))
 
 
 def _service_commands(service: str, have: Dict[str, Any], want: Dict[str, Any]) -> List[List[str]]:

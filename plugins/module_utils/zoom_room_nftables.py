@@ -588,18 +588,18 @@ class NftablesBackend:
     def _chain_at_boot(self, key: str) -> bool:
         """Would `nft -f nftables.conf` create this chain? Checked by nft itself (-c: nothing is loaded)."""
         probe = f'include "{self.config_path}"\nadd rule {key} counter\n'
-        rc, _, _ = self.run(["nft", "-c", "-f", "-"], data=probe)
+        rc, _unused, _unused = self.run(["nft", "-c", "-f", "-"], data=probe)
         return rc == 0
 
     def _check_boot_config(self) -> None:
         if self._read(self.config_path) is None:
             return
-        rc, _, err = self.run(["nft", "-c", "-f", self.config_path])
+        rc, _unused, err = self.run(["nft", "-c", "-f", self.config_path])
         if rc != 0:
             raise RuntimeError(f"{self.config_path} would not load at boot with {self.rules_file}: {err.strip()}")
 
     def _read(self, path: str) -> str | None:
-        rc, out, _ = self.run(["cat", path])
+        rc, out, _unused = self.run(["cat", path])
         return out if rc == 0 else None
 
     def _write(self, path: str, content: str | None) -> bool:
@@ -610,9 +610,9 @@ class NftablesBackend:
         if saved:
             self.backups.append(saved)
         if content is None:
-            rc, _, err = self.run(["rm", "-f", path])
+            rc, _unused, err = self.run(["rm", "-f", path])
         else:
-            rc, _, err = self.run(["sh", "-c", 'mkdir -p "$(dirname "$1")" && ' + WRITE_KEEPING_MODE, "sh", path],
+            rc, _unused, err = self.run(["sh", "-c", 'mkdir -p "$(dirname "$1")" && ' + WRITE_KEEPING_MODE, "sh", path],
                                   data=content)
         if rc != 0:
             raise RuntimeError(f"could not write {path}: {err.strip()}")

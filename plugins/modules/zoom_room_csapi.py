@@ -29,7 +29,7 @@ description:
     SSH session to the room stays end to end.
 version_added: "1.0.0"
 author:
-  - Zoom Rooms remediation toolkit
+  - Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
   address:
     description: The room's address as the controllers reach it (C(zoom_room_address)).
@@ -69,14 +69,14 @@ options:
   expected_room_name:
     description: The room name the inventory expects; RV(csapi.room_matches) compares the app's answer with it.
     type: str
+extends_documentation_fragment:
+  - zoomrooms.remediation.attributes
 attributes:
   check_mode:
     support: full
     description: Only reads; runs the same in check mode.
   diff_mode:
     support: none
-  platform:
-    platforms: all
 notes:
   - Sources, reply formats and the lab simulator are described in docs/zoom-csapi.md.
 seealso:
@@ -117,15 +117,15 @@ csapi:
           no_answer, down (nothing accepts TCP 2244), timeout, unreachable, auth_failed, host_key_unknown,
           host_key_mismatch, not_ssh or error.
       type: str
-    message: {description: What happened, in words., type: str}
+    message: {description: "What happened, in words.", type: str}
     address: {description: The address asked., type: str}
     port: {description: The port asked., type: int}
     host_key: {description: SHA256 fingerprint of the host key the room presented (null if none)., type: str}
     room_name: {description: The name the app says it has (SystemUnit room_info.room_name)., type: str}
     app_version: {description: The app's version as it says it (SystemUnit room_version)., type: str}
     platform: {description: The platform the app says it runs on., type: str}
-    call_status: {description: Call Status, for example NOT_IN_MEETING., type: str}
-    zaapi_release: {description: The ZAAPI release of the greeting, when there was one., type: str}
+    call_status: {description: "Call Status, for example NOT_IN_MEETING.", type: str}
+    zaapi_release: {description: "The ZAAPI release of the greeting, when there was one.", type: str}
     expected_room_name: {description: The name the inventory expects., type: str}
     room_matches: {description: Whether the app's name is the expected one (null when either is unknown)., type: bool}
     seconds: {description: How long the session took., type: float}
@@ -143,16 +143,3 @@ csapi:
     room_matches: true
     seconds: 0.9
 """
-
-
-
-def main() -> None:
-    from ansible.module_utils.basic import AnsibleModule
-
-    module = AnsibleModule(argument_spec={}, bypass_checks=True)
-    module.fail_json(msg="zoom_room_csapi is an action plugin (plugins/action/zoom_room_csapi.py); "
-                         "it cannot run as a module on a host")
-
-
-if __name__ == "__main__":
-    main()

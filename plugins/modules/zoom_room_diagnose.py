@@ -164,7 +164,7 @@ ansible_facts:
       returned: when the api_job read succeeded
       type: dict
     zoom_room_csapi:
-      description: What ZR-CSAPI showed (M(zoomrooms.remediation.zoom_room_csapi)'s RV(csapi)).
+      description: What ZR-CSAPI showed (the C(csapi) result of M(zoomrooms.remediation.zoom_room_csapi)).
       returned: when csapi is set
       type: dict
     zoom_room_report:

@@ -20,7 +20,8 @@ description:
   - Check mode waits for the lock the same way and reports C(busy), but holds nothing and creates nothing.
   - POSIX rooms (Linux, macOS). Windows rooms are not locked (docs/usage.md).
 version_added: "1.0.0"
-author: Zoom Rooms toolkit maintainers
+author:
+  - Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
   state:
     description: C(held) takes the lock (or finds it is already this owner's); C(released) gives it back.
@@ -45,6 +46,8 @@ options:
         died does not lock the room for ever. Longer than the slowest run (every wave) should take.
     type: int
     default: 14400
+extends_documentation_fragment:
+  - zoomrooms.remediation.attributes
 attributes:
   check_mode:
     support: full
@@ -96,6 +99,7 @@ from typing import Any, Callable
 from ansible.module_utils.basic import AnsibleModule
 
 # --------------------------------------------------------------------------- pure parts
+
 
 def holder_record(owner: str, pid: int, now: float, max_hold: int) -> dict[str, Any]:
     """What the lock file says about its holder (read by other runs and by release)."""
@@ -241,7 +245,7 @@ def run_module(module: AnsibleModule) -> dict[str, Any]:
     path, owner = params["path"], params["owner"]
     if params["state"] == "released":
         return release(path, owner) if not module.check_mode else {"busy": False, "held": False,
-                                                                     "holder": read_holder(path), "waited": 0.0}
+                                                                   "holder": read_holder(path), "waited": 0.0}
     if module.check_mode:
         return check_only(path, owner, params["timeout"])
     holder = read_holder(path)

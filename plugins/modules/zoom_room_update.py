@@ -27,7 +27,7 @@ description:
     entry's C(controllers_to_update).
 version_added: "1.0.0"
 author:
-  - Zoom Rooms remediation toolkit
+  - Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
   step:
     description: Which step (see above).
@@ -69,14 +69,14 @@ options:
     type: list
     elements: str
     default: []
+extends_documentation_fragment:
+  - zoomrooms.remediation.attributes
 attributes:
   check_mode:
     support: full
     description: Plain data; under check mode the API action only plans, and C(step=record) says so (would_restart).
   diff_mode:
     support: none
-  platform:
-    platforms: all
 """
 
 EXAMPLES = r"""
@@ -113,15 +113,3 @@ status:
   returned: with step report
   type: str
 """
-
-
-def main() -> None:
-    from ansible.module_utils.basic import AnsibleModule
-
-    module = AnsibleModule(argument_spec={}, bypass_checks=True)
-    module.fail_json(msg="zoom_room_update is an action plugin (plugins/action/zoom_room_update.py); "
-                         "it cannot run as a module on a host")
-
-
-if __name__ == "__main__":
-    main()

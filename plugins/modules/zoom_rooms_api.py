@@ -219,7 +219,7 @@ restarts:
   type: dict
   contains:
     outcome: {description: See above., type: str}
-    ok: {description: Zoom accepted the restart (or would, in check mode)., type: bool}
+    ok: {description: "Zoom accepted the restart (or would, in check mode).", type: bool}
     code: {description: Zoom error code of a refusal., type: int}
     message: {description: Zoom's message., type: str}
 configured:

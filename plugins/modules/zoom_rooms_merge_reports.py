@@ -44,12 +44,14 @@ options:
     description: Most rooms listed in the published summary's C(attention); the report lists all.
     type: int
     default: 200
+extends_documentation_fragment:
+  - zoomrooms.remediation.attributes
 attributes:
   check_mode:
     support: full
-    details: Merges and checks the reports but writes nothing.
+    description: Merges and checks the reports but writes nothing.
 author:
-  - Zoom Rooms remediation toolkit
+  - Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -79,15 +81,3 @@ summary:
   returned: success, not in check mode
   type: dict
 """
-
-
-def main() -> None:
-    from ansible.module_utils.basic import AnsibleModule
-
-    module = AnsibleModule(argument_spec={}, bypass_checks=True)
-    module.fail_json(msg="zoom_rooms_merge_reports is an action plugin (plugins/action/zoom_rooms_merge_reports.py); "
-                         "it cannot run as a module on a host")
-
-
-if __name__ == "__main__":
-    main()

@@ -28,12 +28,14 @@ options:
     description: Most rooms listed in C(attention); the report lists all.
     type: int
     default: 200
+extends_documentation_fragment:
+  - zoomrooms.remediation.attributes
 attributes:
   check_mode:
     support: full
-    details: Publishes the summary of the check-mode run.
+    description: Publishes the summary of the check-mode run.
 author:
-  - Zoom Rooms remediation toolkit
+  - Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -51,15 +53,3 @@ stats:
   returned: success
   type: dict
 """
-
-
-def main() -> None:
-    from ansible.module_utils.basic import AnsibleModule
-
-    module = AnsibleModule(argument_spec={}, bypass_checks=True)
-    module.fail_json(msg="zoom_rooms_run_summary is an action plugin (plugins/action/zoom_rooms_run_summary.py); "
-                         "it cannot run as a module on a host")
-
-
-if __name__ == "__main__":
-    main()

@@ -109,7 +109,7 @@ class RoomAction(ActionBase):
         try:
             if not is_windows(self._connection):
                 return {**result, **modules.run(self.POSIX_MODULE, without(self._task.args, self.WINDOWS_ONLY))}
-            _, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+            _unused, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
             return {**result, **self._windows(args, modules)}
         except AnsibleError as error:  # bad input or a failed read: named after the room, nothing changed
             return {**result, "failed": True, "msg": f"{task_vars.get('inventory_hostname', 'room')}: {error}"}

@@ -219,7 +219,7 @@ def host_key_verdict(presented: tuple[str, bytes], trusted: list[tuple[str, byte
         return False, HOST_KEY_MISMATCH, f"host key {seen} is not the pinned fingerprint {wanted}"
     if not trusted:
         return False, HOST_KEY_UNKNOWN, f"host key {seen} is not in known_hosts: refused before login"
-    if any(blob == presented[1] for _, blob in trusted):
+    if any(blob == presented[1] for _unused, blob in trusted):
         return True, ANSWERED, seen
     return False, HOST_KEY_MISMATCH, (f"host key {seen} differs from the one in known_hosts "
                                       "(the room was reinstalled, or this is not the room): refused before login")
@@ -407,7 +407,7 @@ class Relay:
     def recv(self, size: int) -> bytes:
         if self._closed:
             return b""
-        ready, _, _ = select.select([self.process.stdout], [], [], self.timeout)
+        ready, _unused, _unused = select.select([self.process.stdout], [], [], self.timeout)
         if not ready:
             raise TimeoutError()
         return os.read(self.process.stdout.fileno(), size)  # b"" once the relay exited

@@ -49,7 +49,7 @@ def _check_bypass(value: Any, _unused: bool) -> None:
 
 def _check_names(name: str) -> Callable[[Any, bool], None]:
     """A list of names that reach a room command as arguments (macOS network services may hold spaces)."""
-    def check(value: Any, _: bool) -> None:
+    def check(value: Any, _unused: bool) -> None:
         if value is not None and not isinstance(value, list):
             raise InvalidValue(f"{name}: {value!r} is not a list")
         for index, entry in enumerate(value or []):

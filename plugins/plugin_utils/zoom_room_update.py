@@ -143,7 +143,7 @@ def restart_outcome(room_plan: Mapping[str, Any], restarts: Mapping[str, Any] | 
     if check_mode:
         return {"outcome": "would_restart", "status": None, "code": None, "message": "check mode, nothing requested"}
     answer = (restarts or {}).get(room_plan["room_id"]) or {"outcome": "rejected", "code": None,
-                                                             "message": "no answer from the Zoom API"}
+                                                            "message": "no answer from the Zoom API"}
     return {"outcome": answer["outcome"], "status": answer.get("status"), "code": answer.get("code"),
             "message": answer.get("message", "")}
 
@@ -174,7 +174,7 @@ def result_text(version: Mapping[str, Any] | None, room_plan: Mapping[str, Any])
 def controllers_to_update(room: str, api_fact: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """Controllers behind the room's final version, for a person (they cannot be updated remotely)."""
     version = str((api_fact or {}).get("room_computer_version") or "")
-    _, behind = controllers_by_side(api_fact, version)
+    _unused, behind = controllers_by_side(api_fact, version)
     return [{"room": room, "controller": c.get("hostname") or c.get("id"), "controller_id": c.get("id"),
              "version": c["app_version"], "room_version": version, "reason": CONTROLLER_REASON} for c in behind]
 

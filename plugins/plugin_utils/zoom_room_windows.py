@@ -536,7 +536,7 @@ def parse_winhttp_settings(blob: bytes) -> dict[str, Any]:
             raise ValueError(f"WinHttpSettings: a string of {length} bytes at byte {offset} runs past the value")
         strings.append(blob[offset + 4:offset + 4 + length].decode("ascii", errors="replace"))
         offset += 4 + length
-    proxy, bypass, _ = strings
+    proxy, bypass, _unused = strings
     manual = bool(flags & WINHTTP_FLAG_MANUAL) and bool(proxy)
     return {"proxy": proxy if manual else None, "bypass": bypass if manual else None}
 

@@ -51,7 +51,7 @@ def local_last(bypass: Sequence[str]) -> list[str]:
 
 def proxy_target(read: Any, requested_user: Any = "") -> dict[str, Any]:
     """Whose WinINet settings the room uses: the machine's (ProxySettingsPerUser=0) or one account's."""
-    result, _ = script_result(read)
+    result, _unused = script_result(read)
     result = result.get("wininet_policy") if isinstance(result.get("wininet_policy"), dict) else result
     per_user = result.get("proxy_settings_per_user")
     if per_user is not None and text(per_user) == "0":

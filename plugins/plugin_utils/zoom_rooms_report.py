@@ -608,7 +608,7 @@ def _junit_run_testcase(run: Mapping[str, Any]) -> ET.Element | None:
     if not problems:
         return None
     case = ET.Element("testcase", classname="zoom_rooms.run", name="run", time="0")
-    failure = ET.SubElement(case, "failure", message=_xml_safe(", ".join(dict.fromkeys(k for k, _ in problems))),
+    failure = ET.SubElement(case, "failure", message=_xml_safe(", ".join(dict.fromkeys(k for k, _unused in problems))),
                             type=_xml_safe(problems[0][0]))
     failure.text = _xml_safe("\n".join(f"{kind}: {text}" for kind, text in problems))
     return case

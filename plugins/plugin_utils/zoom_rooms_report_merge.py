@@ -164,7 +164,7 @@ def merge_rooms(sources: Sequence[SourceReport]) -> dict[str, dict[str, Any]]:
 def _merge_values(values: Sequence[tuple[SourceReport, Any]]) -> Any:
     """One run-level extra from several runs: lists joined without repeats, equal values once,
     anything else by run id."""
-    items = [value for _, value in values]
+    items = [value for _unused, value in values]
     if all(isinstance(value, list) for value in items):
         joined: list[Any] = []
         for value in items:

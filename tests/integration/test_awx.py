@@ -92,7 +92,7 @@ UNPARSABLE_INVENTORIES = [
 
 @pytest.mark.parametrize("make", UNPARSABLE_INVENTORIES)
 def test_inventory_that_does_not_parse_fails_the_run(tmp_path, make):
-    path, _ = make(tmp_path)
+    path, _unused = make(tmp_path)
     result = run("ansible-playbook", "-i", str(path), "playbooks/diagnose.yml")
     output = result.stdout + result.stderr
     assert result.returncode != 0, output

@@ -42,7 +42,7 @@ def test_opt_in_reads_each_room_once_and_closes_the_session(healed, tmp_path):
 
 def test_without_opt_in_no_session_is_opened(healed, tmp_path):
     before = {room: len(log_lines(healed, room)) for room in healed.rooms}
-    report, _ = diagnose(healed, tmp_path)
+    report, _unused = diagnose(healed, tmp_path)
     for room in healed.rooms:
         assert "csapi" not in report["rooms"][room]
         assert log_lines(healed, room)[before[room]:] == []
@@ -67,7 +67,7 @@ def test_busy_and_down_are_evidence_and_silence_is_a_finding(healed, tmp_path):
 
 def test_a_room_that_answers_as_another_room(healed, tmp_path):
     room = healed.rooms[0]
-    report, _ = diagnose(healed, tmp_path, "-l", room, "-e", "zoom_room_csapi=true",
+    report, _unused = diagnose(healed, tmp_path, "-l", room, "-e", "zoom_room_csapi=true",
                          "-e", "zoom_room_name=Boardroom 4.01")
     entry = report["rooms"][room]
     assert entry["csapi"]["room_matches"] is False

@@ -167,8 +167,8 @@ def test_a_second_run_waits_then_leaves_a_busy_room_alone(healed, tmp_path):
     before = host_state(healed, busy)
     try:
         started = time.monotonic()
-        _, report = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%", "-e", "zoom_rooms_lock_timeout=3",
-                        check=False)
+        _unused, report = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%",
+                              "-e", "zoom_rooms_lock_timeout=3", check=False)
         elapsed = time.monotonic() - started
     finally:
         lock_module(healed, busy, owner="run-a", state="released")
@@ -213,7 +213,7 @@ def test_a_half_changed_room_lists_its_change_and_the_rollback(healed, tmp_path)
 def test_every_report_is_valid_against_the_schema(healed, tmp_path, playbook, args, mode):
     """Case 13: plan-only, --check and update_versions reports failed the schema (facts_after: null)."""
     healed.labctl("fault", healed.rooms[0], "firewall_block")
-    _, report = run(healed, playbook, tmp_path, *args, check=False)
+    _unused, report = run(healed, playbook, tmp_path, *args, check=False)
     assert report["run"]["mode"] == mode
     jsonschema.validate(report, SCHEMA)
 
@@ -252,6 +252,7 @@ def test_a_stopped_rollout_gives_back_every_lock(healed, tmp_path):
     assert report["rooms"][later]["changed"] == [] and host_state(healed, later) == before
     assert [room for room in (broken, later) if not lock_is_free(healed, room)] == []
 
+
 def test_a_firewall_change_never_persisted_is_found_and_fixed(healed, tmp_path):
     """A run that died between the live change and the boot file: diagnose compares live with boot,
     remediate writes the boot side, and the room is still reachable after a reboot."""
@@ -262,11 +263,11 @@ def test_a_firewall_change_never_persisted_is_found_and_fixed(healed, tmp_path):
                    "-a", json.dumps({"sources": subnets, "persist": False}))
     assert healed.connect(room) == "open"
 
-    _, diagnosed = run(healed, "diagnose", tmp_path)
+    _unused, diagnosed = run(healed, "diagnose", tmp_path)
     assert codes(diagnosed, room) == ["host_firewall_not_persisted"]
-    _, remediated = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%")
+    _unused, remediated = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%")
     assert remediated["rooms"][room]["status"] == "fixed", remediated["rooms"][room]
     healed.reboot_firewall(room)
     assert healed.connect(room) == "open", "the room is blocked again after a reboot"
-    _, after = run(healed, "diagnose", tmp_path)
+    _unused, after = run(healed, "diagnose", tmp_path)
     assert after["rooms"][room]["status"] == "healthy", after["rooms"][room]["findings"]

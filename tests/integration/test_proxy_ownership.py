@@ -125,7 +125,7 @@ def test_backups_are_private_and_only_the_last_n_are_kept(lab, room):
 def test_credentials_in_the_servers_argument_stay_out_of_the_console(lab, room):
     server = "http://ops:S3cret%2F6@proxy.lab.invalid:3128"
     result = lab.ansible(room, "-m", "zoomrooms.remediation.zoom_room_proxy", "-vvv", "--diff", "-a",
-                            json.dumps({**keep(lab), "policy": "manual", "server": server}))
+                         json.dumps({**keep(lab), "policy": "manual", "server": server}))
     assert "CHANGED" in result.stdout and "S3cret" not in result.stdout + result.stderr
     assert server in lab.file_bytes(room, ENV), "the room itself holds the credentials"
 

@@ -241,7 +241,7 @@ def test_nftables_persists_only_our_rules(healed, room, conf):
     assert healed.sh(room, f"test -e {RULES_FILE} && echo present || echo absent").strip() == "absent"
     assert "zoom-rooms" not in healed.ruleset(room) and healed.connect(room) == "timeout"
     # Retention: nftables.conf was written twice (apply, rollback) and our file once (rollback): one copy each.
-    names = sorted(path.rsplit("/", 1)[1].split(".20")[0] for _, _, path in backups(healed, room))
+    names = sorted(path.rsplit("/", 1)[1].split(".20")[0] for _unused, _unused, path in backups(healed, room))
     assert names == (["_etc_nftables.conf", "_etc_nftables.d_zoom-rooms.nft"] if GLOB_INCLUDE not in conf else
                      ["_etc_nftables.d_zoom-rooms.nft"])
 

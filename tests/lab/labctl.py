@@ -229,7 +229,7 @@ HEAL_SCRIPT = (
 def csapi_known_hosts_lines(state: dict[str, Any]) -> list[str]:
     """known_hosts lines for each room's ZR-CSAPI host key at its controller address (`[addr]:2244`)."""
     return [f"[{room['address']}]:{CSAPI_PORT} {' '.join(room['csapi_host_key'].split()[:2])}"
-            for _, room in sorted(state.get("rooms", {}).items()) if room.get("csapi_host_key")]
+            for _unused, room in sorted(state.get("rooms", {}).items()) if room.get("csapi_host_key")]
 
 
 def render_yaml(data: Any, indent: int = 0) -> str:
@@ -532,7 +532,7 @@ def up(podman: Podman, config: LabConfig, rooms: int, with_api: bool = True) -> 
         host_keys = dict(zip([job[0] for job in jobs], pool.map(lambda job: wait_host_key(podman, job[0]), jobs),
                              strict=True))
         csapi_keys = dict(zip(names, pool.map(lambda room: wait_host_key(podman, room, CSAPI_HOST_KEY + ".pub",
-                                                                          "ssh-rsa"), names), strict=True))
+                                                                         "ssh-rsa"), names), strict=True))
     # The gateway address exists only once a container is on the network: start the API
     # double now and point the simulators at it (they re-read their conf file).
     # It also listens on loopback: the control node's client accepts plain http to loopback only.

@@ -30,6 +30,7 @@ KNOWN_HOSTS_TYPE = AWX_DOCS / "ssh-known-hosts-credential-type.yml"
 
 # --------------------------------------------------------------------------- credential types
 
+
 def test_there_are_credential_types():
     assert [path.name for path in CREDENTIAL_TYPES] == [
         "ssh-known-hosts-credential-type.yml", "winrm-ca-credential-type.yml", "zoom-oauth-credential-type.yml"]
@@ -42,7 +43,7 @@ def test_awx_accepts_the_credential_type(path):
 
 def test_awx_rules_catch_a_bad_type():
     bad = {"name": "x", "kind": "ssh", "inputs": {"fields": [{"id": "tower", "type": "boolean", "secret": True}],
-                                                 "required": ["nope"]},
+                                                  "required": ["nope"]},
            "injectors": {"env": {"ANSIBLE_HOST_KEY_CHECKING": "true", "PATH": "/x"}}}
     assert len(awx_problems(bad)) == 7
 

@@ -143,7 +143,7 @@ def linux_room(situation: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any
              "/etc/environment": answers["environment"] and recorded(f"linux/{answers['environment']}"),
              "/etc/os-release": 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_ID="12"\n'}
     monkeypatch.setattr(zoom_room_facts, "command_runner", lambda module: host)
-    monkeypatch.setattr(zoom_room_facts, "read_file", lambda path: files.get(path))
+    monkeypatch.setattr(zoom_room_facts, "read_file", files.get)
     return zoom_room_facts.run_module(LinuxModule())["facts"]
 
 
@@ -158,7 +158,7 @@ SITUATIONS = [
     ("old version", OPEN, ["app_version_below_minimum"]),
     ("listener down", REFUSED, ["app_not_listening"]),
 ]
-PLATFORMS = {"windows": lambda situation, _: windows_room(situation), "macos": mac_room, "linux": linux_room}
+PLATFORMS = {"windows": lambda situation, _unused: windows_room(situation), "macos": mac_room, "linux": linux_room}
 CASES = [pytest.param(platform, situation, probe, codes, id=f"{situation} on {platform}")
          for situation, probe, codes in SITUATIONS for platform in PLATFORMS
          if not (platform == "linux" and situation not in LINUX)]
@@ -173,6 +173,6 @@ def test_same_situation_same_findings(platform, situation, probe, codes, monkeyp
 
 
 def test_every_situation_runs_on_windows_and_macos():
-    assert set(WINDOWS) == set(MAC) == {situation for situation, _, _ in SITUATIONS}
+    assert set(WINDOWS) == set(MAC) == {situation for situation, _unused, _unused in SITUATIONS}
     assert set(LINUX) == set(WINDOWS) - {"PAC"}
     assert (FIXTURES / "linux").is_dir()

@@ -61,7 +61,7 @@ CALLS = [(f"{task_file}: {label}", module, args)
 
 
 def test_task_files_call_one_task_per_change():
-    modules = {module for _, module, _ in CALLS}
+    modules = {module for _unused, module, _unused in CALLS}
     assert {"ansible.windows.win_powershell", "zoomrooms.remediation.zoom_room_firewall",
             "zoomrooms.remediation.zoom_room_proxy"} <= modules
     assert not modules & {"ansible.windows.win_inet_proxy", "ansible.windows.win_http_proxy",

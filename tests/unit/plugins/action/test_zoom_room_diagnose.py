@@ -307,7 +307,7 @@ def test_a_room_whose_device_read_fails_is_marked_and_never_healthy():
     read = _read_with_device_fault(["zr-room-01", "zr-room-02"], "zr-room-01")
     results = {}
     for name in ("zr-room-01", "zr-room-02"):
-        view, _ = action.api_side(read, {"inventory_hostname": name}, None)
+        view, _unused = action.api_side(read, {"inventory_hostname": name}, None)
         findings = filters.diagnose(FACTS, None, view, {})
         results[name] = ([f["code"] for f in findings], filters.room_status(findings, "diagnose"))
     assert results["zr-room-02"] == (["app_version_drift"], "needs_attention")  # its devices were read

@@ -142,13 +142,13 @@ def every_module_call() -> list[tuple[str, str, dict[str, Any]]]:
 CALLS = every_module_call()
 
 
-@pytest.mark.parametrize("what, module, options", CALLS, ids=[what for what, _, _ in CALLS])
+@pytest.mark.parametrize("what, module, options", CALLS, ids=[what for what, _unused, _unused in CALLS])
 def test_every_option_the_plan_passes_is_documented(what, module, options):
     assert option_problems(module, options) == []
 
 
 def test_the_plans_use_the_well_kept_modules():
-    assert {module for _, module, _ in CALLS} == {COLLECTOR_MODULE, RULE_MODULE, INET_MODULE, HTTP_MODULE}
+    assert {module for _unused, module, _unused in CALLS} == {COLLECTOR_MODULE, RULE_MODULE, INET_MODULE, HTTP_MODULE}
 
 
 # --------------------------------------------------------------------------- the firewall action's flow

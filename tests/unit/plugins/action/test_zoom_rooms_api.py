@@ -275,7 +275,7 @@ def test_restart_asks_zoom_once_per_room_and_offline_is_an_outcome(world):
     offline = next(r for r, room in double.state.rooms.items() if (computer(room) or {}).get("status") == "Offline")
     result = run(world, room_ids=[online, offline], restart=True)
     assert {r: o["outcome"] for r, o in result["restarts"].items()} == {online: "restart_requested",
-                                                                       offline: "offline"}
+                                                                        offline: "offline"}
     assert result["restarts"][offline]["code"] == 300 and result["changed"] is True
     patches = [ex["path"] for ex in double.state.exchanges if ex["method"] == "PATCH"]
     assert sorted(patches) == sorted(f"/v2/rooms/{r}/events" for r in (online, offline))

@@ -36,7 +36,7 @@ BLOCKED = [{"subnet": SUBNET, "verdict": "blocked", "decided_by": "inet t input:
 UNKNOWN = [{"subnet": SUBNET, "verdict": "unknown", "decided_by": "named set"}]
 UNREADABLE = [{"backend": "nftables", "reason": "nft -j list ruleset failed: nft: command not found"}]
 NOT_PERSISTED = [{"backend": "nftables", "difference": "inet filter input: ip saddr { 10.89.1.0/24 } tcp dport 9090 "
-                                                      "accept: live, not in the boot configuration"}]
+                  "accept: live, not in the boot configuration"}]
 PROXY = {"proxy__mode": "manual", "proxy__bypass_covers_local": False, "proxy__bypass_covers_subnets": {SUBNET: False}}
 
 

@@ -135,8 +135,9 @@ def test_controllers_behind_the_final_version_are_listed_for_a_person():
 
 # --------------------------------------------------------------------------- verify and the report entry
 
-def entry(findings_before, version, after_findings, facts_after=NEW_FACTS, api_after=None, restart=None,
+def entry(findings_before, version, after_findings, facts_after=None, api_after=None, restart=None,
           new_code=False):
+    facts_after = NEW_FACTS if facts_after is None else facts_after
     plan = update.plan(findings_before, FACTS, api(), "upgrade", "6.0")
     before = {"facts": FACTS, "findings": findings_before, "api": api()}
     did_change = update.changed(version, restart, new_code)

@@ -78,8 +78,8 @@ def test_healthy_room_gives_the_whole_schema():
 
 # One row per recorded situation: the facts sections the situation is about, spelled out in full.
 SITUATIONS = [
-        ("wininet_proxy_no_bypass", {"proxy": {
-            "mode": "manual", "servers": {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3128"},
+    ("wininet_proxy_no_bypass", {"proxy": {
+        "mode": "manual", "servers": {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3128"},
             "pac_url": None, "bypass": [], "bypass_covers_local": False, "bypass_covers_subnets": {SUBNET: False},
             "sources": [{"source": "WinINet (ZR-LON-04\\ZoomRooms)", "mode": "manual",
                          "servers": {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3128"},
