@@ -613,7 +613,7 @@ class NftablesBackend:
             rc, _unused, err = self.run(["rm", "-f", path])
         else:
             rc, _unused, err = self.run(["sh", "-c", 'mkdir -p "$(dirname "$1")" && ' + WRITE_KEEPING_MODE, "sh", path],
-                                  data=content)
+                                        data=content)
         if rc != 0:
             raise RuntimeError(f"could not write {path}: {err.strip()}")
         return True

@@ -300,6 +300,8 @@ def main() -> None:
             "restore": {"type": "dict"},
             "backup_dir": {"type": "path", "default": "/var/backups/zoom-rooms"},
             "backup_keep": {"type": "int", "default": 5},
+            # Windows only: the action plugin of the same name takes it and never passes it here.
+            "windows_proxy_user": {"type": "str", "default": ""},
         },
         supports_check_mode=True,
     )

@@ -50,6 +50,8 @@ attributes:
   check_mode:
     support: full
     description: Merges and checks the reports but writes nothing.
+  diff_mode:
+    support: none
 author:
   - Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 """

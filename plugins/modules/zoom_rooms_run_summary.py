@@ -34,6 +34,8 @@ attributes:
   check_mode:
     support: full
     description: Publishes the summary of the check-mode run.
+  diff_mode:
+    support: none
 author:
   - Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 """

@@ -68,7 +68,7 @@ def test_busy_and_down_are_evidence_and_silence_is_a_finding(healed, tmp_path):
 def test_a_room_that_answers_as_another_room(healed, tmp_path):
     room = healed.rooms[0]
     report, _unused = diagnose(healed, tmp_path, "-l", room, "-e", "zoom_room_csapi=true",
-                         "-e", "zoom_room_name=Boardroom 4.01")
+                               "-e", "zoom_room_name=Boardroom 4.01")
     entry = report["rooms"][room]
     assert entry["csapi"]["room_matches"] is False
     assert [f["code"] for f in entry["findings"]] == ["csapi_reports_other_room"]
