@@ -334,7 +334,8 @@ def main() -> None:
             "app_path": {"type": "path", "default": "/Applications/ZoomPresence.app"},
             # Windows only: the action plugin of the same name takes these and never passes them here.
             "rule_name": {"type": "str"},
-            "description": {"type": "str", "default": "Zoom Rooms controllers to the room app; managed by zoom_room_firewall"},
+            "description": {"type": "str",
+                            "default": "Zoom Rooms controllers to the room app; managed by zoom_room_firewall"},
             "profiles": {"type": "list", "elements": "str", "choices": ["domain", "private", "public"],
                          "default": ["domain", "private"]},
         },
