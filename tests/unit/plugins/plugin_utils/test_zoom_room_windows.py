@@ -82,64 +82,64 @@ SITUATIONS = [
         "mode": "manual", "servers": {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3128"},
         "pac_url": None, "bypass": [], "bypass_covers_local": False, "bypass_covers_subnets": {SUBNET: False},
         "sources": [{"source": "WinINet (ZR-LON-04\\ZoomRooms)", "mode": "manual",
-                         "servers": {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3128"},
-                         "pac_url": None, "bypass": [], "auto_detect": False}, NO_PROXY_SOURCES[1]]}}),
+                     "servers": {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3128"},
+                     "pac_url": None, "bypass": [], "auto_detect": False}, NO_PROXY_SOURCES[1]]}}),
     ("wininet_pac", {"proxy": {
-            "mode": "pac", "servers": {}, "pac_url": "http://wpad.corp.example/proxy.pac", "bypass": [],
-            # The PAC script decides what goes direct and is not read: coverage unknown, not "uncovered".
-            "bypass_covers_local": None, "bypass_covers_subnets": {SUBNET: None},
-            "sources": [{"source": "WinINet (ZR-LON-04\\ZoomRooms)", "mode": "pac", "servers": {},
-                         "pac_url": "http://wpad.corp.example/proxy.pac", "bypass": [], "auto_detect": False},
-                        NO_PROXY_SOURCES[1]]}}),
+        "mode": "pac", "servers": {}, "pac_url": "http://wpad.corp.example/proxy.pac", "bypass": [],
+        # The PAC script decides what goes direct and is not read: coverage unknown, not "uncovered".
+        "bypass_covers_local": None, "bypass_covers_subnets": {SUBNET: None},
+        "sources": [{"source": "WinINet (ZR-LON-04\\ZoomRooms)", "mode": "pac", "servers": {},
+                     "pac_url": "http://wpad.corp.example/proxy.pac", "bypass": [], "auto_detect": False},
+                    NO_PROXY_SOURCES[1]]}}),
     ("winhttp_differs", {"proxy": {
-            "mode": "manual", "servers": {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3128"},
-            "pac_url": None, "bypass": ["localhost", "127.0.0.1", "10.89.90.*", "<local>"],
-            "bypass_covers_local": True, "bypass_covers_subnets": {SUBNET: False},
-            "sources": [
-                {"source": "WinINet (ZR-LON-04\\ZoomRooms)", "mode": "manual",
-                 "servers": {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3128"}, "pac_url": None,
-                 "bypass": ["localhost", "127.0.0.1", "10.89.90.*", "<local>"], "auto_detect": False},
-                {"source": "WinHTTP", "mode": "manual",
-                 "servers": {"http": "***@winhttp-proxy.corp.example:8080", "https": "winhttp-proxy.corp.example:8443"},
-                 "pac_url": None, "bypass": ["<local>"]}]}}),
+        "mode": "manual", "servers": {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3128"},
+        "pac_url": None, "bypass": ["localhost", "127.0.0.1", "10.89.90.*", "<local>"],
+        "bypass_covers_local": True, "bypass_covers_subnets": {SUBNET: False},
+        "sources": [
+            {"source": "WinINet (ZR-LON-04\\ZoomRooms)", "mode": "manual",
+             "servers": {"http": "proxy.corp.example:3128", "https": "proxy.corp.example:3128"}, "pac_url": None,
+             "bypass": ["localhost", "127.0.0.1", "10.89.90.*", "<local>"], "auto_detect": False},
+            {"source": "WinHTTP", "mode": "manual",
+             "servers": {"http": "***@winhttp-proxy.corp.example:8080", "https": "winhttp-proxy.corp.example:8443"},
+             "pac_url": None, "bypass": ["<local>"]}]}}),
     ("winhttp_registry_fallback", {"proxy": {
-            "mode": "manual",
-            "servers": {"http": "winhttp-proxy.corp.example:8080", "https": "winhttp-proxy.corp.example:8080"},
-            "pac_url": None, "bypass": ["<local>", "10.89.90.*"], "bypass_covers_local": True,
-            "bypass_covers_subnets": {SUBNET: True},
-            "sources": [NO_PROXY_SOURCES[0],
-                        {"source": "WinHTTP", "mode": "manual",
-                         "servers": {"http": "winhttp-proxy.corp.example:8080",
-                                     "https": "winhttp-proxy.corp.example:8080"},
-                         "pac_url": None, "bypass": ["<local>", "10.89.90.*"]}]}}),
+        "mode": "manual",
+        "servers": {"http": "winhttp-proxy.corp.example:8080", "https": "winhttp-proxy.corp.example:8080"},
+        "pac_url": None, "bypass": ["<local>", "10.89.90.*"], "bypass_covers_local": True,
+        "bypass_covers_subnets": {SUBNET: True},
+        "sources": [NO_PROXY_SOURCES[0],
+                    {"source": "WinHTTP", "mode": "manual",
+                     "servers": {"http": "winhttp-proxy.corp.example:8080",
+                                 "https": "winhttp-proxy.corp.example:8080"},
+                     "pac_url": None, "bypass": ["<local>", "10.89.90.*"]}]}}),
     ("block_rule_overrides", {"listener": LISTENING, "firewall": {
-            "backend": "windows_defender", "active": True, "block_all": False,
-            "verdicts": [{"subnet": SUBNET, "verdict": "blocked",
-                          "decided_by": "Windows Defender Firewall (Private): block rule 'zoomrooms.exe'"}],
-            "notes": ["block rule 'zoomrooms.exe' (profiles Private, Public) blocks TCP 9090 from 10.89.90.0/24;"
-                      " block rules win over allow rules, so no allow rule can admit it"
-                      " (the toolkit reports it and does not delete it)"]}}),
+        "backend": "windows_defender", "active": True, "block_all": False,
+        "verdicts": [{"subnet": SUBNET, "verdict": "blocked",
+                      "decided_by": "Windows Defender Firewall (Private): block rule 'zoomrooms.exe'"}],
+        "notes": ["block rule 'zoomrooms.exe' (profiles Private, Public) blocks TCP 9090 from 10.89.90.0/24;"
+                  " block rules win over allow rules, so no allow rule can admit it"
+                  " (the toolkit reports it and does not delete it)"]}}),
     ("app_missing", {
-            "app": {"installed": False, "name": None, **NO_VERSION},
-            "listener": {"listening": False, "addresses": [], "process": None},
-            "firewall": {"backend": "windows_defender", "active": True, "block_all": False, "notes": [],
-                         "verdicts": [{"subnet": SUBNET, "verdict": "blocked",
-                                       "decided_by": "Windows Defender Firewall (Private): default inbound action"
-                                                     " Block, no allow rule for TCP 9090 from 10.89.90.0/24"}]}}),
+        "app": {"installed": False, "name": None, **NO_VERSION},
+        "listener": {"listening": False, "addresses": [], "process": None},
+        "firewall": {"backend": "windows_defender", "active": True, "block_all": False, "notes": [],
+                     "verdicts": [{"subnet": SUBNET, "verdict": "blocked",
+                                   "decided_by": "Windows Defender Firewall (Private): default inbound action"
+                                                 " Block, no allow rule for TCP 9090 from 10.89.90.0/24"}]}}),
     ("two_uninstall_entries", {"app": {"installed": True, "name": "Zoom Rooms (6.2.0.4512)",
-                                           "version": "6.2.0.4512", "raw_version": "6.2.0 (4512)",
-                                           "version_source": "registry", "version_status": "ok"}}),
+                                       "version": "6.2.0.4512", "raw_version": "6.2.0 (4512)",
+                                       "version_source": "registry", "version_status": "ok"}}),
     ("file_version_only", {
-            "app": {"installed": True, "name": "ZoomRooms.exe", "version": "6.1.5.4300",
-                    "raw_version": "6, 1, 5, 4300", "version_source": "file_version", "version_status": "ok"},
-            "listener": {"listening": True, "addresses": ["0.0.0.0"], "process": "ZoomRooms.exe"},
-            "firewall": ADMITTED}),
+        "app": {"installed": True, "name": "ZoomRooms.exe", "version": "6.1.5.4300",
+                "raw_version": "6, 1, 5, 4300", "version_source": "file_version", "version_status": "ok"},
+        "listener": {"listening": True, "addresses": ["0.0.0.0"], "process": "ZoomRooms.exe"},
+        "firewall": ADMITTED}),
     ("listener_absent", {"app": APP, "listener": {"listening": False, "addresses": [], "process": None},
-                             "firewall": ADMITTED, "proxy": NO_PROXY}),
+                         "firewall": ADMITTED, "proxy": NO_PROXY}),
 ]
 
 
-@pytest.mark.parametrize("name, expected", SITUATIONS, ids=[name for name, _unused in SITUATIONS])
+@pytest.mark.parametrize("name, expected", SITUATIONS, ids=[name for name, _ in SITUATIONS])
 def test_recorded_situation(name, expected):
     facts = facts_of(name)
     assert {key: facts[key] for key in expected} == expected
