@@ -139,7 +139,7 @@ SITUATIONS = [
 ]
 
 
-@pytest.mark.parametrize("name, expected", SITUATIONS, ids=[name for name, _ in SITUATIONS])
+@pytest.mark.parametrize("name, expected", SITUATIONS, ids=[name for name, _unused in SITUATIONS])
 def test_recorded_situation(name, expected):
     facts = facts_of(name)
     assert {key: facts[key] for key in expected} == expected
