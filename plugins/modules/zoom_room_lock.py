@@ -57,13 +57,13 @@ attributes:
 
 EXAMPLES = r"""
 - name: One run at a time on this room
-  zoom_room_lock:
+  zoomrooms.remediation.zoom_room_lock:
     owner: "{{ zoom_rooms_lock_owner }}"
     timeout: 60
   register: zoom_room_lock_result
 
 - name: Give the room back
-  zoom_room_lock:
+  zoomrooms.remediation.zoom_room_lock:
     state: released
     owner: "{{ zoom_rooms_lock_owner }}"
 """

@@ -35,7 +35,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Tuple
 
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import read_version
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import (
+    parse_version,
+    read_version,
+)
 
 DEFAULT_BASE_URL = "https://api.zoom.us/v2"
 DEFAULT_TOKEN_URL = "https://zoom.us/oauth/token"
@@ -139,9 +143,13 @@ def parse_api_version(raw: str | None) -> str | None:
 
 
 def version_key(version: str | None) -> Tuple[int, ...] | None:
-    """Sortable tuple for any form parse_api_version accepts; None when unparsable."""
-    normalised = parse_api_version(version)
-    return tuple(int(part) for part in normalised.split(".")) if normalised else None
+    """Sortable tuple for any form parse_api_version accepts; None when empty or unparsable."""
+    if not version or not isinstance(version, str):
+        return None
+    try:
+        return parse_version(version, "zoom_api")
+    except InvalidValue:
+        return None
 
 
 def classify_device(device: Mapping[str, Any]) -> str:

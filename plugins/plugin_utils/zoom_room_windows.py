@@ -96,10 +96,6 @@ def script_result(raw: Any) -> tuple[dict[str, Any], list[str]]:
     return result, errors
 
 
-def version_key(version: str | None) -> tuple[int, ...]:
-    return parse_version(version) if version else ()
-
-
 # --------------------------------------------------------------------------- app version
 
 
@@ -125,7 +121,7 @@ def app_facts(result: dict[str, Any]) -> dict[str, Any]:
         for field in ("file_version", "product_version"):
             readings.append((text(entries[0].get("display_name")) if entries else "ZoomRooms.exe",
                              read_version(text(exe.get(field)), "file_version")))
-    readable = sorted((r for r in readings if r[1]["version"]), key=lambda r: version_key(r[1]["version"]),
+    readable = sorted((r for r in readings if r[1]["version"]), key=lambda r: parse_version(r[1]["version"]),
                       reverse=True)
     registry_first = [r for r in readable if r[1]["version_source"] == "registry"] or readable
     if registry_first:
