@@ -238,8 +238,8 @@ def lock_is_free(lab, room):
 
 
 def test_a_stopped_rollout_gives_back_every_lock(healed, tmp_path):
-    """Case 6: the first wave fails verify and stops the rollout; the later wave's rooms, locked since their
-    diagnosis, are given back (not left locked for zoom_rooms_lock_max_hold), and untouched."""
+    """Case 6: the first wave fails verify and stops the rollout; its room's lock is given back, and the later
+    wave's room is left unlocked (not locked for zoom_rooms_lock_max_hold) and untouched."""
     rooms = healed.rooms
     broken, later = rooms[0], rooms[1]
     healed.labctl("fault", broken, "firewall_block")
