@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Tuple
 
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue, is_loopback
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import (
     parse_version,
     read_version,
@@ -206,10 +206,10 @@ def usable_address(ip: str | None) -> bool:
     if not ip or not isinstance(ip, str):
         return False
     try:
-        address = ipaddress.ip_address(ip.strip())
+        address = ipaddress.ip_address(ip.strip())  # as written: it becomes ansible_host
     except ValueError:
         return False
-    return not (address.is_loopback or address.is_unspecified)
+    return not (is_loopback(address) or address.is_unspecified)
 
 
 def normalise_device(device: Mapping[str, Any]) -> Dict[str, Any]:
@@ -331,23 +331,12 @@ def classify_status(status: int) -> str:
     return "client_error"
 
 
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(name: str, url: str) -> None:
     """Reject URLs that would send credentials in clear text or nowhere sensible."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ZoomConfigError(f"{name}: {url!r} is not an http(s) URL")
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ZoomConfigError(
             f"{name}: {url!r} uses plain http; only https is allowed (http only for loopback test doubles)"
         )

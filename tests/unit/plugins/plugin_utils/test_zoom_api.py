@@ -8,6 +8,8 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 import zoom_api_double as zd
+from ansible_collections.zoomrooms.remediation.plugins.filter import zoom_room_evidence
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import is_loopback
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils import zoom_api
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import (
     ZoomApiError,
@@ -170,6 +172,13 @@ def test_settings_refuse_bad_values(options, message):
                                  "https://api.zoom.us/v2", "https://api-eu.zoom.example/v2"])
 def test_loopback_http_and_any_https_are_allowed(url):
     assert settings_from({**CREDENTIALS, "base_url": url}, {}).base_url == url
+
+
+def test_every_loopback_question_is_the_one_rule():
+    """The API client's URL check, the inventory's ansible_host and the evidence pack ask zoom_room_net."""
+    assert zoom_api.is_loopback is is_loopback and zoom_room_evidence.is_loopback is is_loopback
+    assert settings_from({**CREDENTIALS, "base_url": "http://127.0.0.2:8080/v2"}, {}).base_url  # all of 127/8
+    assert not usable_address("127.0.0.2")
 
 
 # --------------------------------------------------------------------------- client against the double
