@@ -54,6 +54,9 @@ ENV_VARS = {
     "client_secret": "ZOOM_CLIENT_SECRET",
 }
 
+# What says someone meant to use the Zoom API: one of its credentials (api_configured).
+CREDENTIAL_OPTIONS = ("account_id", "client_id", "client_secret")
+
 ROOM_FILTERS = frozenset({"status", "type", "location_id", "query_name", "tag_ids", "unassigned_rooms"})
 APP_VERSION_ACTIONS = ("upgrade", "downgrade", "cancel")
 
@@ -362,6 +365,15 @@ class ZoomSettings:
     max_requests_per_second: float = 0.0  # 0: do not pace (429s are still retried)
 
 
+def api_configured(options: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> bool:
+    """The one "is the Zoom API configured" rule: a credential is given, as an option (None/'' = not
+    given) or as its ZOOM_* variable. Configured is not complete: settings_from names what is missing."""
+    options = options or {}
+    environ = os.environ if environ is None else environ
+    return any(options.get(name) not in (None, "") or bool(environ.get(ENV_VARS[name]))
+               for name in CREDENTIAL_OPTIONS)
+
+
 def settings_from(options: Mapping[str, Any] | None = None,
                   environ: Mapping[str, str] | None = None) -> ZoomSettings:
     """Settings from explicit options (None/'' = not given), then ZOOM_* env vars, then defaults."""
@@ -376,8 +388,7 @@ def settings_from(options: Mapping[str, Any] | None = None,
             values[name] = str(value).strip()
     if "base_url" in values:
         values["base_url"] = values["base_url"].rstrip("/")  # paths are appended as "/rooms..."
-    missing = [f"{name} (or {ENV_VARS[name]})" for name in ("account_id", "client_id", "client_secret")
-               if not values.get(name)]
+    missing = [f"{name} (or {ENV_VARS[name]})" for name in CREDENTIAL_OPTIONS if not values.get(name)]
     if missing:
         raise ZoomConfigError("Zoom API credentials missing: " + ", ".join(missing))
     for name, value in options.items():
