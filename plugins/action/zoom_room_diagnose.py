@@ -26,7 +26,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_cs
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_csapi import (
     read as read_csapi,
 )
-from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import diagnose, room_status
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import diagnose
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_inventory_view import (
     API_IDENTITY_KEYS,
     API_VIEW_KEYS,
@@ -35,6 +35,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_in
     api_view,
     api_view_of_fact,
 )
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_report_entry import room_entry
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows import windows_facts
 
 FACTS_MODULE = "zoomrooms.remediation.zoom_room_facts"
@@ -119,12 +120,8 @@ def room_results(facts: Dict[str, Any], findings: List[Dict[str, Any]], api_fact
     if csapi is not None:
         results["zoom_room_csapi"] = csapi
     if report:
-        results["zoom_room_report"] = {"platform": facts.get("platform"),
-                                       "status": room_status(findings, "diagnose"),
-                                       "findings": findings,
-                                       "facts_before": facts}
-        if csapi is not None:
-            results["zoom_room_report"]["csapi"] = csapi
+        with_csapi = {"csapi": csapi} if csapi is not None else {}
+        results["zoom_room_report"] = room_entry(findings, facts.get("platform"), facts_before=facts, **with_csapi)
     return results
 
 

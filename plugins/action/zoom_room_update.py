@@ -48,9 +48,8 @@ def report_step(state: Mapping[str, Any], read_now: Mapping[str, Any], room: str
     """The room's report entry; `read_now` is the re-read when something changed."""
     after = read_now if state["did_change"] else None
     final_api = (after or state["before"])["api"]
-    entry = update.report_entry(state["plan"], state["before"], after, state["version"], state["restart"],
-                                state["regenerated"], update.controllers_to_update(room, final_api))
-    return entry
+    return update.updated_room_entry(state["plan"], state["before"], after, state["version"], state["restart"],
+                                     state["regenerated"], update.controllers_to_update(room, final_api))
 
 
 class ActionModule(ActionBase):

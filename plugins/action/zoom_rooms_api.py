@@ -22,6 +22,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api imp
     READ_ARGUMENT_SPEC,
     ZoomApiError,
     ZoomClient,
+    api_configured,
     gather,
     normalise_device,
     settings_from,
@@ -31,6 +32,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api imp
 )
 
 CONNECTION_OPTIONS = tuple(CONNECTION_ARGUMENT_SPEC)
+NOT_CONFIGURED = "the Zoom API is not configured (no credential as an option or ZOOM_* variable)"
 
 ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     **READ_ARGUMENT_SPEC,
@@ -42,6 +44,7 @@ ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "regenerate_activation_code": {"type": "bool", "default": False},
     "restart": {"type": "bool", "default": False},
     "check_settings": {"type": "bool", "default": False},
+    "if_configured": {"type": "bool", "default": False},
     "background": {"type": "bool", "default": False},
     "collect": {"type": "dict"},
 }
@@ -245,6 +248,14 @@ def collect_background(job: Mapping[str, Any], timeout: float) -> Dict[str, Any]
     return result
 
 
+def skip_unconfigured(params: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Dict[str, Any] | None:
+    """A skipped result for a task with if_configured=true when the Zoom API is not configured."""
+    if params.get("if_configured") and not api_configured({name: params.get(name) for name in CONNECTION_OPTIONS},
+                                                          environ):
+        return {"changed": False, "skipped": True, "skip_reason": NOT_CONFIGURED}
+    return None
+
+
 def background_read(settings: Any, params: Mapping[str, Any]) -> Callable[[], Dict[str, Any]]:
     def read() -> Dict[str, Any]:
         records, missing, errors = gather(ZoomClient(settings), params.get("room_ids"), params["max_workers"])
@@ -263,6 +274,10 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         if params["collect"] is not None:
             result.update(collect_background(params["collect"], params["wait_timeout"]))
+            return result
+        skipped = skip_unconfigured(params)
+        if skipped:
+            result.update(skipped)
             return result
         try:
             settings = settings_from({name: params.get(name) for name in CONNECTION_OPTIONS})

@@ -1,4 +1,5 @@
-"""Filters the playbooks use for diagnosis, remediation choice, verification, status and input checks."""
+"""Filters the playbooks use for diagnosis, remediation choice, verification, status, report entries and input
+checks."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_in
     reachability_of,
     room_fact,
 )
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_report_entry import room_entry
 
 ROLES = Path(__file__).resolve().parents[2] / "roles"
 
@@ -50,6 +52,7 @@ class FilterModule:
             "zoom_room_fixes": fixes,
             "zoom_room_verify": verify,
             "zoom_room_status": room_status,
+            "zoom_room_report_entry": room_entry,
             "zoom_rooms_input_errors": input_errors,
             "zoom_rooms_role_options": role_options,
             "zoom_rooms_needing_fixes": rooms_needing_fixes,

@@ -12,13 +12,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import ipaddress
 import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import is_loopback
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_rooms_report import (
     natural_key,
     redact,
@@ -211,18 +211,6 @@ def evidence_logs(tail: Mapping[str, Any] | None, requested: Sequence[str] | Non
 
 
 # --------------------------------------------------------------------------- addresses
-
-
-def is_loopback(address: Any) -> bool:
-    if not isinstance(address, str) or not address.strip():
-        return False
-    text = address.strip().strip("[]").split("%")[0]
-    if text.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(text).is_loopback
-    except ValueError:
-        return False
 
 
 def evidence_addresses(facts: Mapping[str, Any] | None, inventory: Mapping[str, Any]) -> dict[str, Any]:

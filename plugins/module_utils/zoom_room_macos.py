@@ -35,7 +35,11 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ma
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_proxy import (
     NetworkSetupProxyBackend,
 )
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import Network, is_loopback
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
+    Network,
+    as_address,
+    is_local_scope,
+)
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import read_version
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -148,11 +152,7 @@ def parse_ifconfig(text: str) -> Parsed:
             address, prefix = inet6.group(1).split("%", 1)[0], int(inet6.group(2))
         else:
             continue
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            continue
-        if ip.is_loopback or (ip.version == 6 and ip.is_link_local):
+        if as_address(address) is None or is_local_scope(address):
             continue
         addresses.append({"interface": interface, "address": address, "prefix": prefix})
     if interface is None and (text or "").strip():
@@ -239,10 +239,7 @@ def read_listener(run: Runner, port: int) -> Parsed:
 
 
 def read_addresses(run: Runner) -> Parsed:
-    parsed = parse_ifconfig(read_stdout(run, [IFCONFIG]))
-    if parsed.value is None:
-        return parsed
-    return Parsed([entry for entry in parsed.value if not is_loopback(entry["address"])], parsed.note)
+    return parse_ifconfig(read_stdout(run, [IFCONFIG]))  # loopback and link-local already left out
 
 
 def _section(errors: List[str], what: str, read: Callable[[], Any], fallback: Any) -> Any:

@@ -11,6 +11,7 @@ from typing import Iterable, Sequence, Union
 
 # Union, not `|`: module_utils also run on a Mac's /usr/bin/python3 (3.9).
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007
+IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]  # noqa: UP007
 
 
 class InvalidValue(ValueError):
@@ -66,8 +67,31 @@ def address_in_any(address: str, networks: Iterable[Network]) -> bool:
     return any(ip.version == net.version and ip in net for net in networks)
 
 
-def is_loopback(address: str | None) -> bool:
+# Host names that mean loopback on every platform we read (the glibc and macOS /etc/hosts defaults).
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+def as_address(value: object) -> IPAddress | None:
+    """An IP literal as hosts, URLs and tools write it (padded, `[::1]`, `fe80::1%en0`); None otherwise."""
+    if value is None:
+        return None
+    text = str(value).strip().strip("[]").split("%")[0]
     try:
-        return ipaddress.ip_address(str(address)).is_loopback
+        return ipaddress.ip_address(text)
     except ValueError:
-        return False
+        return None
+
+
+def is_loopback(address: object) -> bool:
+    """The one loopback rule: 127.0.0.0/8, ::1, or a name for them (`localhost`). A room that reports one
+    to Zoom has a proxy swallowing local traffic; a URL on one is a test double."""
+    if address is not None and str(address).strip().strip("[]").lower() in LOOPBACK_NAMES:
+        return True
+    ip = as_address(address)
+    return ip is not None and ip.is_loopback
+
+
+def is_local_scope(address: object) -> bool:
+    """Loopback or IPv6 link-local: an interface address no controller connects to, left out of the facts."""
+    ip = as_address(address)
+    return is_loopback(address) or (ip is not None and ip.version == 6 and ip.is_link_local)

@@ -13,6 +13,8 @@ import socket
 import time
 from typing import Any, Iterable, Sequence
 
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import address_in_any
+
 NO_ROUTE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH}
 
 
@@ -94,9 +96,5 @@ def _result(target: dict[str, Any], code: int, started: float) -> dict[str, Any]
 
 
 def in_connected_subnet(address: str, connected: Iterable[str]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(subnet, strict=False) for subnet in connected
-               if ipaddress.ip_network(subnet, strict=False).version == ip.version)
+    """Is the address on one of the probe host's own subnets (given as `10.0.0.5/24` or `10.0.0.0/24`)?"""
+    return address_in_any(address, [ipaddress.ip_network(subnet, strict=False) for subnet in connected])

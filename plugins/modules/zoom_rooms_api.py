@@ -68,6 +68,13 @@ options:
         with the reason otherwise. update_versions.yml runs this before it touches any room.
     type: bool
     default: false
+  if_configured:
+    description:
+      - Do nothing, with a skipped result, when the Zoom API is not configured, that is when no credential
+        (I(account_id), I(client_id), I(client_secret)) is given as an option or as its C(ZOOM_*) variable.
+        The zoom_room_diagnose role reads the API this way, only when it is configured.
+    type: bool
+    default: false
   background:
     description:
       - Start the read (rooms and devices, no change) in a process of its own on the control node and

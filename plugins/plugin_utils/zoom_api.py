@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Tuple
 
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue, is_loopback
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import (
     parse_version,
     read_version,
@@ -53,6 +53,9 @@ ENV_VARS = {
     "client_id": "ZOOM_CLIENT_ID",
     "client_secret": "ZOOM_CLIENT_SECRET",
 }
+
+# What says someone meant to use the Zoom API: one of its credentials (api_configured).
+CREDENTIAL_OPTIONS = ("account_id", "client_id", "client_secret")
 
 ROOM_FILTERS = frozenset({"status", "type", "location_id", "query_name", "tag_ids", "unassigned_rooms"})
 APP_VERSION_ACTIONS = ("upgrade", "downgrade", "cancel")
@@ -206,10 +209,10 @@ def usable_address(ip: str | None) -> bool:
     if not ip or not isinstance(ip, str):
         return False
     try:
-        address = ipaddress.ip_address(ip.strip())
+        address = ipaddress.ip_address(ip.strip())  # as written: it becomes ansible_host
     except ValueError:
         return False
-    return not (address.is_loopback or address.is_unspecified)
+    return not (is_loopback(address) or address.is_unspecified)
 
 
 def normalise_device(device: Mapping[str, Any]) -> Dict[str, Any]:
@@ -331,23 +334,12 @@ def classify_status(status: int) -> str:
     return "client_error"
 
 
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(name: str, url: str) -> None:
     """Reject URLs that would send credentials in clear text or nowhere sensible."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ZoomConfigError(f"{name}: {url!r} is not an http(s) URL")
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ZoomConfigError(
             f"{name}: {url!r} uses plain http; only https is allowed (http only for loopback test doubles)"
         )
@@ -373,6 +365,15 @@ class ZoomSettings:
     max_requests_per_second: float = 0.0  # 0: do not pace (429s are still retried)
 
 
+def api_configured(options: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> bool:
+    """The one "is the Zoom API configured" rule: a credential is given, as an option (None/'' = not
+    given) or as its ZOOM_* variable. Configured is not complete: settings_from names what is missing."""
+    options = options or {}
+    environ = os.environ if environ is None else environ
+    return any(options.get(name) not in (None, "") or bool(environ.get(ENV_VARS[name]))
+               for name in CREDENTIAL_OPTIONS)
+
+
 def settings_from(options: Mapping[str, Any] | None = None,
                   environ: Mapping[str, str] | None = None) -> ZoomSettings:
     """Settings from explicit options (None/'' = not given), then ZOOM_* env vars, then defaults."""
@@ -387,8 +388,7 @@ def settings_from(options: Mapping[str, Any] | None = None,
             values[name] = str(value).strip()
     if "base_url" in values:
         values["base_url"] = values["base_url"].rstrip("/")  # paths are appended as "/rooms..."
-    missing = [f"{name} (or {ENV_VARS[name]})" for name in ("account_id", "client_id", "client_secret")
-               if not values.get(name)]
+    missing = [f"{name} (or {ENV_VARS[name]})" for name in CREDENTIAL_OPTIONS if not values.get(name)]
     if missing:
         raise ZoomConfigError("Zoom API credentials missing: " + ", ".join(missing))
     for name, value in options.items():

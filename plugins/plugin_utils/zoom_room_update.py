@@ -1,5 +1,5 @@
 """update_versions.yml's decisions, as plain functions: plan a room's version change, read back what
-Zoom did, verify, and the room's report entry.
+Zoom did, verify, and the pieces of the room's report entry (built by zoom_room_report_entry).
 
 The playbook only moves data between these and the Zoom API action (docs/zoom-api.md,
 "update_versions.yml"). Room computers only: controllers behind their room are listed for a person,
@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import compare, parse_version
-from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import room_status, verify
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import verify
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_report_entry import room_entry
 
 VERSION_CODES = ("app_version_below_minimum", "app_version_drift")
 UPDATE_ACTIONS = ("upgrade", "downgrade")
@@ -230,35 +231,33 @@ def changed_entries(version: Mapping[str, Any] | None, restart: Mapping[str, Any
     return entries
 
 
-def report_entry(room_plan: Mapping[str, Any], before: Mapping[str, Any], after: Mapping[str, Any] | None,
-                 version: Mapping[str, Any] | None, restart: Mapping[str, Any] | None, new_code: bool,
-                 controllers: list[dict[str, Any]]) -> dict[str, Any]:
-    """The room's entry in the run report. `before` / `after`: {"facts", "findings", "api"} of the read
-    before the change and of the re-read (None when nothing changed, so there was no re-read)."""
+def updated_room_entry(room_plan: Mapping[str, Any], before: Mapping[str, Any], after: Mapping[str, Any] | None,
+                       version: Mapping[str, Any] | None, restart: Mapping[str, Any] | None, new_code: bool,
+                       controllers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The room's entry in the run report, by the one builder (zoom_room_report_entry.room_entry).
+    `before` / `after`: {"facts", "findings", "api"} of the read before the change and of the re-read
+    (None when nothing changed, so there was no re-read)."""
     did_change = changed(version, restart, new_code)
     text = result_text(version, room_plan)
     judged = None
     if did_change and after is not None:
         judged = verify_update(before["findings"], after["findings"], version, restart, new_code, after["facts"],
                                after["api"])
-    status = room_status(list(before["findings"]), "apply" if judged else "update",
-                         ["update_versions"] if judged else None,
-                         {"passed": not judged["failed"], "findings": judged["findings"]} if judged else None)
-    return {
-        "platform": before["facts"].get("platform"),
-        "status": status,
-        "findings": list(before["findings"]),
-        "planned": planned_entries(room_plan),
-        "changed": changed_entries(version, restart, new_code, text),
-        "verify": ({"passed": judged["passed"], "findings": judged["findings"],
-                    "remaining_targeted": judged["remaining_targeted"], "new": judged["new"],
-                    "versions_agree": judged["versions_agree"]} if judged else {"passed": None, "findings": []}),
-        "rolled_back": False,
-        "version_update": None if version is None else {**version, "action": room_plan["action"],
-                                                        "reason": room_plan["reason"], "result": text},
-        "restart": restart,
-        "activation_code_regenerated": new_code,
-        "controllers_to_update": controllers,
-        "facts_before": before["facts"],
-        "facts_after": after["facts"] if judged else None,
-    }
+    return room_entry(
+        before["findings"], before["facts"].get("platform"), "apply" if judged else "update",
+        applied=["update_versions"] if judged else None,
+        # Only a change that failed fails the room; new findings or a listener still down leave it needing attention.
+        status_verify={"passed": not judged["failed"], "findings": judged["findings"]} if judged else None,
+        verify=({"passed": judged["passed"], "findings": judged["findings"],
+                 "remaining_targeted": judged["remaining_targeted"], "new": judged["new"],
+                 "versions_agree": judged["versions_agree"]} if judged else None),
+        planned=planned_entries(room_plan),
+        changed=changed_entries(version, restart, new_code, text),
+        version_update=None if version is None else {**version, "action": room_plan["action"],
+                                                     "reason": room_plan["reason"], "result": text},
+        restart=restart,
+        activation_code_regenerated=new_code,
+        controllers_to_update=controllers,
+        facts_before=before["facts"],
+        facts_after=after["facts"] if judged else None,
+    )

@@ -19,7 +19,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
     InvalidValue,
     Network,
-    is_loopback,
+    is_local_scope,
     parse_cidrs,
     parse_port,
 )
@@ -174,7 +174,7 @@ def interface_addresses(result: dict[str, Any]) -> list[dict[str, Any]]:
             ip = ipaddress.ip_address(address)
         except ValueError:
             continue
-        if is_loopback(address) or (ip.version == 6 and ip.is_link_local):
+        if is_local_scope(address):
             continue
         addresses.append({"interface": text(entry.get("interface_alias")) or None, "address": address,
                           "prefix": int(entry.get("prefix") or (32 if ip.version == 4 else 128)),

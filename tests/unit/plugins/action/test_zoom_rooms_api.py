@@ -104,6 +104,29 @@ def test_documentation_matches_the_argument_spec():
     yaml.safe_load(stub.RETURN)
 
 
+@pytest.mark.parametrize("params, environ, skipped", [
+    ({"if_configured": True}, {}, True),
+    ({"if_configured": True, "account_id": ""}, {"ZOOM_API_BASE_URL": "https://api.zoom.example/v2"}, True),
+    ({"if_configured": True}, {"ZOOM_CLIENT_ID": "c"}, False),
+    ({"if_configured": True, "client_secret": "s"}, {}, False),
+    ({"if_configured": False}, {}, False),
+], ids=["nothing given", "no credential", "a credential in the environment", "a credential option",
+        "if_configured off: the task fails and says what is missing"])
+def test_if_configured_skips_only_an_unconfigured_api(params, environ, skipped):
+    result = action.skip_unconfigured(params, environ)
+    assert (result is not None) is skipped
+    if skipped:
+        assert result == {"changed": False, "skipped": True, "skip_reason": action.NOT_CONFIGURED}
+
+
+def test_the_roles_and_playbooks_ask_the_one_rule():
+    """No role or playbook decides "configured" itself from ZOOM_* variables: zoom_rooms_api if_configured does."""
+    api_start = yaml.safe_load((PROJECT / "roles/zoom_room_diagnose/tasks/api_start.yml").read_text())
+    assert api_start[0]["zoomrooms.remediation.zoom_rooms_api"]["if_configured"] is True
+    for path in [*PROJECT.glob("roles/*/tasks/*.yml"), *PROJECT.glob("playbooks/*.yml")]:
+        assert "'ZOOM_" not in path.read_text(), path
+
+
 # --------------------------------------------------------------------------- the read in the background
 
 def wait_until_finished(path: Path, seconds: float = 10.0) -> None:

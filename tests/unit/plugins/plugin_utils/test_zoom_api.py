@@ -8,6 +8,8 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 import zoom_api_double as zd
+from ansible_collections.zoomrooms.remediation.plugins.filter import zoom_room_evidence
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import is_loopback
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils import zoom_api
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import (
     ZoomApiError,
@@ -17,6 +19,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api imp
     ZoomDailyLimitError,
     ZoomNotFoundError,
     ZoomTimeoutError,
+    api_configured,
     backoff_delay,
     classify_devices,
     is_daily_limit,
@@ -170,6 +173,34 @@ def test_settings_refuse_bad_values(options, message):
                                  "https://api.zoom.us/v2", "https://api-eu.zoom.example/v2"])
 def test_loopback_http_and_any_https_are_allowed(url):
     assert settings_from({**CREDENTIALS, "base_url": url}, {}).base_url == url
+
+
+@pytest.mark.parametrize("options, environ, configured", [
+    ({}, {}, False),
+    ({"account_id": "", "client_id": None, "client_secret": ""}, {"ZOOM_ACCOUNT_ID": ""}, False),
+    ({"base_url": "https://api.zoom.example/v2", "token_url": "https://zoom.example/token", "ca_bundle": "/ca"},
+     {"ZOOM_API_BASE_URL": "https://api.zoom.example/v2"}, False),
+    ({"account_id": "acct"}, {}, True),
+    ({"client_secret": "s"}, {}, True),
+    ({}, {"ZOOM_CLIENT_ID": "c"}, True),
+    ({"account_id": ""}, {"ZOOM_CLIENT_SECRET": "s"}, True),
+], ids=["nothing", "blank values", "addresses and a CA are not credentials", "an account id option",
+        "a secret option", "a client id in the environment", "a blank option, a secret in the environment"])
+def test_api_configured_means_a_credential_is_given(options, environ, configured):
+    assert api_configured(options, environ) is configured
+
+
+def test_configured_is_not_complete():
+    assert api_configured({"account_id": "acct"}, {})
+    with pytest.raises(ZoomConfigError, match=r"credentials missing: client_id \(or ZOOM_CLIENT_ID\), client_secret"):
+        settings_from({"account_id": "acct"}, {})
+
+
+def test_every_loopback_question_is_the_one_rule():
+    """The API client's URL check, the inventory's ansible_host and the evidence pack ask zoom_room_net."""
+    assert zoom_api.is_loopback is is_loopback and zoom_room_evidence.is_loopback is is_loopback
+    assert settings_from({**CREDENTIALS, "base_url": "http://127.0.0.2:8080/v2"}, {}).base_url  # all of 127/8
+    assert not usable_address("127.0.0.2")
 
 
 # --------------------------------------------------------------------------- client against the double

@@ -142,7 +142,7 @@ def entry(findings_before, version, after_findings, facts_after=None, api_after=
     before = {"facts": FACTS, "findings": findings_before, "api": api()}
     did_change = update.changed(version, restart, new_code)
     after = {"facts": facts_after, "findings": after_findings, "api": api_after or api("6.2.0.4512")}
-    return update.report_entry(plan, before, after if did_change else None, version, restart, new_code, [])
+    return update.updated_room_entry(plan, before, after if did_change else None, version, restart, new_code, [])
 
 
 def test_an_upgrade_that_shows_everywhere_is_fixed():
@@ -187,8 +187,8 @@ def test_a_new_code_clears_its_finding_and_a_restart_must_bring_the_listener_bac
 def test_healthy_room_entry():
     current = api("6.2.0.4512", ("6.2.0.4512",))
     plan = update.plan([], NEW_FACTS, current, "upgrade", "6.0")
-    report = update.report_entry(plan, {"facts": NEW_FACTS, "findings": [], "api": current}, None, None, None,
-                                 False, [])
+    report = update.updated_room_entry(plan, {"facts": NEW_FACTS, "findings": [], "api": current}, None, None, None,
+                                       False, [])
     assert (report["status"], report["planned"], report["version_update"]) == ("healthy", [], None)
 
 
