@@ -19,7 +19,8 @@ class FakeDouble:
 
 
 def phase(seconds: float, requests: int = 0, throttled: int = 0, hosts: int = 930) -> Dict[str, Any]:
-    return {"seconds": seconds, "hosts": hosts, "requests": requests, "throttled": throttled}
+    return {"seconds": seconds, "cpu_seconds": round(seconds * 0.9, 3), "hosts": hosts, "requests": requests,
+            "throttled": throttled}
 
 
 def test_plans_are_zooms_medium_category_limits():
@@ -53,6 +54,7 @@ def test_plan_result_keeps_every_phase():
         "limit_per_second": 20.0, "max_requests_per_second": 20.0, "rooms": 1000, "hosts": 930, "workers": 4,
         "uncached": 51.2, "cached_cold": 51.9, "cached_warm": 1.9, "cached_warm_runs": [1.9, 1.7, 2.4],
         "cached_warm_lean": 1.05, "cached_warm_lean_runs": [1.1, 1.0],
+        "cpu_seconds": {"uncached": 46.08, "cached_cold": 46.71, "cached_warm": 1.71, "cached_warm_lean": 0.945},
         "requests": {"uncached": 1004, "cached_cold": 1004, "cached_warm": 0},
         "throttled": {"uncached": 2, "cached_cold": 3, "cached_warm": 0}}
 
@@ -75,8 +77,9 @@ def test_format_rate_limited_shows_every_figure_and_the_verdict():
              for name, limit, seconds in (("pro", 20.0, 51.0), ("business", 60.0, 17.5))}
     table = ib.format_rate_limited(plans)
     assert "1000 rooms (930 hosts)" in table
-    assert [line.split()[:6] for line in table.splitlines()[2:4]] == [
-        ["pro", "20", "51.00", "51.00", "1.50", "0.90"], ["business", "60", "17.50", "17.50", "1.50", "0.90"]]
+    assert [line.split()[:7] for line in table.splitlines()[2:4]] == [
+        ["pro", "20", "51.00", "51.00", "1.50", "0.90", "1.35"],
+        ["business", "60", "17.50", "17.50", "1.50", "0.90", "1.35"]]
     assert "1004/1004/0" in table and "1/0/0" in table
     assert table.splitlines()[-1].startswith("target: warm cached run < 2 s: met (slowest 1.50 s)")
     plans["pro"]["cached_warm"] = 2.5
