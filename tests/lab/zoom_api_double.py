@@ -13,11 +13,12 @@ Zoom endpoints (base ``http://HOST:PORT/v2``):
   PATCH /v2/rooms/{id}/events  {"method": "zoomroom.restart"}  202; 400 code 300 when offline
 
 Rate limit (optional, off by default): with ``rate_limit_per_second`` N (DoubleConfig, start_double,
-``--rate-limit``) every /v2 request is counted in one sliding 1-s window shared by all operations, as
-Zoom counts the Rooms endpoints' "Medium" category per account; a request that would be the N+1th in
-the last second is answered 429 with ``X-RateLimit-Category: Medium`` and ``X-RateLimit-Type: QPS``
-(like the ``per_second_429`` fault) and is not counted in the window. ``GET /_lab/requests`` reports
-how many were throttled.
+``--rate-limit``) every /v2 request is counted in one sliding 1-s window shared by all operations (Zoom
+counts the Rooms endpoints' "Medium" category per account; how it counts within a second it does not
+document, so the window is the double's choice); a request that would be the N+1th in the last second
+is answered 429 with ``X-RateLimit-Category: Medium`` and ``X-RateLimit-Type: QPS`` (like the
+``per_second_429`` fault) and is not counted in the window. ``GET /_lab/requests`` reports how many
+were throttled.
 
 Lab control endpoints (not Zoom):
   POST   /_lab/faults {"kind": per_second_429|daily_429|server_error|slow, "count": n, "delay": s}
