@@ -23,9 +23,9 @@ description:
   - "Host variables: C(zoom_room_id), C(zoom_room_name), C(zoom_room_status), C(zoom_room_location_id),
     C(zoom_room_platform) (windows, macos, linux, appliance, unknown), C(zoom_room_app_version)
     (room computer, normalised C(X.Y.Z.build)), C(zoom_room_controller_versions), C(zoom_room_reported_ip)
-    and C(zoom_room_devices): a list of dicts with C(id), C(type), C(role) (room_computer, controller,
-    other), C(app_version) (normalised), C(app_version_raw), C(device_system), C(platform), C(status),
-    C(ip_address), C(hostname)."
+    and C(zoom_room_devices) (unless C(device_hostvars=false)): a list of dicts with C(id), C(type),
+    C(role) (room_computer, controller, other), C(app_version) (normalised), C(app_version_raw),
+    C(device_system), C(platform), C(status), C(ip_address), C(hostname)."
   - Activation codes are not exposed as host variables and never cached.
   - The config file must be named C(zoom_rooms.yml) or end in C(.zoom_rooms.yml) (or C(.yaml)).
   - Credentials come from the options or the C(ZOOM_*) environment variables. The client secret is
@@ -99,6 +99,17 @@ options:
     description: Rooms whose devices are fetched in parallel.
     type: int
     default: 4
+  device_hostvars:
+    description:
+      - Set C(zoom_room_devices), every device of the room, on each host.
+      - It is about three quarters of each host's variables, and Ansible copies, tags and (for
+        C(ansible-inventory --list)) prints every value, so leaving it out makes loading a large
+        inventory markedly cheaper (docs/performance.md, "Inventory").
+      - With C(false) the other host variables are unchanged (C(zoom_room_app_version),
+        C(zoom_room_controller_versions), C(zoom_room_reported_ip)...) and the devices are still
+        read (and cached); an evidence pack then lists no Zoom API devices for the room.
+    type: bool
+    default: true
   filters:
     description:
       - Filters for C(GET /rooms) C(status) (Offline, Available, InMeeting, UnderConstruction),
@@ -188,8 +199,10 @@ def host_names(rooms: List[Mapping[str, Any]]) -> Dict[str, str]:
     return names
 
 
-def room_host(room: Mapping[str, Any], devices: List[Mapping[str, Any]]) -> Dict[str, Any] | None:
-    """Host variables and groups for one room, or None when it has no room computer."""
+def room_host(room: Mapping[str, Any], devices: List[Mapping[str, Any]], device_hostvars: bool = True
+              ) -> Dict[str, Any] | None:
+    """Host variables and groups for one room, or None when it has no room computer.
+    ``device_hostvars`` False leaves out zoom_room_devices."""
     record = room_record(room, devices)
     if record["room_computer_id"] is None:
         return None
@@ -204,8 +217,9 @@ def room_host(room: Mapping[str, Any], devices: List[Mapping[str, Any]]) -> Dict
         "zoom_room_app_version": record["room_computer_version"],
         "zoom_room_controller_versions": record["controller_versions"],
         "zoom_room_reported_ip": record["reported_ip"],
-        "zoom_room_devices": record["devices"],
     }
+    if device_hostvars:
+        host_vars["zoom_room_devices"] = record["devices"]
     if usable_address(record["reported_ip"]):
         host_vars["ansible_host"] = record["reported_ip"].strip()
     groups = [PLATFORM_GROUPS.get(record["platform"], "zoom_rooms"), f"status_{status.lower()}"]
@@ -214,13 +228,13 @@ def room_host(room: Mapping[str, Any], devices: List[Mapping[str, Any]]) -> Dict
     return {"vars": host_vars, "groups": groups}
 
 
-def build_hosts(rooms: List[Mapping[str, Any]], devices_by_room: Mapping[str, List[Mapping[str, Any]]]
-                ) -> Dict[str, Dict[str, Any]]:
+def build_hosts(rooms: List[Mapping[str, Any]], devices_by_room: Mapping[str, List[Mapping[str, Any]]],
+                device_hostvars: bool = True) -> Dict[str, Dict[str, Any]]:
     """host name -> {"vars", "groups"} for every room with a room computer."""
     names = host_names(rooms)
     hosts = {}
     for room in rooms:
-        host = room_host(room, devices_by_room.get(room["id"]) or [])
+        host = room_host(room, devices_by_room.get(room["id"]) or [], device_hostvars)
         if host is not None:
             hosts[names[room["id"]]] = host
     return hosts
@@ -260,7 +274,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             data = self._fetch()
         if update_cache:
             self._cache[cache_key] = data
-        self._populate(build_hosts(data["rooms"], data["devices"]))
+        self._populate(build_hosts(data["rooms"], data["devices"], self.get_option("device_hostvars")))
 
     # ---- I/O
 
@@ -304,6 +318,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, hosts: Dict[str, Dict[str, Any]]) -> None:
         strict = self.get_option("strict")
+        compose, groups, keyed_groups = (self.get_option(name) for name in ("compose", "groups", "keyed_groups"))
         self.inventory.add_group("zoom_rooms")
         for name, host in hosts.items():
             for group in host["groups"]:
@@ -313,7 +328,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self.inventory.add_host(name, group=group)
             for key, value in host["vars"].items():
                 self.inventory.set_variable(name, key, value)
+            if not (compose or groups or keyed_groups):
+                continue  # nothing constructed: no copy of the host's variables to build
             host_vars = self.inventory.get_host(name).get_vars()
-            self._set_composite_vars(self.get_option("compose"), host_vars, name, strict=strict)
-            self._add_host_to_composed_groups(self.get_option("groups"), host_vars, name, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), host_vars, name, strict=strict)
+            self._set_composite_vars(compose, host_vars, name, strict=strict)
+            self._add_host_to_composed_groups(groups, host_vars, name, strict=strict)
+            self._add_host_to_keyed_groups(keyed_groups, host_vars, name, strict=strict)

@@ -30,10 +30,11 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Tuple
 
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue, is_loopback
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import (
@@ -557,6 +558,7 @@ class ZoomClient:
         self._token_lock = threading.Lock()
         self._pace_lock = threading.Lock()
         self._next_slot = 0.0
+        self._starts: Deque[float] = deque()  # request starts of the last second (pacing)
         self._secrets = {settings.client_secret}
 
     def __repr__(self) -> str:
@@ -736,16 +738,36 @@ class ZoomClient:
         return delay
 
     def _pace(self) -> None:
-        """Space request starts to max_requests_per_second across all threads."""
+        """Hold this request until it may start under max_requests_per_second, across all threads.
+
+        A start is granted (and counted) when it happens, not reserved ahead: a thread that wakes
+        late then loses its turn instead of sending right next to the one after it. Starts are at
+        least 1/rate apart and never more than the rate (rounded down, at least 1) fall in any 1-s
+        window, which is how Zoom states its per-second limits.
+        """
         rate = float(self.settings.max_requests_per_second)
         if rate <= 0:
             return
-        with self._pace_lock:
-            now = self._clock()
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + 1.0 / rate
-        if slot > now:
-            self._sleep(slot - now)
+        while True:
+            with self._pace_lock:
+                wait = self._pace_wait(self._clock(), rate)
+            if wait <= 0:
+                return
+            self._sleep(wait)
+
+    def _pace_wait(self, now: float, rate: float) -> float:
+        """Seconds until a request may start; 0 means it starts now (and is counted). Holds _pace_lock."""
+        starts = self._starts
+        while starts and starts[0] <= now - 1.0:
+            starts.popleft()
+        ready = self._next_slot
+        if len(starts) >= max(1, int(rate)):
+            ready = max(ready, starts[0] + 1.0)
+        if ready > now:
+            return ready - now
+        starts.append(now)
+        self._next_slot = now + 1.0 / rate
+        return 0.0
 
     # ---- errors and logging
 

@@ -12,6 +12,14 @@ Zoom endpoints (base ``http://HOST:PORT/v2``):
   PUT   /v2/rooms/{roomId}/devices/{deviceId}/app_version   204; 400 codes 8001-8004
   PATCH /v2/rooms/{id}/events  {"method": "zoomroom.restart"}  202; 400 code 300 when offline
 
+Rate limit (optional, off by default): with ``rate_limit_per_second`` N (DoubleConfig, start_double,
+``--rate-limit``) every /v2 request is counted in one sliding 1-s window shared by all operations (Zoom
+counts the Rooms endpoints' "Medium" category per account; how it counts within a second it does not
+document, so the window is the double's choice); a request that would be the N+1th in the last second
+is answered 429 with ``X-RateLimit-Category: Medium`` and ``X-RateLimit-Type: QPS`` (like the
+``per_second_429`` fault) and is not counted in the window. ``GET /_lab/requests`` reports how many
+were throttled.
+
 Lab control endpoints (not Zoom):
   POST   /_lab/faults {"kind": per_second_429|daily_429|server_error|slow, "count": n, "delay": s}
   GET    /_lab/faults, DELETE /_lab/faults
@@ -21,7 +29,8 @@ Lab control endpoints (not Zoom):
   POST   /_lab/rooms/{room_name}/app_version_error {"code": 8001..8004 (or another), "count": n}
   POST   /_lab/rooms/{room_name}/devices_error {"status": 503, "count": n}   that room's device reads fail
   GET    /_lab/rooms                                  raw state, including internal fields
-  GET    /_lab/requests                               /v2 and token requests served, per operation
+  GET    /_lab/requests                               /v2 and token requests served, per operation, and
+                                                      {"throttled": n} 429s of the rate limit
 
 Behaviour the OpenAPI document does not pin down (chosen here, documented in docs/zoom-api.md):
 an app version change finishes ``upgrade_delay`` seconds after the request, and only while the
@@ -33,7 +42,7 @@ unknown rooms answer 404 code 1012 where the document lists a 404 and 400 code 1
 only a 400.
 
 CLI: ``python tests/lab/zoom_api_double.py --host 127.0.0.1 --port 0 --rooms N [--state-file PATH]
-[--extra-host ADDR ...]`` prints one JSON line {"base_url", "token_url", "port", "pid",
+[--extra-host ADDR ...] [--rate-limit N]`` prints one JSON line {"base_url", "token_url", "port", "pid",
 "extra_base_urls", "extra_token_urls"} once listening. Credentials default to LAB_ACCOUNT_ID / LAB_CLIENT_ID /
 LAB_CLIENT_SECRET below (flags --account-id, --client-id, --client-secret).
 """
@@ -54,8 +63,8 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections import Counter
-from dataclasses import dataclass, field
+from collections import Counter, deque
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Tuple
@@ -99,6 +108,7 @@ class DoubleConfig:
     state_file: str | None = None
     record: bool = False  # keep every /v2 exchange for OpenAPI validation in tests
     verbose: bool = False
+    rate_limit_per_second: float | None = None  # None: no limit (see RateLimiter)
 
 
 class ManualClock:
@@ -114,6 +124,35 @@ class ManualClock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
+
+
+class RateLimiter:
+    """At most ``per_second`` requests (rounded down, at least 1) in any sliding 1-s window.
+
+    ``allow()`` is True and counts the request, or False when the window is full: the caller
+    answers 429 and the refused request does not count (the double's choice; Zoom does not say).
+    """
+
+    def __init__(self, per_second: float, clock: Callable[[], float]):
+        if per_second <= 0:
+            raise ValueError("rate_limit_per_second must be positive (or None for no limit)")
+        self.per_second = float(per_second)
+        self.capacity = max(1, int(per_second))
+        self.clock = clock
+        self.throttled = 0
+        self._starts: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def allow(self) -> bool:
+        with self._lock:
+            now = self.clock()
+            while self._starts and self._starts[0] <= now - 1.0:
+                self._starts.popleft()
+            if len(self._starts) >= self.capacity:
+                self.throttled += 1
+                return False
+            self._starts.append(now)
+            return True
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -312,6 +351,8 @@ class LabState:
         self.exchanges: List[Dict[str, Any]] = []
         self.requests_served = 0
         self.requests_by_operation: Counter[str] = Counter()
+        limit = config.rate_limit_per_second
+        self.rate_limiter = RateLimiter(limit, clock) if limit is not None else None
         self._rng = random.Random()
 
     # ---- rooms
@@ -556,6 +597,15 @@ class LabState:
         with self.lock:
             return self.faults.pop(0) if self.faults else None
 
+    def over_rate_limit(self) -> bool:
+        """True when the rate limit (if any) refuses this /v2 request."""
+        return self.rate_limiter is not None and not self.rate_limiter.allow()
+
+    @property
+    def throttled(self) -> int:
+        """429s the rate limit has answered (injected per_second_429 faults not included)."""
+        return self.rate_limiter.throttled if self.rate_limiter is not None else 0
+
     # ---- persistence
 
     def snapshot(self) -> Dict[str, Any]:
@@ -688,10 +738,7 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
             if fault["kind"] == "slow":
                 time.sleep(fault["delay"])
             elif fault["kind"] == "per_second_429":
-                self._send(429, _error(429, "You have reached the maximum per-second rate limit for this "
-                                            "API. Try again later."),
-                           {"X-RateLimit-Category": "Medium", "X-RateLimit-Type": "QPS",
-                            "X-RateLimit-Limit": "20", "X-RateLimit-Remaining": "0"})
+                self._send_per_second_429(20)
                 return True
             elif fault["kind"] == "daily_429":
                 self._send(429, _error(429, "You have exceeded the daily rate limit of Medium API requests "
@@ -704,6 +751,9 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
             else:
                 self._send(fault["status"], _error(fault["status"], "Internal server error (injected)."))
                 return True
+        if self.state.over_rate_limit():
+            self._send_per_second_429(self.state.rate_limiter.capacity)
+            return True
         header = self.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else ""
         verdict = self.state.token_state(token)
@@ -712,6 +762,12 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
             self._send(401, _error(124, message))
             return True
         return False
+
+    def _send_per_second_429(self, limit: int) -> None:
+        self._send(429, _error(429, "You have reached the maximum per-second rate limit for this API. "
+                                    "Try again later."),
+                   {"X-RateLimit-Category": "Medium", "X-RateLimit-Type": "QPS",
+                    "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0"})
 
     # ---- Zoom endpoints
 
@@ -875,7 +931,7 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
 
     def lab_requests(self) -> None:
         with self.state.lock:
-            self._send(200, {"requests": dict(self.state.requests_by_operation)})
+            self._send(200, {"requests": dict(self.state.requests_by_operation), "throttled": self.state.throttled})
 
     # ---- plumbing
 
@@ -1009,14 +1065,19 @@ def root_url(host: str, port: int) -> str:
 
 def start_double(rooms: int = 0, *, host: str = "127.0.0.1", port: int = 0, seed: int = 7,
                  config: DoubleConfig | None = None, clock: Callable[[], float] = time.time,
-                 extra_hosts: Tuple[str, ...] = ()) -> RunningDouble:
+                 extra_hosts: Tuple[str, ...] = (), rate_limit_per_second: float | None = None) -> RunningDouble:
     """Start the double on background threads; returns once it accepts connections.
+
+    ``rate_limit_per_second`` (when given) overrides the config's: N /v2 requests in any 1-s window,
+    429 beyond (see RateLimiter); None keeps the config's, which defaults to no limit.
 
     ``extra_hosts`` listen on the same port with the same state, for example 127.0.0.1 beside a
     lab bridge address: rooms report on the bridge, the control node's client uses loopback
     (the client allows plain http to loopback only).
     """
     config = config or DoubleConfig()
+    if rate_limit_per_second is not None:
+        config = replace(config, rate_limit_per_second=rate_limit_per_second)
     state = LabState(config, clock=clock)
     state.load()
     state.seed(rooms, seed)
@@ -1047,10 +1108,14 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--latest-version", default=DEFAULT_LATEST_VERSION)
     parser.add_argument("--upgrade-delay", type=float, default=2.0, help="seconds until an upgrade completes")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument("--rate-limit", type=float, default=None, metavar="N",
+                        help="answer 429 (QPS) beyond N /v2 requests in any 1-s window, e.g. 20 (Pro) or 60 "
+                             "(Business); default: no limit")
     args = parser.parse_args(argv)
     config = DoubleConfig(account_id=args.account_id, client_id=args.client_id, client_secret=args.client_secret,
                           token_lifetime=args.token_lifetime, latest_version=args.latest_version,
-                          upgrade_delay=args.upgrade_delay, state_file=args.state_file, verbose=args.verbose)
+                          upgrade_delay=args.upgrade_delay, state_file=args.state_file, verbose=args.verbose,
+                          rate_limit_per_second=args.rate_limit)
     double = start_double(args.rooms, host=args.host, port=args.port, seed=args.seed, config=config,
                           extra_hosts=tuple(args.extra_host))
     stop = threading.Event()

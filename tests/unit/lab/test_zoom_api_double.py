@@ -323,6 +323,69 @@ def test_unknown_fault_kind_is_refused(double):
     assert call(double, "GET", "/_lab/faults", token=None)[2] == {"faults": []}
 
 
+# --------------------------------------------------------------------------- the rate limit
+
+
+def test_rate_limiter_is_a_sliding_one_second_window(clock):
+    limiter = zd.RateLimiter(3, clock)
+    assert [limiter.allow() for _unused in range(4)] == [True, True, True, False]
+    clock.now += 0.5
+    assert limiter.allow() is False  # the first three are still inside the last second
+    clock.now += 0.5
+    assert [limiter.allow() for _unused in range(4)] == [True, True, True, False]  # 1 s later: room for 3
+    assert limiter.throttled == 3
+
+
+def test_rate_limiter_refuses_nonsense(clock):
+    with pytest.raises(ValueError, match="positive"):
+        zd.RateLimiter(0, clock)
+    assert zd.RateLimiter(0.5, clock).capacity == 1  # at least one request a second
+
+
+@pytest.fixture
+def limited(clock, openapi):
+    """5 seeded rooms behind a limit of 4 /v2 requests a second; the clock only moves by hand."""
+    running = zd.start_double(5, config=zd.DoubleConfig(record=True), clock=clock, rate_limit_per_second=4)
+    yield running
+    running.stop()
+    assert spec_problems(running, openapi) == []
+
+
+def test_one_request_over_the_limit_in_one_second_gets_one_429(limited, clock):
+    token = limited.state.issue_token()
+    answers = [call(limited, "GET", "/v2/rooms", token=token) for _unused in range(5)]
+    assert [status for status, _headers, _body in answers] == [200, 200, 200, 200, 429]
+    _status, headers, body = answers[-1]
+    assert {k: headers.get(k) for k in ("x-ratelimit-category", "x-ratelimit-type", "x-ratelimit-limit")} == {
+        "x-ratelimit-category": "Medium", "x-ratelimit-type": "QPS", "x-ratelimit-limit": "4"}
+    assert body["code"] == 429 and "per-second rate limit" in body["message"]
+    clock.now += 1.0
+    assert call(limited, "GET", "/v2/rooms", token=token)[0] == 200
+    assert call(limited, "GET", "/_lab/requests", token=None)[2] == {"requests": {"list_rooms": 5}, "throttled": 1}
+
+
+def test_the_limit_is_shared_by_every_operation_and_spares_token_and_lab_calls(limited):
+    room_id = next(iter(limited.state.rooms))
+    token = limited.state.issue_token()
+    statuses = [call(limited, "GET", path, token=token)[0]
+                for path in ("/v2/rooms", f"/v2/rooms/{q(room_id)}", f"/v2/rooms/{q(room_id)}/devices",
+                             "/v2/rooms", f"/v2/rooms/{q(room_id)}/devices")]
+    assert statuses == [200, 200, 200, 200, 429]
+    conn = http.client.HTTPConnection(limited.host, limited.port, timeout=10)
+    body = urllib.parse.urlencode({"grant_type": "account_credentials", "account_id": zd.LAB_ACCOUNT_ID})
+    conn.request("POST", "/oauth/token", body=body, headers=basic(zd.LAB_CLIENT_ID, zd.LAB_CLIENT_SECRET))
+    assert conn.getresponse().status == 200  # the token endpoint is not a Rooms endpoint
+    conn.close()
+    assert call(limited, "GET", "/_lab/rooms", token=None)[0] == 200
+    assert limited.state.throttled == 1
+
+
+def test_no_limit_by_default(double):
+    token = double.state.issue_token()
+    assert {call(double, "GET", "/v2/rooms", token=token)[0] for _unused in range(30)} == {200}
+    assert double.state.rate_limiter is None and double.state.throttled == 0
+
+
 # --------------------------------------------------------------------------- the validator itself
 
 

@@ -82,6 +82,15 @@ def test_rooms_without_a_room_computer_are_not_hosts():
     assert zoom_rooms.build_hosts([ROOM], {}) == {}
 
 
+def test_device_hostvars_false_leaves_out_only_the_device_list():
+    devices = [device("Zoom Rooms Computer"), device("Controller", "iPadOS 17", version="6.1.5 (4410)")]
+    full, lean = zoom_rooms.room_host(ROOM, devices), zoom_rooms.room_host(ROOM, devices, device_hostvars=False)
+    assert [d["type"] for d in full["vars"]["zoom_room_devices"]] == ["Zoom Rooms Computer", "Controller"]
+    assert lean["vars"] == {k: v for k, v in full["vars"].items() if k != "zoom_room_devices"}
+    assert lean["vars"]["zoom_room_controller_versions"] == ["6.1.5.4410"] and lean["groups"] == full["groups"]
+    assert "zoom_room_devices" not in zoom_rooms.build_hosts([ROOM], {"r1": devices}, False)["room-1"]["vars"]
+
+
 def test_status_and_missing_location_groups():
     host = zoom_rooms.room_host(dict(ROOM, status="UnderConstruction", location_id=""),
                                 [device("Zoom Rooms Computer")])
@@ -259,6 +268,17 @@ def test_the_short_plugin_name_of_configs_before_the_collection_still_works(doub
     assert result.returncode == 0, result.stderr
     hostvars = load_listing(result.stdout)["_meta"]["hostvars"]
     assert sorted(v["zoom_room_id"] for v in hostvars.values()) == sorted(r["id"] for r in raw_rooms(double))
+
+
+def test_device_hostvars_false_in_a_config(double, tmp_path):
+    config = write_config(tmp_path / "lean.zoom_rooms.yml", double, "device_hostvars: false\n")
+    env = {"ZOOM_CLIENT_SECRET": zd.LAB_CLIENT_SECRET, "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}
+    result = run_inventory(config, "--list", env=env)
+    assert result.returncode == 0, result.stderr
+    hostvars = load_listing(result.stdout)["_meta"]["hostvars"]
+    assert len(hostvars) == len(raw_rooms(double))
+    assert not any("zoom_room_devices" in v for v in hostvars.values())
+    assert all("zoom_room_app_version" in v and "zoom_room_controller_versions" in v for v in hostvars.values())
 
 
 def test_only_zoom_rooms_config_names_are_claimed(double, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Dict, List, Tuple
@@ -443,6 +444,37 @@ def test_pacing_spaces_requests(double):
         h.client.list_devices(room_id)
     # token + 4 calls = 5 request starts, 0.2 s apart
     assert h.clock.now - start == pytest.approx(0.8)
+
+
+def most_in_one_second(starts: List[float]) -> int:
+    """The largest number of starts in any window (t - 1 s, t]."""
+    return max(sum(1 for other in starts if start - 1.0 < other <= start) for start in starts)
+
+
+def test_pacing_counts_a_start_when_it_happens_so_a_late_thread_cannot_bunch(double):
+    """Worker threads share the pacing. One that wakes late must not then start right beside the
+    next one: at 2/s no second may hold 3 starts (Zoom would answer the third 429)."""
+    h = harness(double, max_requests_per_second=2)
+    client, clock = h.client, h.clock
+    starts: List[float] = []
+
+    def start() -> None:  # what _with_retries does before each request
+        client._pace()
+        starts.append(clock.now)
+
+    def wakes_late(seconds: float) -> None:  # another thread starts meanwhile; this one wakes 0.5 s late
+        asleep_at = clock.now
+        client._sleep = clock.sleep
+        start()
+        clock.now = max(clock.now, asleep_at + seconds + 0.5)
+
+    start()
+    client._sleep = wakes_late
+    start()
+    start()
+    assert len(starts) == 4
+    assert most_in_one_second(starts) == 2
+    assert all(later - earlier >= 0.5 for earlier, later in itertools.pairwise(starts))  # still evenly spaced
 
 
 # --------------------------------------------------------------------------- secrets and the OpenAPI document

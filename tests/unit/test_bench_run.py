@@ -1,0 +1,164 @@
+"""bench/run.py: the inventory parts (the rate-limited measure's wiring, its target, its report lines).
+
+Nothing here starts a lab or ansible-inventory: inventory_bench's measures are replaced by stand-ins.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+from fixture_files import PROJECT
+
+sys.path.insert(0, str(PROJECT / "bench"))
+import inventory_bench
+import run as bench_run
+
+
+def plan(limit: float, warm: float) -> Dict[str, Any]:
+    return {"limit_per_second": limit, "rooms": 1000, "hosts": 932, "uncached": 52.6, "cached_cold": 53.1,
+            "cached_warm": warm, "cached_warm_lean": 1.0, "requests": {"uncached": 1004, "cached_cold": 1004,
+                                                                       "cached_warm": 0},
+            "throttled": {"uncached": 5, "cached_cold": 7, "cached_warm": 0},
+            "cpu_seconds": {"uncached": 6.1, "cached_cold": 6.3, "cached_warm": 1.6, "cached_warm_lean": 0.95}}
+
+
+def test_the_cached_inventory_target_is_two_seconds():
+    assert bench_run.TARGETS["inventory_cached_seconds"] == 2.0
+    assert bench_run.INVENTORY_RATE_ROOMS == inventory_bench.RATE_LIMITED_ROOMS == 1000
+
+
+@pytest.mark.parametrize("warm, met", [(1.7, True), (2.0, False), (3.6, False)])
+def test_the_slowest_plans_warm_run_decides(warm, met):
+    inventory = {"median_seconds": 3.3, "rate_limited": {"pro": plan(20, warm), "business": plan(60, 1.2)}}
+    assert bench_run.evaluate_inventory_target(inventory) == {"inventory_cached_seconds": {
+        "limit": 2.0, "measured": warm, "met": met, "at": "warm cache, 1000 rooms, slowest plan (pro)"}}
+
+
+@pytest.mark.parametrize("inventory", [
+    {}, {"skipped": "--skip-inventory"}, {"median_seconds": 3.3},
+    {"median_seconds": 3.3, "rate_limited": {"skipped": "--inventory-rate-rooms 0"}},
+])
+def test_no_target_without_the_rate_limited_measure(inventory):
+    assert bench_run.evaluate_inventory_target(inventory) == {}
+
+
+def test_inventory_summary_lines():
+    inventory = {"rooms": 2000, "median_seconds": 3.31, "rate_limited": {"pro": plan(20, 1.7)}}
+    assert bench_run.inventory_summary(inventory) == [
+        "(f) ansible-inventory --list, 2000 rooms (API double): 3.31 s",
+        "    pro (20/s), 1000 rooms: uncached 52.60 s, cold cache 53.10 s, warm cache 1.70 s "
+        "(device_hostvars false 1.00 s); requests 1004, 429s 5 uncached / 7 cold"]
+    assert bench_run.inventory_summary({"skipped": "--skip-inventory"}) == ["(f) skipped: --skip-inventory"]
+    assert bench_run.inventory_summary({}) == []
+    skipped = {"rooms": 2000, "median_seconds": 3.31, "rate_limited": {"skipped": "--inventory-rate-rooms 0"}}
+    assert bench_run.inventory_summary(skipped)[-1] == "    rate limited: skipped: --inventory-rate-rooms 0"
+
+
+def test_inventory_rate_rooms_option():
+    assert bench_run.parse_args([]).inventory_rate_rooms == 1000
+    assert bench_run.parse_args(["--inventory-rate-rooms", "0"]).inventory_rate_rooms == 0
+    with pytest.raises(SystemExit):
+        bench_run.parse_args(["--inventory-rate-rooms", "-1"])
+
+
+@pytest.fixture
+def measures(monkeypatch):
+    """inventory_bench's two measures replaced; records how they were called."""
+    calls: Dict[str, Any] = {}
+
+    def fake_bench(rooms: int, runs: int, workers: int) -> Dict[str, Any]:
+        calls["bench"] = (rooms, runs, workers)
+        return {"rooms": rooms, "median_seconds": 3.3, "runs": [3.3] * runs}
+
+    def fake_rate_limited(rooms: int, workers: int, warm_runs: int) -> Dict[str, Any]:
+        calls["rate_limited"] = (rooms, workers, warm_runs)
+        return {"pro": dict(plan(20, 1.7), rooms=rooms, workers=workers, max_requests_per_second=20,
+                            cached_warm_runs=[1.7], cached_warm_lean_runs=[1.0])}
+
+    monkeypatch.setattr(inventory_bench, "bench", fake_bench)
+    monkeypatch.setattr(inventory_bench, "rate_limited_bench", fake_rate_limited)
+    return calls
+
+
+def test_bench_inventory_adds_the_rate_limited_measure(measures):
+    result = bench_run.bench_inventory(3, 500)
+    assert measures == {"bench": (2000, 3, 4), "rate_limited": (500, 4, 3)}
+    assert result["median_seconds"] == 3.3 and set(result["rate_limited"]) == {"pro"}
+    assert {"uncached", "cached_cold", "cached_warm", "requests", "throttled"} <= set(result["rate_limited"]["pro"])
+
+
+def test_bench_inventory_can_skip_the_rate_limited_measure(measures):
+    result = bench_run.bench_inventory(1, 0)
+    assert "rate_limited" not in measures
+    assert result["rate_limited"] == {"skipped": "--inventory-rate-rooms 0"}
+
+
+def test_a_failed_rate_limited_run_fails_the_bench(monkeypatch, measures):
+    def gives_up(*_args: Any, **_kwargs: Any) -> Dict[str, Any]:
+        raise SystemExit("ansible-inventory failed:\nstill rate limited after 5 attempts")
+    monkeypatch.setattr(inventory_bench, "rate_limited_bench", gives_up)
+    with pytest.raises(bench_run.BenchError, match="still rate limited"):
+        bench_run.bench_inventory(1, 1000)
+
+
+# ---------------------------------------------------------------- issue 17's targets and the fast mode
+
+def size_result(ping: float, **seconds: float) -> Dict[str, Any]:
+    """One fleet size's figures as SizeBench.run gives them (only what evaluate_targets reads)."""
+    all_seconds = {"ping": ping, "probe_task": 2.3, **seconds}
+    return {"seconds": all_seconds,
+            "ratios": {key: round(value / ping, 3) for key, value in all_seconds.items() if key != "ping"},
+            "per_room_seconds": {key: 0.2 for key in bench_run.PER_ROOM_MEASURES}}
+
+
+def test_the_targets_are_issue_17s():
+    assert {key: bench_run.TARGETS[key] for key in bench_run.RATIO_TARGETS} == {
+        "diagnose_over_ping": 1.3, "plan_over_ping": 1.5, "remediate_over_ping": 2.5, "diagnose_fast_over_ping": 1.0}
+    assert (bench_run.TARGETS["probe_task_seconds"], bench_run.TARGETS["per_room_growth"]) == (2.5, 1.1)
+
+
+def test_a_ratio_target_must_hold_at_every_size():
+    """Met at N=100 but missed at N=50: the target is missed, and the worst size is named."""
+    results = {"50": size_result(10.0, diagnose=13.5, plan=14.0, remediate=24.0),
+               "100": size_result(20.0, diagnose=25.0, plan=28.0, remediate=48.0)}
+    verdicts = bench_run.evaluate_targets(results)
+    assert verdicts["diagnose_over_ping"] == {"limit": 1.3, "measured": 1.35, "met": False, "at": "worst, N=50"}
+    assert verdicts["plan_over_ping"]["met"] and verdicts["remediate_over_ping"]["met"]
+    assert "diagnose_fast_over_ping" not in verdicts  # no fast-mode run: no verdict rather than a made-up one
+
+
+def test_the_fast_mode_must_not_be_slower_than_stock_ping():
+    results = {"50": size_result(10.0, diagnose=12.0, plan=13.0, remediate=20.0, diagnose_fast=10.5)}
+    assert bench_run.evaluate_targets(results)["diagnose_fast_over_ping"]["met"] is False
+    results["50"] = size_result(10.0, diagnose=12.0, plan=13.0, remediate=20.0, diagnose_fast=9.5)
+    assert bench_run.evaluate_targets(results)["diagnose_fast_over_ping"]["met"] is True
+
+
+def test_per_room_cost_growth_above_1_1_is_missed():
+    small, large = size_result(10.0, diagnose=12.0, plan=13.0, remediate=20.0), \
+        size_result(20.0, diagnose=24.0, plan=26.0, remediate=40.0)
+    large["per_room_seconds"] = {**large["per_room_seconds"], "diagnose": 0.23}  # 0.23 / 0.2 = 1.15
+    verdicts = bench_run.evaluate_targets({"50": small, "100": large})
+    assert verdicts["per_room_flat_diagnose"]["measured"] == 1.15 and not verdicts["per_room_flat_diagnose"]["met"]
+    assert verdicts["per_room_flat_ping"]["met"]
+
+
+def test_the_fast_mode_is_the_installed_mitogen_strategy(monkeypatch):
+    env = bench_run.fast_mode_env()
+    pytest.importorskip("ansible_mitogen")  # pinned in requirements.txt: present in the project's venv
+    assert env["ANSIBLE_STRATEGY"] == "mitogen_linear"
+    assert (Path(env["ANSIBLE_STRATEGY_PLUGINS"]) / "mitogen_linear.py").is_file()
+    monkeypatch.setitem(sys.modules, "ansible_mitogen", None)  # as if not installed: (g) is skipped
+    assert bench_run.fast_mode_env() == {}
+
+
+def test_forks_come_from_ansible_cfg(tmp_path):
+    config = tmp_path / "ansible.cfg"
+    config.write_text("[defaults]\nforks = 17\n")
+    assert bench_run.configured_forks(config) == 17
+    config.write_text("[defaults]\n")
+    assert bench_run.configured_forks(config) == 5  # ansible's own default
+    assert bench_run.configured_forks() == 50  # the project's ansible.cfg
