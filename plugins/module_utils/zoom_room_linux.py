@@ -10,8 +10,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import hmac
-import ipaddress
-import json
 import os
 import re
 import socket
@@ -72,18 +70,6 @@ def parse_proc_net_tcp(text: str, port: int) -> list[dict[str, Any]]:
         if int(port_hex, 16) == port:
             listeners.append({"address": _hex_address(address), "inode": fields[9]})
     return listeners
-
-
-def parse_ip_addr(text: str) -> list[dict[str, Any]]:
-    """`ip -j addr show`: the room's own global addresses (no loopback, no link-local)."""
-    addresses = []
-    for link in json.loads(text or "[]"):
-        for info in link.get("addr_info", []):
-            if info.get("scope") != "global":
-                continue
-            addresses.append({"interface": link.get("ifname"), "address": info["local"],
-                              "prefix": info.get("prefixlen")})
-    return addresses
 
 
 def parse_dpkg_status(text: str) -> dict[str, Any]:
@@ -377,7 +363,3 @@ def read_app(run: Runner, package: str) -> dict[str, Any]:
 
 def _app(package: str, raw_version: str | None, source: str | None) -> dict[str, Any]:
     return {"installed": raw_version is not None, "name": package, **read_version(raw_version, source)}
-
-
-def ip_network_of(entry: dict[str, Any]) -> Network:
-    return ipaddress.ip_interface(f"{entry['address']}/{entry['prefix']}").network

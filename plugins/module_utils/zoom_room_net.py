@@ -6,8 +6,9 @@ Pure functions over plain values: no host access, so every rule here is unit-tes
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
-from typing import Iterable, Sequence, Union
+from typing import Any, Iterable, Sequence, Union
 
 # Union, not `|`: module_utils also run on a Mac's /usr/bin/python3 (3.9).
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007
@@ -95,3 +96,20 @@ def is_local_scope(address: object) -> bool:
     """Loopback or IPv6 link-local: an interface address no controller connects to, left out of the facts."""
     ip = as_address(address)
     return is_loopback(address) or (ip is not None and ip.version == 6 and ip.is_link_local)
+
+
+def parse_ip_addr(text: str) -> list[dict[str, Any]]:
+    """`ip -j addr show`: the room's own global addresses (no loopback, no link-local)."""
+    addresses = []
+    for link in json.loads(text or "[]"):
+        for info in link.get("addr_info", []):
+            if info.get("scope") != "global":
+                continue
+            addresses.append({"interface": link.get("ifname"), "address": info["local"],
+                              "prefix": info.get("prefixlen")})
+    return addresses
+
+
+def ip_network_of(entry: dict[str, Any]) -> Network:
+    """The network of one parse_ip_addr entry (its address and prefix)."""
+    return ipaddress.ip_interface(f"{entry['address']}/{entry['prefix']}").network

@@ -141,7 +141,6 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ho
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_linux import (
     EnvironmentFileProxy,
-    parse_ip_addr,
     parse_os_release,
     read_app,
     read_listener,
@@ -149,6 +148,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_li
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
     InvalidValue,
     parse_cidrs,
+    parse_ip_addr,
     parse_port,
 )
 

@@ -82,12 +82,18 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import command_runner
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_linux import ip_network_of, parse_ip_addr
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue, parse_port
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
+    InvalidValue,
+    ip_network_of,
+    parse_ip_addr,
+    parse_port,
+)
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tcp import in_connected_subnet, probe_many
 
 
 def connected_subnets(module: AnsibleModule) -> list[str]:
+    # The address helpers come from zoom_room_net, not zoom_room_linux: the probe's payload then carries
+    # no room-side firewall or proxy code (smaller to build, send and compile on every call).
     rc, out, _unused = command_runner(module)(["ip", "-j", "addr", "show"])
     if rc != 0:
         return []
