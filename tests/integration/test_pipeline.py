@@ -172,6 +172,8 @@ def test_a_second_run_waits_then_leaves_a_busy_room_alone(healed, tmp_path):
     busy, other = rooms[0], rooms[1]
     for room in (busy, other):
         healed.labctl("fault", room, "firewall_block")
+    for room in rooms[2:]:  # healthy rooms: no lock file left by an earlier test (nothing holds them)
+        healed.sh(room, f"rm -f {LOCK_FILE}")
     lock_module(healed, busy, owner="run-a", timeout=5)
     before = host_state(healed, busy)
     try:
@@ -189,6 +191,9 @@ def test_a_second_run_waits_then_leaves_a_busy_room_alone(healed, tmp_path):
     assert report["rooms"][other]["status"] == "fixed"
     for room in rooms:  # the run gave every lock back (a room it never locked has no lock file)
         assert lock_is_free(healed, room), room
+    # Only the rooms the rollout changes are locked: a healthy room is never touched, not even for a lock.
+    assert [room for room in rooms[2:] if healed.sh(room, f"test -e {LOCK_FILE} && echo locked || true",
+                                                    check=False).strip()] == []
 
 
 def test_a_half_changed_room_lists_its_change_and_the_rollback(healed, tmp_path):
