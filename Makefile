@@ -7,7 +7,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 export CONTAINERS_CONF := $(abspath tests/lab/containers.conf)
 APT_PACKAGES := podman runc debootstrap openssh-client nftables iptables iproute2 dpkg-dev chromium
-ROOMS ?= 10 25 50
+ROOMS ?= 50 100
 # The checkout is the collection zoomrooms.remediation; ansible.cfg's collections_path lists .ansible/collections.
 COLLECTION_LINK := .ansible/collections/ansible_collections/zoomrooms/remediation
 

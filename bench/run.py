@@ -21,7 +21,7 @@ prints a table, the ratios of (b), (c), (d) to (a), the cost per room above a fi
 control node's memory, and writes bench/results.json. Every lab it started is torn down at the
 end, also on failure or SIGTERM.
 
-    .venv/bin/python bench/run.py --rooms 10 25 50 [--repeat 3] [--results bench/results.json]
+    .venv/bin/python bench/run.py --rooms 50 100 [--repeat 3] [--results bench/results.json]
                                   [--skip-inventory] [--inventory-rate-rooms 1000] [--skip-fast]
                                   [--fast-all] [--settle 20] [--lab-name zrb] [--lab-dir .lab/bench]
 """
@@ -842,7 +842,7 @@ def bench_inventory(repeats: int, rate_rooms: int = INVENTORY_RATE_ROOMS) -> Dic
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rooms", type=int, nargs="+", default=[10, 25, 50], help="fleet sizes (default 10 25 50)")
+    parser.add_argument("--rooms", type=int, nargs="+", default=[50, 100], help="fleet sizes (default 50 100)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measure; the median is reported")
     parser.add_argument("--results", type=Path, default=PROJECT / "bench" / "results.json")
     parser.add_argument("--skip-inventory", action="store_true",
