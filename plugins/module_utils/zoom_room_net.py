@@ -76,7 +76,7 @@ def as_address(value: object) -> IPAddress | None:
     """An IP literal as hosts, URLs and tools write it (padded, `[::1]`, `fe80::1%en0`); None otherwise."""
     if value is None:
         return None
-    text = str(value).strip().strip("[]").split("%")[0]
+    text = str(value).strip().strip("[]").split("%", maxsplit=1)[0]
     try:
         return ipaddress.ip_address(text)
     except ValueError:
