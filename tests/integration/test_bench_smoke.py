@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Its own lab name: runs beside the integration lab (zrt), a demo lab (zr) and `make bench` (zrb).
 LAB_NAME = os.environ.get("ZR_TEST_BENCH_LAB_NAME", "zrbs")
 ROOMS = 3
-MEASURES = ("ping", "diagnose", "plan", "remediate", "probe_module", "probe_task")
+MEASURES = ("ping", "diagnose", "plan", "remediate", "probe_module", "probe_task", "diagnose_fast")
 
 pytestmark = pytest.mark.lab
 
@@ -45,7 +45,7 @@ def test_every_measure_was_taken(bench_run):
     for measure in MEASURES:
         assert size["seconds"][measure] > 0, measure
         assert len(size["runs"][measure]) == 1, measure
-    for measure in ("diagnose", "plan", "remediate"):
+    for measure in ("diagnose", "plan", "remediate", "diagnose_fast"):  # (g): diagnose under Mitogen
         assert size["ratios"][measure] > 0, measure
         assert size["cpu_seconds"][measure] > 0, measure
     for measure in ("ping", "diagnose", "plan", "remediate"):
