@@ -528,6 +528,11 @@ class BenchLab:
             # The ssh plugin reads ANSIBLE_SSH_CONTROL_PATH_DIR; ANSIBLE_CONTROL_PATH_DIR is not an ansible
             # setting (kept for tools that look for it). Without the first, every lab shares ansible.cfg's dir.
             "ANSIBLE_SSH_CONTROL_PATH_DIR": str(self.control_path_dir),
+            # ansible.cfg's ssh_args with a longer ControlPersist: at 100 rooms one repetition of the measures
+            # takes longer than its 120 s, so each repetition's first stock run would open every connection
+            # again (measured: ping 27.9 s warm, 39.9 s after such a gap). The bench measures warm runs; the
+            # cost of new connections is its own figure (cold_ping_seconds).
+            "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=1800s -o ServerAliveInterval=15",
             "CONTAINERS_CONF": str(PROJECT / "tests" / "lab" / "containers.conf"),
             "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"),
             "ZOOM_ROOMS_REPORT_DIR": str(self.report_dir),
