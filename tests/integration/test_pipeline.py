@@ -246,8 +246,6 @@ def test_a_run_stopped_by_the_input_checks_writes_its_report(healed, tmp_path):
     jsonschema.validate(report, SCHEMA)
 
 
-
-
 def test_a_stopped_rollout_gives_back_every_lock(healed, tmp_path):
     """Case 6: the first wave fails verify and stops the rollout; its room's lock is given back, and the later
     wave's room is left unlocked (not locked for zoom_rooms_lock_max_hold) and untouched."""

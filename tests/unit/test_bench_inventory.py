@@ -105,4 +105,3 @@ def test_main_parses_the_rate_limited_options(monkeypatch, capsys):
     assert capsys.readouterr().out.strip() == '{"pro": {"cached_warm": 1.0}}'
     with pytest.raises(SystemExit):
         ib.main(["--rate-limited", "--plans", "enterprise"])
-
