@@ -129,6 +129,18 @@ def configured_forks(config: Path = PROJECT / "ansible.cfg") -> int:
     return parser.getint("defaults", "forks", fallback=5)
 
 
+BENCH_CONTROL_PERSIST = "1800s"
+
+
+def bench_ssh_args(config: Path = PROJECT / "ansible.cfg") -> str:
+    """ansible.cfg's ssh_args with ControlPersist set to BENCH_CONTROL_PERSIST (BenchLab.env says why)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(config)
+    args = parser.get("ssh_connection", "ssh_args", fallback="-o ControlMaster=auto")
+    kept = re.sub(r"\s*-o\s*ControlPersist=\S+", "", args).strip()
+    return f"{kept} -o ControlPersist={BENCH_CONTROL_PERSIST}"
+
+
 class BenchError(Exception):
     """The bench cannot produce a valid figure: printed without a traceback, exit code 2."""
 
@@ -532,7 +544,7 @@ class BenchLab:
             # takes longer than its 120 s, so each repetition's first stock run would open every connection
             # again (measured: ping 27.9 s warm, 39.9 s after such a gap). The bench measures warm runs; the
             # cost of new connections is its own figure (cold_ping_seconds).
-            "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=1800s -o ServerAliveInterval=15",
+            "ANSIBLE_SSH_ARGS": bench_ssh_args(),
             "CONTAINERS_CONF": str(PROJECT / "tests" / "lab" / "containers.conf"),
             "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"),
             "ZOOM_ROOMS_REPORT_DIR": str(self.report_dir),

@@ -162,3 +162,12 @@ def test_forks_come_from_ansible_cfg(tmp_path):
     config.write_text("[defaults]\n")
     assert bench_run.configured_forks(config) == 5  # ansible's own default
     assert bench_run.configured_forks() == 50  # the project's ansible.cfg
+
+
+def test_the_bench_keeps_ansible_cfgs_ssh_args_with_a_longer_control_persist(tmp_path):
+    config = tmp_path / "ansible.cfg"
+    config.write_text("[ssh_connection]\n"
+                      "ssh_args = -o ControlMaster=auto -o ControlPersist=120s -o ServerAliveInterval=15\n")
+    expected = "-o ControlMaster=auto -o ServerAliveInterval=15 -o ControlPersist=1800s"
+    assert bench_run.bench_ssh_args(config) == expected
+    assert "ControlPersist=120s" not in bench_run.bench_ssh_args()  # the project's ansible.cfg
