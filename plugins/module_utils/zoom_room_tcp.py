@@ -8,14 +8,38 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import os
 import selectors
+import shutil
 import socket
+import subprocess
 import time
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import address_in_any
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
+    InvalidValue,
+    address_in_any,
+    ip_network_of,
+    parse_ip_addr,
+    parse_port,
+)
+
+# argv -> (rc, stdout, stderr): zoom_room_host.command_runner in the module, run_command below in the lean payload.
+Runner = Callable[[list], tuple]
 
 NO_ROUTE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH}
+# zoom_room_reachability's options: the module and its action (which validates for the lean payload) share them.
+PROBE_ARGUMENT_SPEC: dict[str, Any] = {
+    "targets": {"type": "list", "elements": "dict", "required": True, "options": {
+        "name": {"type": "str", "required": True},
+        "address": {"type": "str", "required": True},
+        "port": {"type": "int"},
+    }},
+    "port": {"type": "int", "default": 9090},
+    "timeout": {"type": "float", "default": 2.0},
+    "concurrency": {"type": "int", "default": 256},
+    "lean": {"type": "bool", "default": True},
+}
 
 
 def classify_errno(code: int) -> str:
@@ -98,3 +122,56 @@ def _result(target: dict[str, Any], code: int, started: float) -> dict[str, Any]
 def in_connected_subnet(address: str, connected: Iterable[str]) -> bool:
     """Is the address on one of the probe host's own subnets (given as `10.0.0.5/24` or `10.0.0.0/24`)?"""
     return address_in_any(address, [ipaddress.ip_network(subnet, strict=False) for subnet in connected])
+
+
+
+def checked_targets(params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The targets with their ports resolved; InvalidValue names the bad option (module and action alike)."""
+    default_port = parse_port(params.get("port", 9090), "port")
+    if float(params.get("timeout", 2.0)) <= 0 or int(params.get("concurrency", 256)) < 1:
+        raise InvalidValue("timeout must be > 0 and concurrency >= 1")
+    targets = []
+    for index, target in enumerate(params["targets"]):
+        port = parse_port(target["port"], f"targets[{index}].port") if target.get("port") else default_port
+        targets.append({"name": target["name"], "address": target["address"], "port": port})
+    return targets
+
+
+def connected_subnets(run: Runner) -> list[str]:
+    """The probe's own subnets, from `ip -j addr show` (none when ip is missing: no subnet is then 'connected')."""
+    rc, out, _unused = run(["ip", "-j", "addr", "show"])
+    if rc != 0:
+        return []
+    return sorted({str(ip_network_of(entry)) for entry in parse_ip_addr(out)})
+
+
+def probe_report(params: Mapping[str, Any], run: Runner) -> dict[str, Any]:
+    """The module's result (without `changed`): every target tried at once, plus the probe's subnets."""
+    targets = checked_targets(params)
+    subnets = connected_subnets(run)
+    started = time.monotonic()
+    results = probe_many(targets, float(params.get("timeout", 2.0)), int(params.get("concurrency", 256)))
+    for target in targets:
+        results[target["name"]]["in_connected_subnet"] = in_connected_subnet(target["address"], subnets)
+    return {"reachability": results, "connected_subnets": subnets,
+            "elapsed_ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+def run_command(argv: list) -> tuple:
+    """The lean payload's runner (no AnsibleModule there): the command found on PATH or in the sbin
+    folders, as zoom_room_host.command_runner finds it, run in the C locale."""
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/local/sbin"])
+    path = shutil.which(argv[0], path=search)
+    if path is None:
+        return 127, "", f"{argv[0]}: command not found"
+    done = subprocess.run([path, *argv[1:]], capture_output=True, text=True, check=False,
+                          env={**os.environ, "LANG": "C", "LC_ALL": "C"})
+    return done.returncode, done.stdout, done.stderr
+
+
+def lean_probe(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Entry point of the zoom_room_reachability action's lean payload (plugin_utils/zoom_room_lean.py)."""
+    try:
+        return {"changed": False, **probe_report(params, run_command)}
+    except InvalidValue as error:
+        return {"failed": True, "msg": str(error)}

@@ -15,6 +15,7 @@ description:
     C(timeout) (silently dropped), C(no_route) (no route to that network) or C(error).
   - Also reports whether each target address lies in one of the probe's own connected subnets.
   - Read-only. One call per probe per run, whatever the number of rooms.
+  - The probe host needs Python 3 and, for I(in_connected_subnet), the C(ip) command (iproute2).
 version_added: "1.0.0"
 author: Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
@@ -39,6 +40,15 @@ options:
     description: Connections in flight at once.
     type: int
     default: 256
+  lean:
+    description:
+      - Run the probe as a lean payload, without AnsiballZ (the action of the same name validates the options on
+        the control node and sends the probe's own code to the probe host's Python, about 0.4 s less per call).
+      - C(false) runs this module as usual. The module also runs when the probe's Python must first be
+        discovered (no C(ansible_python_interpreter) and no earlier discovery in the run), with C(async), and on
+        Windows.
+    type: bool
+    default: true
 extends_documentation_fragment:
   - zoomrooms.remediation.attributes
 attributes:
@@ -77,65 +87,23 @@ elapsed_ms:
   type: float
 """
 
-import time
-from typing import Any
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import command_runner
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
-    InvalidValue,
-    ip_network_of,
-    parse_ip_addr,
-    parse_port,
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tcp import (
+    PROBE_ARGUMENT_SPEC,
+    probe_report,
 )
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tcp import in_connected_subnet, probe_many
-
-
-def connected_subnets(module: AnsibleModule) -> list[str]:
-    # The address helpers come from zoom_room_net, not zoom_room_linux: the probe's payload then carries
-    # no room-side firewall or proxy code (smaller to build, send and compile on every call).
-    rc, out, _unused = command_runner(module)(["ip", "-j", "addr", "show"])
-    if rc != 0:
-        return []
-    return sorted({str(ip_network_of(entry)) for entry in parse_ip_addr(out)})
-
-
-def validated_targets(module: AnsibleModule) -> list[dict[str, Any]]:
-    targets = []
-    try:
-        default_port = parse_port(module.params["port"], "port")
-        for index, target in enumerate(module.params["targets"]):
-            port = parse_port(target["port"], f"targets[{index}].port") if target.get("port") else default_port
-            targets.append({"name": target["name"], "address": target["address"], "port": port})
-    except InvalidValue as error:
-        module.fail_json(msg=str(error))
-    if module.params["timeout"] <= 0 or module.params["concurrency"] < 1:
-        module.fail_json(msg="timeout must be > 0 and concurrency >= 1")
-    return targets
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "targets": {"type": "list", "elements": "dict", "required": True, "options": {
-                "name": {"type": "str", "required": True},
-                "address": {"type": "str", "required": True},
-                "port": {"type": "int"},
-            }},
-            "port": {"type": "int", "default": 9090},
-            "timeout": {"type": "float", "default": 2.0},
-            "concurrency": {"type": "int", "default": 256},
-        },
-        supports_check_mode=True,
-    )
-    targets = validated_targets(module)
-    subnets = connected_subnets(module)
-    started = time.monotonic()
-    results = probe_many(targets, module.params["timeout"], module.params["concurrency"])
-    for target in targets:
-        results[target["name"]]["in_connected_subnet"] = in_connected_subnet(target["address"], subnets)
-    module.exit_json(changed=False, reachability=results, connected_subnets=subnets,
-                     elapsed_ms=round((time.monotonic() - started) * 1000, 1))
+    # The action of the same name usually runs probe_report without this module (its lean payload);
+    # this module is its fallback: interpreter discovery, async, lean=false.
+    module = AnsibleModule(argument_spec=PROBE_ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        module.exit_json(changed=False, **probe_report(module.params, command_runner(module)))
+    except InvalidValue as error:
+        module.fail_json(msg=str(error))
 
 
 if __name__ == "__main__":

@@ -8,13 +8,18 @@ from labfixture import SITE_NFTABLES_CONF
 
 
 def module(lab, room, name, args, *flags, check=True):
+    return module_run(lab, room, name, args, *flags, check=check)[0]
+
+
+def module_run(lab, room, name, args, *flags, check=True):
+    """The module's result and the whole console output (with -vvv: the commands run on the host)."""
     result = lab.ansible(room, "-m", f"zoomrooms.remediation.{name}", "-a", json.dumps(args), *flags, check=False)
     if check and "SUCCESS" not in result.stdout and "CHANGED" not in result.stdout:
         raise AssertionError(result.stdout + result.stderr)
     start = result.stdout.index(f"{room} | ")
     body = json.loads(result.stdout[result.stdout.index("=>", start) + 2:])
     body["failed"] = result.stdout[start:].split("=>")[0].strip().endswith("FAILED!")
-    return body
+    return body, result.stdout + result.stderr
 
 
 def controller_subnets(lab):
@@ -175,17 +180,37 @@ def test_proxy_credentials_never_leave_the_host(healed, room):
     assert "s3cr3t" not in result.stdout + result.stderr
 
 
-def test_reachability_classifies_from_the_probe(healed):
+# The action runs the probe as a lean payload; the module runs with lean=false and when the probe's Python
+# must first be discovered (the discovery then shows in the result's ansible_facts). All three agree.
+@pytest.mark.parametrize("args, flags, runs_module", [
+    ({}, (), False),
+    ({"lean": False}, (), True),
+    ({}, ("-e", "ansible_python_interpreter=auto_silent"), True),
+], ids=["lean payload", "module", "module after interpreter discovery"])
+def test_reachability_classifies_from_the_probe(healed, args, flags, runs_module):
     rooms = healed.rooms
     healed.labctl("fault", rooms[1], "not_listening")
     healed.labctl("fault", rooms[2], "firewall_block")
     healed.labctl("fault", rooms[3], "wrong_segment")
     targets = [{"name": r, "address": healed.state["rooms"][r]["address"]} for r in rooms]
-    result = module(healed, healed.probe, "zoom_room_reachability", {"targets": targets, "timeout": 1.5})
+    result, console = module_run(healed, healed.probe, "zoom_room_reachability",
+                                 {"targets": targets, "timeout": 1.5, **args}, "-vvv", *flags)
     states = {name: entry["state"] for name, entry in result["reachability"].items()}
     assert states == {rooms[0]: "open", rooms[1]: "refused", rooms[2]: "timeout", rooms[3]: "no_route"}
     assert result["reachability"][rooms[3]]["in_connected_subnet"] is False
+    assert result["reachability"][rooms[0]]["in_connected_subnet"] is True
     assert result["elapsed_ms"] < 3000, "targets were not tried concurrently"
+    # -vvv shows what ran on the probe: the module (ansible names its file), or the lean bootstrap.
+    assert ("modules/zoom_room_reachability.py" in console) is runs_module
+    assert ("import json,sys,types" in console) is not runs_module
+    assert ("discovered_interpreter_python" in result.get("ansible_facts", {})) is bool(flags)
+
+
+def test_reachability_rejects_a_bad_port_before_the_probe_runs(healed):
+    result = module(healed, healed.probe, "zoom_room_reachability",
+                    {"targets": [{"name": "x", "address": "10.0.0.1", "port": 70000}]}, check=False)
+    assert result["failed"] is True
+    assert "targets[0].port: 70000 is out of range 1-65535" in result["msg"]
 
 
 # ---------------------------------------------------------------- issue 12: own only our rules, boot vs live

@@ -1,7 +1,18 @@
-"""The probe's "is the room on one of my own subnets" question: the one address helper of zoom_room_net."""
+"""The probe: its "is the room on one of my own subnets" question, its options and its report."""
+
+import json
+import re
+import socket
 
 import pytest
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tcp import in_connected_subnet
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tcp import (
+    checked_targets,
+    connected_subnets,
+    in_connected_subnet,
+    lean_probe,
+    probe_report,
+)
 
 CONNECTED = ["10.89.1.7/24", "fd00:1::5/64"]
 
@@ -16,3 +27,64 @@ def test_in_connected_subnet(address, inside):
 
 def test_no_connected_subnet_holds_nothing():
     assert in_connected_subnet("10.89.1.20", []) is False
+
+
+# ------------------------------------------------ the probe's options and report (module and lean payload)
+
+def test_checked_targets_resolve_the_default_port():
+    params = {"targets": [{"name": "a", "address": "10.0.0.1", "port": None},
+                          {"name": "b", "address": "10.0.0.2", "port": 8443}], "port": 9090}
+    assert checked_targets(params) == [{"name": "a", "address": "10.0.0.1", "port": 9090},
+                                       {"name": "b", "address": "10.0.0.2", "port": 8443}]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"targets": [{"name": "a", "address": "10.0.0.1", "port": 70000}]}, "targets[0].port: 70000 is out of range"),
+    ({"targets": [], "port": 0}, "port: 0 is out of range"),
+    ({"targets": [], "timeout": 0}, "timeout must be > 0"),
+    ({"targets": [], "concurrency": 0}, "concurrency >= 1"),
+], ids=["bad target port", "bad default port", "zero timeout", "zero concurrency"])
+def test_checked_targets_name_the_bad_option(params, message):
+    with pytest.raises(InvalidValue, match=re.escape(message)):
+        checked_targets(params)
+
+
+IP_ADDR = json.dumps([{"ifname": "eth0", "addr_info": [
+    {"family": "inet", "local": "10.89.1.7", "prefixlen": 24, "scope": "global"},
+    {"family": "inet", "local": "127.0.0.1", "prefixlen": 8, "scope": "host"}]}])
+
+
+def test_connected_subnets_from_ip_addr_and_none_without_ip():
+    assert connected_subnets(lambda argv: (0, IP_ADDR, "")) == ["10.89.1.0/24"]
+    assert connected_subnets(lambda argv: (127, "", "ip: command not found")) == []
+
+
+@pytest.fixture
+def listener():
+    """A real listening socket on loopback, and a port nobody listens on."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    yield server.getsockname()[1], closed_port
+    server.close()
+
+
+def test_probe_report_classifies_real_sockets(listener):
+    open_port, closed_port = listener
+    params = {"targets": [{"name": "open", "address": "127.0.0.1", "port": open_port},
+                          {"name": "closed", "address": "127.0.0.1", "port": closed_port}],
+              "timeout": 2.0, "concurrency": 8}
+    report = probe_report(params, lambda argv: (0, IP_ADDR, ""))
+    assert {name: entry["state"] for name, entry in report["reachability"].items()} == {
+        "open": "open", "closed": "refused"}
+    assert report["connected_subnets"] == ["10.89.1.0/24"]
+    assert report["reachability"]["open"]["in_connected_subnet"] is False
+
+
+def test_lean_probe_turns_bad_input_into_a_failure():
+    assert lean_probe({"targets": [], "timeout": -1}) == {"failed": True,
+                                                         "msg": "timeout must be > 0 and concurrency >= 1"}
