@@ -35,10 +35,12 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_in
     api_view,
     api_view_of_fact,
 )
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_lean import lean_interpreter, run_lean
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_report_entry import room_entry
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows import windows_facts
 
 FACTS_MODULE = "zoomrooms.remediation.zoom_room_facts"
+FACTS_LEAN_ENTRY = "zoom_room_read.lean_facts"  # the module's room_facts, as a lean payload
 WINDOWS_MODULE = "ansible.windows.win_powershell"
 # Options passed through to zoom_room_facts as they are.
 FACTS_MODULE_OPTIONS = ("controller_port", "controller_subnets", "package_name", "app_path")
@@ -60,6 +62,7 @@ ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "windows_script": {"type": "str"},
     "windows_proxy_user": {"type": "str", "default": ""},
     "windows_app_paths": {"type": "list", "elements": "str", "default": []},
+    "lean": {"type": "bool", "default": True},
     # Read the app over ZR-CSAPI too (the zoom_room_csapi task's options); omitted: not read.
     "csapi": {"type": "dict", "options": TASK_OPTIONS},
 }
@@ -142,8 +145,9 @@ class ActionModule(ActionBase):
         facts = args["facts"]
         if facts is None and args["windows_script"]:
             facts = self._read_windows_facts(args, task_vars)
+        discovered: Dict[str, Any] = {}
         if facts is None:
-            read = self._read_facts(args, task_vars)
+            read, discovered = self._read_facts(args, task_vars)
             if read.get("failed") or not isinstance(read.get("facts"), dict):
                 read.setdefault("msg", f"{FACTS_MODULE} returned no facts")
                 return {**result, **read, "failed": True}
@@ -156,7 +160,7 @@ class ActionModule(ActionBase):
         csapi = room_evidence(read_csapi(csapi_target), args["csapi"]["expected_room_name"]) if csapi_target else None
         findings = diagnose(facts, args["reachability"], api_view_now, diagnosis_policy(args), csapi)
         result.update(changed=False, findings=[finding["code"] for finding in findings],
-                      ansible_facts=room_results(facts, findings, api_fact, args["report"], csapi))
+                      ansible_facts={**discovered, **room_results(facts, findings, api_fact, args["report"], csapi)})
         return result
 
     def _csapi_target(self, options: Dict[str, Any], task_vars: Mapping[str, Any]) -> Target:
@@ -173,12 +177,18 @@ class ActionModule(ActionBase):
             values["ansible_facts"] = {"zoom_room_api": facts["zoom_room_api"]}
         return values
 
-    def _read_facts(self, args: Mapping[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
+    def _read_facts(self, args: Mapping[str, Any], task_vars: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+        """(zoom_room_facts's result, facts to return): as a lean payload (the room's Python runs the module's
+        room_facts without AnsiballZ: a third of the room's CPU per read, docs/performance.md), or the module."""
         module_args = {name: args[name] for name in FACTS_MODULE_OPTIONS}
+        interpreter, discovered = lean_interpreter(self, task_vars) if args["lean"] else (None, {})
+        if interpreter is not None:
+            return run_lean(self, interpreter, FACTS_LEAN_ENTRY, module_args, task_vars), discovered
         try:
-            return self._execute_module(module_name=FACTS_MODULE, module_args=module_args, task_vars=task_vars)
+            read = self._execute_module(module_name=FACTS_MODULE, module_args=module_args, task_vars=task_vars)
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
+        return read, dict(read.get("ansible_facts") or {})
 
     def _read_windows_facts(self, args: Mapping[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
         """Windows rooms: the facts script in one win_powershell round trip; a failed script gives partial

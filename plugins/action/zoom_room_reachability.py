@@ -4,8 +4,8 @@ The probe is stdlib code (sockets and a selector) on the critical path of every 
 call per probe host, before any room is read. Its module call spent about as long unpacking and
 compiling ansible's basic.py on the probe host as it spent above its own timeout, so this action
 validates the options here and runs the same code (module_utils/zoom_room_tcp.probe_report) as a
-lean payload (plugin_utils/zoom_room_lean.py). The module runs instead with lean=false, with async,
-on Windows, and when the probe's Python must first be discovered.
+lean payload (plugin_utils/zoom_room_lean.py). The module runs instead with lean=false, with async
+and on Windows.
 Documented in plugins/modules/zoom_room_reachability.py.
 """
 
@@ -21,9 +21,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tc
 )
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_lean import lean_interpreter, run_lean
 
-# The payload: zoom_room_tcp and what it imports, dependencies first.
-PAYLOAD_MODULE_UTILS = ("zoom_room_net", "zoom_room_tcp")
-PAYLOAD_ENTRY = "zoom_room_tcp.lean_probe"
+PAYLOAD_ENTRY = "zoom_room_tcp.lean_probe"  # with what zoom_room_tcp imports
 
 
 class ActionModule(ActionBase):
@@ -38,7 +36,8 @@ class ActionModule(ActionBase):
             checked_targets(args)  # the module's own checks, before anything runs on the probe
         except InvalidValue as error:
             return {**result, "failed": True, "msg": str(error)}
-        interpreter = lean_interpreter(self, task_vars) if args["lean"] else None
+        interpreter, facts = lean_interpreter(self, task_vars) if args["lean"] else (None, {})
         if interpreter is None:
             return {**result, **self._execute_module(module_args=dict(self._task.args), task_vars=task_vars)}
-        return {**result, **run_lean(self, interpreter, PAYLOAD_MODULE_UTILS, PAYLOAD_ENTRY, args, task_vars)}
+        probe = run_lean(self, interpreter, PAYLOAD_ENTRY, args, task_vars)
+        return {**result, **probe, **({"ansible_facts": facts} if facts else {})}

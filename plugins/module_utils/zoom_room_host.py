@@ -13,6 +13,8 @@ them all: its import scanner reads the imports inside functions too.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import tempfile
 from typing import Any, Callable
 
@@ -39,6 +41,27 @@ def command_runner(module: Any) -> Runner:
             return 127, "", f"{argv[0]}: command not found"
         return module.run_command([path, *argv[1:]], data=data, binary_data=True, check_rc=False,
                                   environ_update={"LANG": "C", "LC_ALL": "C"})
+    return run
+
+
+SBIN_FOLDERS = ("/usr/sbin", "/sbin", "/usr/local/sbin")
+
+
+def plain_command_runner() -> Runner:
+    """command_runner without AnsibleModule, for the lean payloads (plugin_utils/zoom_room_lean.py): the
+    same search (PATH, then the sbin folders), the C locale, stdin bytes, text decoded leniently."""
+    search = os.pathsep.join([os.environ.get("PATH", ""), *SBIN_FOLDERS])
+
+    def run(argv: list[str], data: str | None = None) -> tuple[int, str, str]:
+        path = argv[0] if argv[0].startswith("/") else shutil.which(argv[0], path=search)
+        if path is None:
+            return 127, "", f"{argv[0]}: command not found"
+        try:
+            done = subprocess.run([path, *argv[1:]], input=None if data is None else data.encode("utf-8"),
+                                  capture_output=True, check=False, env={**os.environ, "LANG": "C", "LC_ALL": "C"})
+        except OSError as error:
+            return 127, "", f"{argv[0]}: {error}"
+        return (done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace"))
     return run
 
 

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import os
 import selectors
-import shutil
 import socket
-import subprocess
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -24,7 +21,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ne
     parse_port,
 )
 
-# argv -> (rc, stdout, stderr): zoom_room_host.command_runner in the module, run_command below in the lean payload.
+# argv -> (rc, stdout, stderr): zoom_room_host.command_runner in the module, plain_command_runner in the lean payload.
 Runner = Callable[[list], tuple]
 
 NO_ROUTE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH}
@@ -157,21 +154,12 @@ def probe_report(params: Mapping[str, Any], run: Runner) -> dict[str, Any]:
             "elapsed_ms": round((time.monotonic() - started) * 1000, 1)}
 
 
-def run_command(argv: list) -> tuple:
-    """The lean payload's runner (no AnsibleModule there): the command found on PATH or in the sbin
-    folders, as zoom_room_host.command_runner finds it, run in the C locale."""
-    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/local/sbin"])
-    path = shutil.which(argv[0], path=search)
-    if path is None:
-        return 127, "", f"{argv[0]}: command not found"
-    done = subprocess.run([path, *argv[1:]], capture_output=True, text=True, check=False,
-                          env={**os.environ, "LANG": "C", "LC_ALL": "C"})
-    return done.returncode, done.stdout, done.stderr
-
-
 def lean_probe(params: Mapping[str, Any]) -> dict[str, Any]:
     """Entry point of the zoom_room_reachability action's lean payload (plugin_utils/zoom_room_lean.py)."""
+    # Imported here: the module gets its runner from AnsibleModule and needs none of zoom_room_host's firewall code.
+    from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import plain_command_runner
+
     try:
-        return {"changed": False, **probe_report(params, run_command)}
+        return {"changed": False, **probe_report(params, plain_command_runner())}
     except InvalidValue as error:
         return {"failed": True, "msg": str(error)}

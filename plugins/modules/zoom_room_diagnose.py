@@ -102,6 +102,15 @@ options:
     type: list
     elements: str
     default: []
+  lean:
+    description:
+      - Linux and macOS rooms. Read the room as a lean payload - the code of M(zoomrooms.remediation.zoom_room_facts)
+        sent to the room's Python without AnsiballZ, which spends more of the room's CPU unpacking and compiling
+        ansible's own module code than the read itself takes. The facts are the same.
+      - C(false) runs M(zoomrooms.remediation.zoom_room_facts) as a module. The module also runs with C(async).
+        A Python still to be discovered is discovered first, by ansible's own interpreter discovery.
+    type: bool
+    default: true
   csapi:
     description:
       - Also read the room's app over ZR-CSAPI (TCP 2244), with these options of

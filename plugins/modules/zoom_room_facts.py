@@ -128,90 +128,28 @@ facts:
 """
 
 import platform
-import socket
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
-    command_runner,
-    firewall_facts,
-    linux_layers,
-    read_file,
-    read_once,
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import command_runner, read_file
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_read import (
+    FACTS_ARGUMENT_SPEC,
+    room_facts,
 )
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_linux import (
-    EnvironmentFileProxy,
-    parse_os_release,
-    read_app,
-    read_listener,
-)
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
-    InvalidValue,
-    parse_cidrs,
-    parse_ip_addr,
-    parse_port,
-)
-
-SCHEMA_VERSION = 1
-
-
-def linux_facts(module: AnsibleModule, port: int, subnets: list) -> dict[str, Any]:
-    run = read_once(command_runner(module))  # read-only: layer choice and verdicts share each command's output
-    errors: list[str] = []
-    facts: dict[str, Any] = {
-        "schema": SCHEMA_VERSION, "platform": "linux", "hostname": socket.gethostname(), "controller_port": port,
-        "os": parse_os_release(read_file("/etc/os-release") or ""),
-        "app": read_app(run, module.params["package_name"]),
-        "listener": read_listener(read_file, port),
-    }
-    try:
-        facts["firewall"] = firewall_facts(linux_layers(run, port, persist=False), subnets)
-    except (RuntimeError, ValueError) as error:
-        errors.append(f"firewall: {error}")
-        facts["firewall"] = {"backend": "unknown", "active": True, "layers": [], "block_all": False, "notes": [],
-                             "verdicts": [{"subnet": str(s), "verdict": "unknown", "decided_by": str(error)}
-                                          for s in subnets]}
-    proxy = EnvironmentFileProxy(read_file, lambda path, content: None, module.params["environment_file"])
-    facts["proxy"] = proxy.proxy_facts(proxy.read(), subnets)
-    rc, out, err = run(["ip", "-j", "addr", "show"])
-    facts["addresses"] = parse_ip_addr(out) if rc == 0 else []
-    if rc != 0:
-        errors.append(f"addresses: ip -j addr show: {err.strip()}")
-    facts["errors"] = errors
-    return facts
-
-
-def macos_room_facts(module: AnsibleModule, port: int, subnets: list) -> dict[str, Any]:
-    # Imported here so Linux rooms do not compile the macOS code (AnsiballZ compiles module_utils
-    # from its zip on every run); AnsiballZ still ships it, its import scanner reads nested imports.
-    from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos import load_plist, macos_facts
-
-    return macos_facts(command_runner(module), load_plist, port, subnets, app_path=module.params["app_path"],
-                       services=module.params["proxy_services"])
 
 
 def run_module(module: AnsibleModule) -> dict[str, Any]:
     try:
-        port = parse_port(module.params["controller_port"], "controller_port")
-        subnets = parse_cidrs(module.params["controller_subnets"], "controller_subnets", required=False)
+        facts = room_facts(module.params, command_runner(module), read_file, platform.system())
     except InvalidValue as error:
         module.fail_json(msg=str(error))
-    reader = macos_room_facts if platform.system() == "Darwin" else linux_facts
-    return {"changed": False, "facts": reader(module, port, subnets)}
+    return {"changed": False, "facts": facts}
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "controller_port": {"type": "int", "default": 9090},
-            "controller_subnets": {"type": "list", "elements": "str", "default": []},
-            "package_name": {"type": "str", "default": "zoom-rooms"},
-            "app_path": {"type": "path", "default": "/Applications/ZoomPresence.app"},
-            "proxy_services": {"type": "list", "elements": "str"},
-            "environment_file": {"type": "path", "default": "/etc/environment"},
-        },
-        supports_check_mode=True,
-    )
+    # zoom_room_diagnose usually reads the room without this module (the same room_facts, as a lean payload).
+    module = AnsibleModule(argument_spec=FACTS_ARGUMENT_SPEC, supports_check_mode=True)
     module.exit_json(**run_module(module))
 
 

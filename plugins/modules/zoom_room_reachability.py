@@ -44,9 +44,8 @@ options:
     description:
       - Run the probe as a lean payload, without AnsiballZ (the action of the same name validates the options on
         the control node and sends the probe's own code to the probe host's Python, about 0.4 s less per call).
-      - C(false) runs this module as usual. The module also runs when the probe's Python must first be
-        discovered (no C(ansible_python_interpreter) and no earlier discovery in the run), with C(async), and on
-        Windows.
+      - C(false) runs this module as usual. The module also runs with C(async) and on Windows. A Python still to
+        be discovered is discovered first, by ansible's own interpreter discovery.
     type: bool
     default: true
 extends_documentation_fragment:
@@ -98,7 +97,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tc
 
 def main() -> None:
     # The action of the same name usually runs probe_report without this module (its lean payload);
-    # this module is its fallback: interpreter discovery, async, lean=false.
+    # this module is its fallback: async, lean=false.
     module = AnsibleModule(argument_spec=PROBE_ARGUMENT_SPEC, supports_check_mode=True)
     try:
         module.exit_json(changed=False, **probe_report(module.params, command_runner(module)))

@@ -9,42 +9,69 @@ as JSON on stdout. The options are validated on the control node first, so bad i
 before anything runs on the host.
 
 The action falls back to its module (`lean_interpreter` returns None) where the lean path would
-differ from a module call: Python not known yet (interpreter discovery runs with the module),
-async tasks, and Windows hosts.
+differ from a module call: async tasks and Windows hosts. A Python still to be discovered is
+discovered first, with ansible's own interpreter discovery.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import shlex
+import zlib
 from pathlib import Path
-from typing import Any, Dict, Mapping, Sequence
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 from ansible.errors import AnsibleError
-from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError
+from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError, discover_interpreter
 from ansible.executor.module_common import _get_shebang
 
 MODULE_UTILS = Path(__file__).resolve().parents[1] / "module_utils"
 PACKAGE = "ansible_collections.zoomrooms.remediation.plugins.module_utils"
+IMPORT = re.compile(r"plugins\.module_utils\.(\w+) import")
 
-# Runs on the host: registers each module_utils source under its import name, in order (dependencies
-# first, so their imports resolve from sys.modules), then calls the entry function with the options.
-BOOTSTRAP = (
-    "import json,sys,types\n"
-    "p=json.loads(sys.stdin.buffer.read())\n"
-    "for n,s in p['modules']:\n"
-    " m=types.ModuleType(n);m.__file__='<'+n+'>';sys.modules[n]=m\n"
-    " exec(compile(s,m.__file__,'exec'),m.__dict__)\n"
-    "o,f=p['entry'].rsplit('.',1)\n"
-    "sys.stdout.write(json.dumps(getattr(sys.modules[o],f)(p['args'])))\n"
-)
+# Runs on the host: a finder serves our module_utils from the payload, compiling each one only when it is
+# imported (as AnsiballZ's zip import does), and the packages above them as empty packages; then it calls
+# the entry function with the options and prints its dict as JSON.
+BOOTSTRAP = """\
+import base64,importlib,importlib.machinery as M,json,sys,zlib
+p=json.loads(zlib.decompress(base64.b64decode(sys.stdin.buffer.read())))
+S=dict(p['modules']);P=p['package']
+class F:
+ @classmethod
+ def find_spec(c,n,path=None,t=None):
+  if n in S or P==n or P.startswith(n+'.'):return M.ModuleSpec(n,c,is_package=n not in S)
+ @classmethod
+ def create_module(c,s):return None
+ @classmethod
+ def exec_module(c,m):exec(compile(S.get(m.__name__,''),'<'+m.__name__+'>','exec'),m.__dict__)
+sys.meta_path.insert(0,F)
+o,f=p['entry'].rsplit('.',1)
+sys.stdout.write(json.dumps(getattr(importlib.import_module(o),f)(p['args'])))
+"""
 
 
-def payload(module_utils: Sequence[str], entry: str, args: Mapping[str, Any]) -> str:
-    """The JSON the bootstrap reads: [(import name, source)] of our module_utils, the entry and its options."""
-    modules = [(f"{PACKAGE}.{name}", (MODULE_UTILS / f"{name}.py").read_text(encoding="utf-8"))
-               for name in module_utils]
-    return json.dumps({"modules": modules, "entry": f"{PACKAGE}.{entry}", "args": dict(args)})
+def module_closure(roots: Sequence[str]) -> List[str]:
+    """The module_utils the roots import, directly or not, the imports inside functions included."""
+    found: List[str] = []
+    pending = list(roots)
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        found.append(name)
+        pending.extend(IMPORT.findall((MODULE_UTILS / f"{name}.py").read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def payload(entry: str, args: Mapping[str, Any], module_utils: Sequence[str] | None = None) -> bytes:
+    """What the bootstrap reads: `entry` is "<module_utils name>.<function>"; module_utils defaults to
+    everything that module imports. zlib and base64, as AnsiballZ packs its zip."""
+    names = module_utils if module_utils is not None else module_closure([entry.split(".", 1)[0]])
+    modules = [(f"{PACKAGE}.{name}", (MODULE_UTILS / f"{name}.py").read_text(encoding="utf-8")) for name in names]
+    document = {"modules": modules, "package": PACKAGE, "entry": f"{PACKAGE}.{entry}", "args": dict(args)}
+    return base64.b64encode(zlib.compress(json.dumps(document).encode("utf-8"), 6))
 
 
 def command(interpreter: str, environment: Mapping[str, str], env_prefix: Any) -> str:
@@ -65,34 +92,43 @@ def result_of(rc: int, stdout: str, stderr: str, host: str) -> Dict[str, Any]:
     return {"failed": True, "rc": rc, "msg": f"{host}: the lean payload failed (rc={rc}): {detail}"}
 
 
-def lean_interpreter(action: Any, task_vars: Dict[str, Any]) -> str | None:
-    """The host's Python as a module call would pick it, or None when the module must run instead."""
-    if action._task.async_val or getattr(getattr(action._connection, "_shell", None), "_IS_WINDOWS", False):
-        return None
-    host_vars = task_vars
+def _host_vars(action: Any, task_vars: Dict[str, Any]) -> Dict[str, Any]:
     if action._task.delegate_to:
-        host_vars = task_vars.get("ansible_delegated_vars", {}).get(action._task.delegate_to, task_vars)
+        return task_vars.get("ansible_delegated_vars", {}).get(action._task.delegate_to, task_vars)
+    return task_vars
+
+
+def lean_interpreter(action: Any, task_vars: Dict[str, Any]) -> Tuple[str | None, Dict[str, Any]]:
+    """(the host's Python as a module call would pick it, facts to return), or (None, {}) when the module
+    must run instead (async, Windows). A Python still to be discovered is discovered here, with ansible's
+    own discovery, and returned as the fact a module call returns (discovered_interpreter_python), so
+    the next tasks on the host skip it; for a delegated task the fact is not the task host's, so it is
+    left out, as ansible does."""
+    if action._task.async_val or getattr(getattr(action._connection, "_shell", None), "_IS_WINDOWS", False):
+        return None, {}
+    host_vars = _host_vars(action, task_vars)
     remote_is_local = bool(getattr(action._connection, "_remote_is_local", False))
     try:
         _shebang, interpreter = _get_shebang("/usr/bin/python", host_vars, action._templar,
                                              remote_is_local=remote_is_local)
-    except InterpreterDiscoveryRequiredError:
-        return None  # the module call discovers it (and records it for the rest of the run)
-    return interpreter or None
+    except InterpreterDiscoveryRequiredError as needed:
+        interpreter = discover_interpreter(action=action, interpreter_name=needed.interpreter_name,
+                                           discovery_mode=needed.discovery_mode, task_vars=host_vars)
+        facts = {} if action._task.delegate_to else {f"discovered_interpreter_{needed.interpreter_name}": interpreter}
+        return interpreter or None, facts
+    return interpreter or None, {}
 
 
-def run_lean(action: Any, interpreter: str, module_utils: Sequence[str], entry: str,
-             args: Mapping[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
+def run_lean(action: Any, interpreter: str, entry: str, args: Mapping[str, Any],
+             task_vars: Dict[str, Any]) -> Dict[str, Any]:
     """Run `entry(args)` on the task's host; become and the connection are the task's."""
     environment: Dict[str, Any] = {}
     action._compute_environment_string(environment)
-    host = task_vars.get("inventory_hostname", "host")
-    if action._task.delegate_to:
-        host = action._task.delegate_to
+    host = action._task.delegate_to or task_vars.get("inventory_hostname", "host")
     try:
         done = action._low_level_execute_command(
             command(interpreter, environment, action._connection._shell.env_prefix),
-            in_data=payload(module_utils, entry, args), sudoable=True)
+            in_data=payload(entry, args), sudoable=True)
     except AnsibleError as error:
         return {"failed": True, "msg": f"{host}: {error}"}
     return result_of(done["rc"], done.get("stdout", ""), done.get("stderr", ""), host)

@@ -3,6 +3,7 @@ the command line it is started with, how its output is read, and when the module
 
 from __future__ import annotations
 
+import platform
 import shlex
 import socket
 import subprocess
@@ -12,23 +13,26 @@ from types import SimpleNamespace
 import pytest
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar
-from ansible_collections.zoomrooms.remediation.plugins.action.zoom_room_reachability import (
-    PAYLOAD_ENTRY,
-    PAYLOAD_MODULE_UTILS,
-)
+from ansible_collections.zoomrooms.remediation.plugins.action.zoom_room_diagnose import FACTS_LEAN_ENTRY
+from ansible_collections.zoomrooms.remediation.plugins.action.zoom_room_reachability import PAYLOAD_ENTRY
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import plain_command_runner, read_file
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_read import room_facts
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils import zoom_room_lean
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_lean import (
     BOOTSTRAP,
     command,
     lean_interpreter,
+    module_closure,
     payload,
     result_of,
 )
 
 
-def run_bare(stdin: str) -> subprocess.CompletedProcess:
+def run_bare(stdin: bytes) -> subprocess.CompletedProcess:
     # -I -S: no site-packages, no PYTHONPATH: the payload must carry all it imports.
-    return subprocess.run([sys.executable, "-I", "-S", "-c", BOOTSTRAP], input=stdin, capture_output=True,
-                          text=True, check=False, timeout=30)
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", BOOTSTRAP], input=stdin, capture_output=True,
+                          check=False, timeout=60)
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
 
 
 def test_the_probe_payload_runs_in_a_bare_python():
@@ -38,7 +42,7 @@ def test_the_probe_payload_runs_in_a_bare_python():
     try:
         args = {"targets": [{"name": "here", "address": "127.0.0.1", "port": server.getsockname()[1]}],
                 "port": 9090, "timeout": 2.0, "concurrency": 4, "lean": True}
-        done = run_bare(payload(PAYLOAD_MODULE_UTILS, PAYLOAD_ENTRY, args))
+        done = run_bare(payload(PAYLOAD_ENTRY, args))
     finally:
         server.close()
     assert done.returncode == 0, done.stderr
@@ -48,12 +52,39 @@ def test_the_probe_payload_runs_in_a_bare_python():
     assert isinstance(result["connected_subnets"], list)
 
 
+def test_the_facts_payload_reads_what_the_module_reads(tmp_path):
+    """The lean read and the module's read are one function: a bare Python gives the facts this process reads."""
+    environment = tmp_path / "environment"
+    environment.write_text('http_proxy="http://proxy.example:3128"\nno_proxy="localhost,127.0.0.1"\n')
+    params = {"controller_port": 9, "controller_subnets": ["192.0.2.0/24"], "package_name": "zoom-rooms-absent",
+              "environment_file": str(environment)}
+    done = run_bare(payload(FACTS_LEAN_ENTRY, params))
+    assert done.returncode == 0, done.stderr
+    lean = result_of(done.returncode, done.stdout, done.stderr, "room")
+    assert lean["changed"] is False
+    assert lean["facts"] == room_facts(params, plain_command_runner(), read_file, platform.system())
+    assert lean["facts"]["proxy"]["servers"] == {"http": "http://proxy.example:3128"}
+
+
+def test_bad_options_fail_in_the_payload_with_the_option_named():
+    done = run_bare(payload(FACTS_LEAN_ENTRY, {"controller_port": 70000}))
+    assert result_of(done.returncode, done.stdout, done.stderr, "room") == {
+        "failed": True, "msg": "controller_port: 70000 is out of range 1-65535"}
+
+
+def test_the_payload_carries_the_imports_inside_functions():
+    # zoom_room_read imports the macOS reader and zoom_room_host the firewall backends only where they are used.
+    assert {"zoom_room_macos", "zoom_room_nftables", "zoom_room_iptables", "zoom_room_firewalld",
+            "zoom_room_linux", "zoom_room_net"} <= set(module_closure(["zoom_room_read"]))
+    assert "zoom_room_macos" not in module_closure(["zoom_room_tcp"])
+
+
 def test_a_payload_missing_a_dependency_fails_and_says_why():
-    done = run_bare(payload(["zoom_room_tcp"], PAYLOAD_ENTRY, {"targets": []}))  # zoom_room_net left out
+    done = run_bare(payload(PAYLOAD_ENTRY, {"targets": []}, module_utils=["zoom_room_tcp"]))  # no zoom_room_net
     result = result_of(done.returncode, done.stdout, done.stderr, "probe")
     assert result["failed"] is True
     assert result["msg"].startswith("probe: the lean payload failed (rc=1)")
-    assert "ModuleNotFoundError" in result["msg"]
+    assert "ModuleNotFoundError" in result["msg"] and "zoom_room_net" in result["msg"]
 
 
 @pytest.mark.parametrize("rc, stdout, expected", [
@@ -85,17 +116,35 @@ def fake_action(async_val=0, windows=False, delegate_to=None):
 
 
 @pytest.mark.parametrize("action, task_vars, expected", [
-    (fake_action(), {"ansible_python_interpreter": "/usr/bin/python3"}, "/usr/bin/python3"),
+    (fake_action(), {"ansible_python_interpreter": "/usr/bin/python3"}, ("/usr/bin/python3", {})),
     (fake_action(), {"ansible_python_interpreter": "auto_silent",
-                     "ansible_facts": {"discovered_interpreter_python": "/usr/bin/python3.11"}}, "/usr/bin/python3.11"),
-    (fake_action(), {"ansible_python_interpreter": "auto", "ansible_facts": {}}, None),
-    (fake_action(async_val=60), {"ansible_python_interpreter": "/usr/bin/python3"}, None),
-    (fake_action(windows=True), {"ansible_python_interpreter": "/usr/bin/python3"}, None),
+                     "ansible_facts": {"discovered_interpreter_python": "/usr/bin/python3.11"}},
+     ("/usr/bin/python3.11", {})),
+    (fake_action(async_val=60), {"ansible_python_interpreter": "/usr/bin/python3"}, (None, {})),
+    (fake_action(windows=True), {"ansible_python_interpreter": "/usr/bin/python3"}, (None, {})),
     (fake_action(delegate_to="probe"), {"ansible_python_interpreter": "/usr/bin/room-python",
                                         "ansible_delegated_vars": {"probe": {
                                             "ansible_python_interpreter": "/usr/bin/probe-python"}}},
-     "/usr/bin/probe-python"),
-], ids=["set", "discovered earlier", "discovery needed: the module", "async: the module", "windows: the module",
-        "delegated: the probe's python"])
+     ("/usr/bin/probe-python", {})),
+], ids=["set", "discovered earlier", "async: the module", "windows: the module", "delegated: the probe's python"])
 def test_lean_interpreter(action, task_vars, expected):
     assert lean_interpreter(action, task_vars) == expected
+
+
+@pytest.mark.parametrize("delegate_to, facts", [
+    (None, {"discovered_interpreter_python": "/usr/bin/python3.9"}),
+    ("probe", {}),
+], ids=["the task's host: its fact is returned", "delegated: not the task host's fact"])
+def test_a_python_to_discover_is_discovered_by_ansible(monkeypatch, delegate_to, facts):
+    calls = []
+
+    def discover(action, interpreter_name, discovery_mode, task_vars):
+        calls.append((interpreter_name, discovery_mode))
+        return "/usr/bin/python3.9"
+
+    monkeypatch.setattr(zoom_room_lean, "discover_interpreter", discover)
+    task_vars = {"ansible_python_interpreter": "auto_silent", "ansible_facts": {}}
+    if delegate_to:
+        task_vars["ansible_delegated_vars"] = {delegate_to: dict(task_vars)}
+    assert lean_interpreter(fake_action(delegate_to=delegate_to), task_vars) == ("/usr/bin/python3.9", facts)
+    assert calls == [("python", "auto_silent")]
