@@ -15,7 +15,10 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar
 from ansible_collections.zoomrooms.remediation.plugins.action.zoom_room_diagnose import FACTS_LEAN_ENTRY
 from ansible_collections.zoomrooms.remediation.plugins.action.zoom_room_reachability import PAYLOAD_ENTRY
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import plain_command_runner, read_file
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
+    plain_command_runner,
+    read_file,
+)
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_read import room_facts
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils import zoom_room_lean
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_lean import (
