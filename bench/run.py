@@ -681,7 +681,7 @@ class SizeBench:
         return self._remediate("remediate")
 
     def diagnose_modules(self) -> float:
-        return self._diagnose("diagnose_modules", argv=[*DIAGNOSE, "-e", "zoom_room_diagnose_lean=false"])
+        return self._diagnose("diagnose_modules", argv=(*DIAGNOSE, "-e", "zoom_room_diagnose_lean=false"))
 
     def diagnose_fast(self) -> float:
         return self._diagnose("diagnose_fast", self.fast_env)
@@ -692,8 +692,8 @@ class SizeBench:
     def remediate_fast(self) -> float:
         return self._remediate("remediate_fast", self.fast_env)
 
-    def _diagnose(self, key: str, env: Dict[str, str] | None = None, argv: Sequence[str] = DIAGNOSE) -> float:
-        seconds = self.timed(key, argv, extra_env=env).seconds
+    def _diagnose(self, key: str, env: Dict[str, str] | None = None, argv: Sequence[str] | None = None) -> float:
+        seconds = self.timed(key, argv or DIAGNOSE, extra_env=env).seconds
         check_report(self.lab, self.rooms, key)
         return seconds
 

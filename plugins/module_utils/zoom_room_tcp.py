@@ -121,7 +121,6 @@ def in_connected_subnet(address: str, connected: Iterable[str]) -> bool:
     return address_in_any(address, [ipaddress.ip_network(subnet, strict=False) for subnet in connected])
 
 
-
 def checked_targets(params: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The targets with their ports resolved; InvalidValue names the bad option (module and action alike)."""
     default_port = parse_port(params.get("port", 9090), "port")

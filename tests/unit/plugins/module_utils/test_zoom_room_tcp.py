@@ -86,5 +86,5 @@ def test_probe_report_classifies_real_sockets(listener):
 
 
 def test_lean_probe_turns_bad_input_into_a_failure():
-    assert lean_probe({"targets": [], "timeout": -1}) == {"failed": True,
-                                                         "msg": "timeout must be > 0 and concurrency >= 1"}
+    expected = {"failed": True, "msg": "timeout must be > 0 and concurrency >= 1"}
+    assert lean_probe({"targets": [], "timeout": -1}) == expected
