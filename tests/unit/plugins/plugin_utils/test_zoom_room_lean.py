@@ -14,7 +14,9 @@ import pytest
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar
 from ansible_collections.zoomrooms.remediation.plugins.action.zoom_room_diagnose import FACTS_LEAN_ENTRY
+from ansible_collections.zoomrooms.remediation.plugins.action.zoom_room_lock import PAYLOAD_ENTRY as LOCK_ENTRY
 from ansible_collections.zoomrooms.remediation.plugins.action.zoom_room_reachability import PAYLOAD_ENTRY
+from ansible_collections.zoomrooms.remediation.plugins.module_utils import zoom_room_lock
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
     plain_command_runner,
     read_file,
@@ -151,3 +153,32 @@ def test_a_python_to_discover_is_discovered_by_ansible(monkeypatch, delegate_to,
         task_vars["ansible_delegated_vars"] = {delegate_to: dict(task_vars)}
     assert lean_interpreter(fake_action(delegate_to=delegate_to), task_vars) == ("/usr/bin/python3.9", facts)
     assert calls == [("python", "auto_silent")]
+
+
+def test_the_lock_payload_holds_a_real_flock_and_gives_it_back(tmp_path):
+    """The holder the payload forks outlives the payload's Python (as it outlives the module's)."""
+    path = str(tmp_path / "run" / "remediate.lock")
+    options = {"owner": "run-a", "path": path, "timeout": 1.0, "max_hold": 60, "state": "held"}
+    try:
+        check = run_bare(payload(LOCK_ENTRY, {**options, "check_mode": True}))
+        assert result_of(check.returncode, check.stdout, check.stderr, "room")["held"] is True
+        assert not (tmp_path / "run").exists(), "check mode created the lock's folder"
+        held = run_bare(payload(LOCK_ENTRY, options))
+        assert result_of(held.returncode, held.stdout, held.stderr, "room")["held"] is True
+        assert zoom_room_lock.lock_is_free(path) is False
+        busy = run_bare(payload(LOCK_ENTRY, {**options, "owner": "run-b"}))
+        assert result_of(busy.returncode, busy.stdout, busy.stderr, "room")["busy"] is True
+        released = run_bare(payload(LOCK_ENTRY, {**options, "state": "released"}))
+        assert result_of(released.returncode, released.stdout, released.stderr, "room")["held"] is False
+        assert zoom_room_lock.lock_is_free(path) is True
+    finally:
+        holder = zoom_room_lock.read_holder(path)
+        if holder and not zoom_room_lock.lock_is_free(path):
+            zoom_room_lock.release(path, holder["owner"])
+
+
+def test_the_lock_payload_rejects_a_bad_timeout():
+    done = run_bare(payload(LOCK_ENTRY, {"owner": "a", "path": "/nonexistent/x", "timeout": -1, "max_hold": 60,
+                                         "state": "held"}))
+    assert result_of(done.returncode, done.stdout, done.stderr, "room") == {
+        "failed": True, "msg": "timeout must be >= 0 and max_hold >= 1 (seconds)"}

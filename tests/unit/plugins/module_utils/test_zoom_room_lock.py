@@ -1,13 +1,14 @@
-"""zoom_room_lock's mechanics on this machine: a real flock held by the real holder process.
+"""The run lock's mechanics on this machine (module_utils/zoom_room_lock): a real flock held by the real holder process.
 
-The lab test (tests/integration/test_locking.py) runs it on a room through remediate.yml.
+The lab tests (tests/integration/test_pipeline.py, "locking") run it on rooms through remediate.yml, and
+tests/unit/plugins/plugin_utils/test_zoom_room_lean.py through the lean payload.
 """
 
 import os
 import time
 
 import pytest
-from ansible_collections.zoomrooms.remediation.plugins.modules import zoom_room_lock as lock
+from ansible_collections.zoomrooms.remediation.plugins.module_utils import zoom_room_lock as lock
 
 
 @pytest.fixture
