@@ -59,7 +59,7 @@ def save_backup(path: str, backup_dir: str = DEFAULT_BACKUP_DIR, keep: int = DEF
     except FileNotFoundError:
         return ""
     os.makedirs(backup_dir, mode=0o700, exist_ok=True)
-    now = now or datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 (rooms may run Python < 3.11)
+    now = now or datetime.datetime.now(datetime.timezone.utc)
     target = os.path.join(backup_dir, backup_name(path, now))
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:

@@ -12,7 +12,7 @@ import json
 import os
 import signal
 import time
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
@@ -51,7 +51,7 @@ def parse_holder(text: str) -> dict[str, Any] | None:
 
 
 def _utc(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --------------------------------------------------------------------------- the lock file (I/O)
