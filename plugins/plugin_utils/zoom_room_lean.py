@@ -23,7 +23,6 @@ import zlib
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
-from ansible.errors import AnsibleError
 from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError, discover_interpreter
 from ansible.executor.module_common import _get_shebang
 
@@ -125,10 +124,7 @@ def run_lean(action: Any, interpreter: str, entry: str, args: Mapping[str, Any],
     environment: Dict[str, Any] = {}
     action._compute_environment_string(environment)
     host = action._task.delegate_to or task_vars.get("inventory_hostname", "host")
-    try:
-        done = action._low_level_execute_command(
-            command(interpreter, environment, action._connection._shell.env_prefix),
-            in_data=payload(entry, args), sudoable=True)
-    except AnsibleError as error:
-        return {"failed": True, "msg": f"{host}: {error}"}
+    # A connection failure propagates, as from a module call: Ansible then reports the host unreachable.
+    done = action._low_level_execute_command(command(interpreter, environment, action._connection._shell.env_prefix),
+                                             in_data=payload(entry, args), sudoable=True)
     return result_of(done["rc"], done.get("stdout", ""), done.get("stderr", ""), host)
