@@ -11,6 +11,7 @@ import sys
 from types import SimpleNamespace
 
 import pytest
+from ansible.errors import AnsibleConnectionFailure
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar
 from ansible_collections.zoomrooms.remediation.plugins.action.zoom_room_diagnose import FACTS_LEAN_ENTRY
@@ -30,6 +31,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_le
     module_closure,
     payload,
     result_of,
+    run_lean,
 )
 
 
@@ -182,3 +184,16 @@ def test_the_lock_payload_rejects_a_bad_timeout():
                                          "state": "held"}))
     assert result_of(done.returncode, done.stdout, done.stderr, "room") == {
         "failed": True, "msg": "timeout must be >= 0 and max_hold >= 1 (seconds)"}
+
+
+def test_a_connection_failure_is_not_turned_into_a_failed_task():
+    """Ansible reports a host unreachable only when the connection error reaches it, as from a module call."""
+    def unreachable(*_args, **_kwargs):
+        raise AnsibleConnectionFailure("Failed to connect to the host via ssh")
+
+    action = SimpleNamespace(_task=SimpleNamespace(delegate_to=None, environment=None),
+                             _connection=SimpleNamespace(_shell=SimpleNamespace(env_prefix=lambda **env: "")),
+                             _compute_environment_string=lambda environment: None,
+                             _low_level_execute_command=unreachable)
+    with pytest.raises(AnsibleConnectionFailure):
+        run_lean(action, "/usr/bin/python3", PAYLOAD_ENTRY, {"targets": []}, {"inventory_hostname": "room"})
