@@ -9,7 +9,8 @@ as JSON on stdout. The options are validated on the control node first, so bad i
 before anything runs on the host.
 
 The action falls back to its module (`lean_interpreter` returns None) where the lean path would
-differ from a module call: async tasks and Windows hosts. A Python still to be discovered is
+differ from a module call: async tasks, Windows hosts, and hosts Ansible would not pipeline a
+module to (pipelining off, or a become method that cannot pipeline). A Python still to be discovered is
 discovered first, with ansible's own interpreter discovery.
 """
 
@@ -99,11 +100,16 @@ def _host_vars(action: Any, task_vars: Dict[str, Any]) -> Dict[str, Any]:
 
 def lean_interpreter(action: Any, task_vars: Dict[str, Any]) -> Tuple[str | None, Dict[str, Any]]:
     """(the host's Python as a module call would pick it, facts to return), or (None, {}) when the module
-    must run instead (async, Windows). A Python still to be discovered is discovered here, with ansible's
-    own discovery, and returned as the fact a module call returns (discovered_interpreter_python), so
-    the next tasks on the host skip it; for a delegated task the fact is not the task host's, so it is
-    left out, as ansible does."""
-    if action._task.async_val or getattr(getattr(action._connection, "_shell", None), "_IS_WINDOWS", False):
+    must run instead (async, Windows, pipelining off). A Python still to be discovered is discovered here,
+    with ansible's own discovery, and returned as the fact a module call returns
+    (discovered_interpreter_python), so the next tasks on the host skip it; for a delegated task the
+    fact is not the task host's, so it is left out, as ansible does."""
+    connection = action._connection
+    if action._task.async_val or getattr(getattr(connection, "_shell", None), "_IS_WINDOWS", False):
+        return None, {}
+    # The payload goes over stdin, as a pipelined module does: only where Ansible would pipeline a module
+    # (pipelining on for the host, a become method that allows it: sudo with requiretty would not).
+    if not connection.is_pipelining_enabled():
         return None, {}
     host_vars = _host_vars(action, task_vars)
     remote_is_local = bool(getattr(action._connection, "_remote_is_local", False))

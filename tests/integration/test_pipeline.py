@@ -72,6 +72,27 @@ def test_diagnose_then_remediate(healed, tmp_path, scenario):
     assert "changed=0" in again.stdout and " changed=1" not in again.stdout, again.stdout[-3000:]
 
 
+def test_the_lean_read_gives_the_modules_facts(healed, tmp_path):
+    """diagnose.yml reads POSIX rooms as lean payloads by default; with zoom_room_diagnose_lean=false it runs the
+    zoom_room_facts and zoom_room_reachability modules. On the same faulted rooms both give the same facts and
+    findings, and the lean run sends no module to any room or probe."""
+    rooms = healed.rooms
+    faults = ("firewall_block", "proxy_no_bypass", "not_listening", "wrong_segment")
+    for room, kind in zip(rooms[:4], faults, strict=True):
+        healed.labctl("fault", room, kind)
+    lean_result, lean = run(healed, "diagnose", tmp_path / "lean", "-vvv")
+    module_result, modules = run(healed, "diagnose", tmp_path / "modules", "-vvv",
+                                 "-e", "zoom_room_diagnose_lean=false")
+    assert sorted(lean["rooms"]) == sorted(modules["rooms"]) == sorted(rooms)
+    for room in rooms:
+        assert lean["rooms"][room]["facts_before"] == modules["rooms"][room]["facts_before"], room
+        assert lean["rooms"][room]["findings"] == modules["rooms"][room]["findings"], room
+    assert [f["code"] for f in lean["rooms"][rooms[0]]["findings"]] == ["host_firewall_blocks_controller_port"]
+    # -vvv names every module file Ansible sends; the lean run sends none of ours.
+    for module in ("modules/zoom_room_facts.py", "modules/zoom_room_reachability.py"):
+        assert module not in lean_result.stdout and module in module_result.stdout, module
+
+
 def host_state(lab, room):
     return (lab.ruleset(room), lab.file_bytes(room, "/etc/nftables.conf"), lab.file_bytes(room, "/etc/environment"))
 

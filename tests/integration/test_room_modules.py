@@ -180,14 +180,16 @@ def test_proxy_credentials_never_leave_the_host(healed, room):
     assert "s3cr3t" not in result.stdout + result.stderr
 
 
-# The action runs the probe as a lean payload; the module runs with lean=false and when the probe's Python
-# must first be discovered (the discovery then shows in the result's ansible_facts). All three agree.
-@pytest.mark.parametrize("args, flags, runs_module", [
-    ({}, (), False),
-    ({"lean": False}, (), True),
-    ({}, ("-e", "ansible_python_interpreter=auto_silent"), True),
-], ids=["lean payload", "module", "module after interpreter discovery"])
-def test_reachability_classifies_from_the_probe(healed, args, flags, runs_module):
+# The action runs the probe as a lean payload; the module runs with lean=false and where Ansible would not
+# pipeline a module (pipelining off). A Python still to be discovered is discovered by Ansible's own discovery
+# first, and the result says so (ansible_facts). All of them classify alike.
+@pytest.mark.parametrize("args, flags, runs_module, discovers", [
+    ({}, (), False, False),
+    ({"lean": False}, (), True, False),
+    ({}, ("-e", "ansible_pipelining=false"), True, False),
+    ({}, ("-e", "ansible_python_interpreter=auto_silent"), False, True),
+], ids=["lean payload", "module", "pipelining off: the module", "lean payload after interpreter discovery"])
+def test_reachability_classifies_from_the_probe(healed, args, flags, runs_module, discovers):
     rooms = healed.rooms
     healed.labctl("fault", rooms[1], "not_listening")
     healed.labctl("fault", rooms[2], "firewall_block")
@@ -202,8 +204,8 @@ def test_reachability_classifies_from_the_probe(healed, args, flags, runs_module
     assert result["elapsed_ms"] < 3000, "targets were not tried concurrently"
     # -vvv shows what ran on the probe: the module (ansible names its file), or the lean bootstrap.
     assert ("modules/zoom_room_reachability.py" in console) is runs_module
-    assert ("import json,sys,types" in console) is not runs_module
-    assert ("discovered_interpreter_python" in result.get("ansible_facts", {})) is bool(flags)
+    assert ("import base64,importlib" in console) is not runs_module
+    assert ("discovered_interpreter_python" in result.get("ansible_facts", {})) is discovers
 
 
 def test_reachability_rejects_a_bad_port_before_the_probe_runs(healed):

@@ -115,11 +115,11 @@ def test_command_quotes_the_interpreter_and_prefixes_the_environment():
     assert command("python3", {}, lambda **env: "unused").startswith("python3 -c ")
 
 
-def fake_action(async_val=0, windows=False, delegate_to=None):
+def fake_action(async_val=0, windows=False, delegate_to=None, pipelining=True):
     shell = SimpleNamespace(_IS_WINDOWS=windows)
+    connection = SimpleNamespace(_shell=shell, _remote_is_local=False, is_pipelining_enabled=lambda: pipelining)
     return SimpleNamespace(_task=SimpleNamespace(async_val=async_val, delegate_to=delegate_to),
-                           _connection=SimpleNamespace(_shell=shell, _remote_is_local=False),
-                           _templar=Templar(loader=DataLoader()))
+                           _connection=connection, _templar=Templar(loader=DataLoader()))
 
 
 @pytest.mark.parametrize("action, task_vars, expected", [
@@ -129,11 +129,13 @@ def fake_action(async_val=0, windows=False, delegate_to=None):
      ("/usr/bin/python3.11", {})),
     (fake_action(async_val=60), {"ansible_python_interpreter": "/usr/bin/python3"}, (None, {})),
     (fake_action(windows=True), {"ansible_python_interpreter": "/usr/bin/python3"}, (None, {})),
+    (fake_action(pipelining=False), {"ansible_python_interpreter": "/usr/bin/python3"}, (None, {})),
     (fake_action(delegate_to="probe"), {"ansible_python_interpreter": "/usr/bin/room-python",
                                         "ansible_delegated_vars": {"probe": {
                                             "ansible_python_interpreter": "/usr/bin/probe-python"}}},
      ("/usr/bin/probe-python", {})),
-], ids=["set", "discovered earlier", "async: the module", "windows: the module", "delegated: the probe's python"])
+], ids=["set", "discovered earlier", "async: the module", "windows: the module", "no pipelining: the module",
+        "delegated: the probe's python"])
 def test_lean_interpreter(action, task_vars, expected):
     assert lean_interpreter(action, task_vars) == expected
 
