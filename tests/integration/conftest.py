@@ -1,9 +1,10 @@
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
-from labfixture import Lab
+from labfixture import Lab, new_control_path_dir
 
 LAB_ROOMS = int(os.environ.get("ZR_TEST_LAB_ROOMS", "4"))
 # Separate names let several test sessions (or a developer's demo lab) run side by side.
@@ -28,3 +29,18 @@ def healed(lab):
     lab.heal_all()
     yield lab
     lab.heal_all()
+
+
+@pytest.fixture
+def control_path_dir():
+    """Makes fresh SSH ControlPath directories under /tmp (never under tmp_path: see
+    labfixture.CONTROL_PATH_DIR_MAX), removed after the test."""
+    made: list[Path] = []
+
+    def make() -> Path:
+        made.append(new_control_path_dir())
+        return made[-1]
+
+    yield make
+    for path in made:
+        shutil.rmtree(path, ignore_errors=True)
