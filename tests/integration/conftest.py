@@ -8,7 +8,23 @@ from labfixture import Lab, new_control_path_dir
 
 LAB_ROOMS = int(os.environ.get("ZR_TEST_LAB_ROOMS", "4"))
 # Separate names let several test sessions (or a developer's demo lab) run side by side.
-LAB_NAME = os.environ.get("ZR_TEST_LAB_NAME", "zrt")
+LAB_NAME_BASE = os.environ.get("ZR_TEST_LAB_NAME", "zrt")
+
+
+def lab_name(base: str, worker: str | None) -> str:
+    """One lab per pytest-xdist worker: gw0 -> zrt0, gw1 -> zrt1; `zrt` itself without xdist.
+
+    Each lab has its own containers, networks (podman picks each network a free subnet under its
+    lock), state directory, SSH key, known_hosts and ControlPath directory (/tmp/zr-cp-<name>).
+    """
+    if not worker:
+        return base
+    if not worker.startswith("gw") or not worker[2:].isdigit():
+        raise ValueError(f"PYTEST_XDIST_WORKER={worker!r}: expected gw<N>")
+    return f"{base}{worker[2:]}"
+
+
+LAB_NAME = lab_name(LAB_NAME_BASE, os.environ.get("PYTEST_XDIST_WORKER"))
 
 
 @pytest.fixture(scope="session")
