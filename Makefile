@@ -11,7 +11,8 @@ ROOMS ?= 50 100
 # The checkout is the collection zoomrooms.remediation; ansible.cfg's collections_path lists .ansible/collections.
 COLLECTION_LINK := .ansible/collections/ansible_collections/zoomrooms/remediation
 
-.PHONY: help deps apt venv collection sanity lint unit integration molecule test demo bench ee-context lab-up lab-down clean
+.PHONY: help deps apt venv collection sanity lint unit integration molecule lab-image test test-phases demo bench ee-context \
+	lab-up lab-down clean
 
 help:
 	@echo "make demo   - bring up the lab with faults, diagnose, remediate, print the summary"
@@ -41,11 +42,16 @@ $(BIN)/activate: requirements.txt
 
 venv: $(BIN)/activate
 
+# `make test` sets NICE (below) so that integration gets the CPU first; empty for a phase run alone.
+NICE ?=
+
 lint: venv collection sanity
-	$(BIN)/ruff check .
-	$(BIN)/yamllint -s .
-	$(BIN)/ansible-lint --profile production --offline
-	$(BIN)/python tests/lint/powershell_lint.py
+	@echo "== lint: started $$(date -u +%T)"
+	$(NICE) $(BIN)/ruff check .
+	$(NICE) $(BIN)/yamllint -s .
+	$(NICE) $(BIN)/ansible-lint --profile production --offline
+	$(NICE) $(BIN)/python tests/lint/powershell_lint.py
+	@echo "== lint: finished $$(date -u +%T)"
 
 # ansible-test sanity needs the collection under a path ending in ansible_collections/zoomrooms/remediation and
 # outside any git checkout that ignores it: it runs on a temporary copy of the files git would commit.
@@ -54,23 +60,57 @@ lint: venv collection sanity
 SANITY_HOME := $(abspath .ansible/sanity-home)
 SANITY_OPTIONS ?=
 sanity: venv
+	@echo "== sanity: started $$(date -u +%T)"
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	dest="$$tmp/ansible_collections/zoomrooms/remediation"; mkdir -p "$$dest" $(SANITY_HOME)/.ansible/test/cache; \
 	cp tests/sanity/get_pip.py $(SANITY_HOME)/.ansible/test/cache/get_pip_24_2.py; \
 	git ls-files -z --cached --others --exclude-standard | \
 	  while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | xargs -0 cp -P --parents -t "$$dest"; \
-	cd "$$dest" && HOME=$(SANITY_HOME) $(abspath $(BIN))/ansible-test sanity --python 3.11 $(SANITY_OPTIONS)
+	cd "$$dest" && HOME=$(SANITY_HOME) $(NICE) $(abspath $(BIN))/ansible-test sanity --python 3.11 $(SANITY_OPTIONS)
+	@echo "== sanity: finished $$(date -u +%T)"
 
 unit: venv collection
-	$(BIN)/pytest -q -n 2 tests/unit
+	@echo "== unit: started $$(date -u +%T)"
+	$(NICE) $(BIN)/pytest -q -n 2 tests/unit
+	@echo "== unit: finished $$(date -u +%T)"
 
-integration: deps
-	$(BIN)/pytest -q tests/integration
+# One lab per pytest-xdist worker (zrt0, zrt1, ...: tests/integration/conftest.py), whole test files per
+# worker (--dist loadfile), the slowest files first (conftest's order; --no-loadscope-reorder keeps it).
+# INTEGRATION_WORKERS=0 runs serially on one lab named zrt, the way to debug one test (docs/lab.md).
+# Each worker's session fixture tears its lab down; the loop after pytest removes what a crashed worker left.
+INTEGRATION_WORKERS ?= 3
+INTEGRATION_TESTS ?= tests/integration
+INTEGRATION_ARGS ?=
+integration: deps lab-image
+	@echo "== integration: started $$(date -u +%T)"
+	@status=0; $(BIN)/pytest -q -n $(INTEGRATION_WORKERS) --dist loadfile --no-loadscope-reorder \
+	  $(INTEGRATION_ARGS) $(INTEGRATION_TESTS) || status=$$?; \
+	for i in $$(seq 0 $$(( $(INTEGRATION_WORKERS) - 1 ))); do \
+	  ZR_LAB_NAME=$${ZR_TEST_LAB_NAME:-zrt}$$i ZR_LAB_DIR=/nonexistent/zr-lab-state tests/lab/labctl down || status=1; done; \
+	echo "== integration: finished $$(date -u +%T)"; exit $$status
 
-molecule: deps
-	tests/lab/run-molecule
+molecule: deps lab-image
+	@echo "== molecule: started $$(date -u +%T)"
+	$(NICE) tests/lab/run-molecule
+	@echo "== molecule: finished $$(date -u +%T)"
 
-test: deps lint unit integration molecule
+# The lab image, once, before integration and molecule start their labs side by side.
+lab-image: deps
+	tests/lab/labctl build
+
+# The phases that do not depend on each other run side by side (docs/lab.md): lint (ansible-test sanity
+# first), unit, and integration and molecule once the lab image is built. Integration is the longest, so
+# the others run under `nice -n $(TEST_NICE)`. --output-sync prints each phase's lines together when it
+# ends; --keep-going lets every phase report, whichever fails. TEST_JOBS=1 runs them one after the other.
+TEST_JOBS ?= 6
+TEST_NICE ?= 10
+test: deps
+	@echo "== test: started $$(date -u +%T)"
+	$(MAKE) --no-print-directory -j$(TEST_JOBS) --keep-going --output-sync=target test-phases \
+	  NICE="nice -n $(TEST_NICE)"
+	@echo "== test: finished $$(date -u +%T)"
+
+test-phases: lint unit integration molecule
 
 demo: deps
 	tests/lab/demo

@@ -6,12 +6,35 @@ import concurrent.futures
 import json
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
+
+# An SSH ControlPath is a Unix socket path, and sun_path holds 108 bytes with its NUL. Ansible's ControlPath
+# is "<dir>/<10 hex chars>" and ssh binds a new master at "<ControlPath>.<16 random chars>" first (mux.c),
+# so a directory of more than 79 bytes makes every new master fail: ssh exits 255 with
+# 'unix_listener: path "..." too long for Unix domain socket' and Ansible reports the host UNREACHABLE.
+# pytest's tmp_path is too deep for that under pytest-xdist (/tmp/pytest-of-root/pytest-12/popen-gw0/...).
+CONTROL_PATH_DIR_MAX = 107 - len("/") - 10 - len(".") - 16
+
+
+def check_control_path_dir(path: Path | str) -> Path:
+    """``path`` as a ControlPath directory, or an AssertionError that says why it cannot be one."""
+    length = len(os.fsencode(str(path)))
+    if length > CONTROL_PATH_DIR_MAX:
+        raise AssertionError(f"ControlPath directory {path} is {length} bytes; SSH masters under it would fail "
+                             f"(at most {CONTROL_PATH_DIR_MAX}: labfixture.CONTROL_PATH_DIR_MAX)")
+    return Path(path)
+
+
+def new_control_path_dir(prefix: str = "zr-cp-") -> Path:
+    """A fresh, empty ControlPath directory short enough for SSH's socket paths (the caller removes it)."""
+    return check_control_path_dir(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
 
 # A real TCP connect from the probe, the way a controller on that segment would try.
 PROBE_CONNECT = """
@@ -60,7 +83,7 @@ class Lab:
             "ANSIBLE_INVENTORY": str(self.inventory),
             "PATH": f"{VENV_BIN}:{env['PATH']}",
             "ANSIBLE_FORCE_COLOR": "0",
-            "ANSIBLE_SSH_CONTROL_PATH_DIR": f"/tmp/zr-cp-{self.name}",
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(check_control_path_dir(f"/tmp/zr-cp-{self.name}")),
         })
         return env
 

@@ -196,35 +196,34 @@ def a_wrong_key_for(lab, room: str, tmp_path: Path) -> str:
     return f"{address} {' '.join((tmp_path / 'other.pub').read_text().split()[:2])}\n"
 
 
-def ping(lab, room: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    control_dir = tmp_path / "cp"  # no SSH master from an earlier test may carry the connection
-    control_dir.mkdir(exist_ok=True)
+def ping(lab, room: str, control_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    """A fresh control_dir: no SSH master from an earlier test may carry the connection."""
     return lab.ansible(room, "-m", "ansible.builtin.ping", *args, check=False,
                        extra_env={**RUNNER_HOST_KEY_CHECKING, "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir)})
 
 
-def test_runner_setting_alone_lets_a_wrong_host_key_through(lab, tmp_path):
+def test_runner_setting_alone_lets_a_wrong_host_key_through(lab, tmp_path, control_path_dir):
     """Why the credential is needed: with ANSIBLE_HOST_KEY_CHECKING=False a changed key is not refused."""
     room = lab.rooms[0]
     wrong = tmp_path / "wrong_known_hosts"
     wrong.write_text(a_wrong_key_for(lab, room, tmp_path))
-    result = ping(lab, room, tmp_path, "-e", f"ansible_ssh_common_args='-o UserKnownHostsFile={wrong}'")
+    result = ping(lab, room, control_path_dir(), "-e", f"ansible_ssh_common_args='-o UserKnownHostsFile={wrong}'")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_known_hosts_credential_refuses_a_wrong_host_key(lab, tmp_path):
+def test_known_hosts_credential_refuses_a_wrong_host_key(lab, tmp_path, control_path_dir):
     room = lab.rooms[0]
     extra_vars = credential_extra_vars(tmp_path, a_wrong_key_for(lab, room, tmp_path))
-    result = ping(lab, room, tmp_path, "-e", f"@{extra_vars}")
+    result = ping(lab, room, control_path_dir(), "-e", f"@{extra_vars}")
     assert result.returncode != 0
     assert "UNREACHABLE" in result.stdout
     assert "Host key verification failed" in result.stdout + result.stderr
 
 
-def test_known_hosts_credential_admits_the_right_host_key(lab, tmp_path):
+def test_known_hosts_credential_admits_the_right_host_key(lab, tmp_path, control_path_dir):
     room = lab.rooms[0]
     extra_vars = credential_extra_vars(tmp_path, (lab.state_dir / "known_hosts").read_text())
-    result = ping(lab, room, tmp_path, "-e", f"@{extra_vars}")
+    result = ping(lab, room, control_path_dir(), "-e", f"@{extra_vars}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert '"ping": "pong"' in result.stdout
 
@@ -299,8 +298,12 @@ def faulted(healed):
 
 
 def runner_job(lab, base: Path, name: str, playbook: str, script_data: dict, ee: Path, report_dir: Path,
-               extra_vars: dict) -> dict:
-    """ansible-runner run of one job; returns its status, stdout and artifact data (set_stats)."""
+               extra_vars: dict, control_dir: Path) -> dict:
+    """ansible-runner run of one job; returns its status, stdout and artifact data (set_stats).
+
+    control_dir: the job's SSH ControlPath directory. Not private/cp as AWX has it: AWX's private
+    data directories are short (/tmp/awx_<id>_<random>), tmp_path is not (labfixture.CONTROL_PATH_DIR_MAX).
+    """
     private = base / name
     project_copy(private / "project")
     (private / "inventory").mkdir(parents=True)
@@ -310,7 +313,7 @@ def runner_job(lab, base: Path, name: str, playbook: str, script_data: dict, ee:
         "ZOOM_ROOMS_REPORT_DIR": str(report_dir),
         # AWX's order: the project sync's collections, then an EE's (here: the installed collection).
         "ANSIBLE_COLLECTIONS_PATH": f"{private / 'requirements_collections'}:{ee}",
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(private / "cp"),
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir),
     }))
     (private / "env" / "extravars").write_text(json.dumps(extra_vars))
     env = ansible_env()
@@ -334,12 +337,12 @@ def statuses(report: dict) -> dict:
     return {room: entry["status"] for room, entry in report["rooms"].items()}
 
 
-def test_runner_diagnose_sliced_and_merged_equals_unsliced(faulted, ee_collections, tmp_path):
+def test_runner_diagnose_sliced_and_merged_equals_unsliced(faulted, ee_collections, tmp_path, control_path_dir):
     lab = faulted
     report_dir = tmp_path / "shared-reports"  # storage every execution node mounts
     data = lab_script_data(lab)
     whole = runner_job(lab, tmp_path, "whole", "playbooks/diagnose.yml", data, ee_collections, report_dir,
-                       RUNNER_EXTRA_VARS)
+                       RUNNER_EXTRA_VARS, control_path_dir())
     assert (whole["rc"], whole["status"]) == (0, "successful"), whole["stdout"][-4000:] + whole["runner_output"]
 
     # The report is in the configured directory, not in the job's throw-away project copy.
@@ -361,10 +364,12 @@ def test_runner_diagnose_sliced_and_merged_equals_unsliced(faulted, ee_collectio
     assert whole["artifact_data"][f"zoom_rooms_report_{summary['run_id'].replace('-', '_')}"] == summary["report"]
 
     # Two slices the way AWX slices, at the same time, into the same report directory.
+    control_dirs = {number: control_path_dir() for number in (1, 2)}  # two execution nodes
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         slices = list(pool.map(
             lambda number: runner_job(lab, tmp_path, f"slice{number}", "playbooks/diagnose.yml",
-                                      awx_slice(data, number, 2), ee_collections, report_dir, RUNNER_EXTRA_VARS),
+                                      awx_slice(data, number, 2), ee_collections, report_dir, RUNNER_EXTRA_VARS,
+                                      control_dirs[number]),
             (1, 2)))
     for job in slices:
         assert (job["rc"], job["status"]) == (0, "successful"), job["stdout"][-4000:] + job["runner_output"]
@@ -375,7 +380,7 @@ def test_runner_diagnose_sliced_and_merged_equals_unsliced(faulted, ee_collectio
     # The merge step gets the slices' artifacts as extra variables, as the next workflow node does.
     artifacts = {key: value for job in slices for key, value in job["artifact_data"].items()}
     merge = runner_job(lab, tmp_path, "merge", "playbooks/merge_reports.yml", data, ee_collections, report_dir,
-                       artifacts)
+                       artifacts, control_path_dir())
     assert (merge["rc"], merge["status"]) == (0, "successful"), merge["stdout"][-4000:] + merge["runner_output"]
     merged = load_report(merge["artifact_data"]["zoom_rooms_summary"]["report"])
     assert statuses(merged) == statuses(report)

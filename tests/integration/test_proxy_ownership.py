@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from labfixture import check_control_path_dir
 from test_room_modules import controller_subnets, module
 
 ENV = "/etc/environment"
@@ -169,7 +170,8 @@ def test_no_password_reaches_any_output_channel(healed, tmp_path_factory, genera
     work = tmp_path_factory.mktemp("channels")
     reports, evidence = work / "reports", work / "evidence"
     # Fresh SSH sessions: a persisted one keeps the environment pam_env gave it from an older file.
-    env = {"ZOOM_ROOMS_REPORT_DIR": str(reports), "ANSIBLE_SSH_CONTROL_PATH_DIR": str(work / "cp")}
+    env = {"ZOOM_ROOMS_REPORT_DIR": str(reports),
+           "ANSIBLE_SSH_CONTROL_PATH_DIR": str(check_control_path_dir(work / "cp"))}
     runs = [healed.playbook("playbooks/diagnose.yml", "-vvv", check=False, extra_env=env)]
     diagnosed = json.loads((reports / "latest" / "report.json").read_text())
     runs.append(healed.playbook("playbooks/remediate.yml", "-vvv", "--diff", "-e", json.dumps(

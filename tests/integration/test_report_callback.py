@@ -19,6 +19,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from labfixture import check_control_path_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "report.schema.json").read_text())
@@ -130,7 +131,7 @@ def ansible_env(report_dir: Path, **extra: str) -> dict[str, str]:
         PATH=f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
         ZOOM_ROOMS_REPORT_DIR=str(report_dir),
         ANSIBLE_NOCOLOR="1",
-        ANSIBLE_SSH_CONTROL_PATH_DIR=str(report_dir.parent / "cp"),
+        ANSIBLE_SSH_CONTROL_PATH_DIR=str(check_control_path_dir(report_dir.parent / "cp")),
         **extra,
     )
     return env

@@ -490,9 +490,18 @@ def start_container(podman: Podman, config: LabConfig, image: str, name: str, ro
     podman.run(*args, image)
 
 
+def start_timeout() -> float:
+    """Seconds a container may take to make its host keys and start sshd (ZR_LAB_START_TIMEOUT, default 180).
+
+    Every container makes its RSA, ECDSA and Ed25519 host keys at start: with several labs starting at once
+    beside other work on 2 CPUs (`make test`), that took over 60 s."""
+    return float(os.environ.get("ZR_LAB_START_TIMEOUT", "180"))
+
+
 def wait_host_key(podman: Podman, name: str, path: str = "/etc/ssh/ssh_host_ed25519_key.pub",
-                  kind: str = "ssh-ed25519", timeout: float = 60) -> str:
+                  kind: str = "ssh-ed25519", timeout: float | None = None) -> str:
     """A public host key the container made at start (sshd's, or the ZR-CSAPI endpoint's)."""
+    timeout = start_timeout() if timeout is None else timeout
     script = (f"i=0; while [ ! -s /run/sshd.pid ] || [ ! -s {path} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); "
               f"done; cat {path}")
     deadline = time.monotonic() + timeout
