@@ -638,6 +638,7 @@ class SizeBench:
         self.lab, self.runner, self.work_dir, self.settle_seconds = lab, lab.runner, work_dir, settle_seconds
         self.fast_env = fast_env or {}  # empty: no fast mode, (g) is skipped
         self.fast_all = fast_all  # (g) for --check and the faulted remediate too, not only diagnose
+        self.fast_failed = ""  # why (g) was left out, after a run that did not do its work
         state = lab.state
         self.rooms = sorted(state["rooms"])
         self.addresses = {name: room["address"] for name, room in state["rooms"].items()}
@@ -775,6 +776,25 @@ class SizeBench:
                      ("g", "remediate, faulted, fast mode", self.remediate_fast)]
         return stock + fast if self.fast_env else stock
 
+    def repetitions(self, repeats: int, n: int) -> None:
+        """Every measure once per repetition. A Mitogen run (g) that did not do its work is left out with
+        the rest of (g), and noted: it is a comparison, not a target, and must not cost the stock figures."""
+        for index in range(repeats):
+            for letter, name, measure in self.measures():
+                if letter == "g" and self.fast_failed:
+                    continue
+                recorded = {key: len(values) for key, values in self.wall.items()}
+                try:
+                    progress(f"  N={n} ({letter}) {name} run {index + 1}/{repeats}: {measure():.2f} s")
+                except BenchError as error:
+                    if letter != "g":
+                        raise
+                    for figures in (self.wall, self.cpu, self.load, self.idle):  # that run's figures are void
+                        for key in FAST_MEASURES:
+                            del figures[key][recorded[key]:]
+                    self.fast_failed = f"run {index + 1}/{repeats}: {error}"
+                    progress(f"  N={n} ({letter}) {name}: left out from here, {self.fast_failed}")
+
     def run(self, repeats: int) -> Dict[str, Any]:
         n = len(self.rooms)
         cold_ping = self.runner.run(PING)
@@ -786,9 +806,7 @@ class SizeBench:
                  f"(e) drops ports {DROPPED_PORT_BASE}+ on {self.dropping_room}")
         self.lab.sh(self.dropping_room, drop_rule_script())
         try:
-            for index in range(repeats):
-                for letter, name, measure in self.measures():
-                    progress(f"  N={n} ({letter}) {name} run {index + 1}/{repeats}: {measure():.2f} s")
+            self.repetitions(repeats, n)
         finally:
             self.lab.sh(self.dropping_room, f"nft delete table inet {BENCH_NFT_TABLE} || true")
         progress(f"N={n}: diagnose once more, untimed: process-tree memory and per-task profile")
@@ -796,7 +814,7 @@ class SizeBench:
             "ANSIBLE_CALLBACKS_ENABLED": "zoomrooms.remediation.zoom_rooms_report,ansible.posix.profile_tasks",
             "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "all"})
         fast_profiled = (self.runner.run(DIAGNOSE, sample_memory=True, extra_env=self.fast_env)
-                         if self.fast_env else None)
+                         if self.fast_env and not self.fast_failed else None)
         seconds = {key: median(values) for key, values in self.wall.items() if values}
         cpu = {key: median(values) for key, values in self.cpu.items() if values}
         tree_mib = round(profiled.tree_peak_pss_kib / 1024, 1)
@@ -825,6 +843,7 @@ class SizeBench:
             "cold_ping_seconds": round(cold_ping.seconds, 3),
             "memory": memory,
             "fast_mode": self.fast_env,
+            "fast_mode_failed": self.fast_failed or None,
             "faulted": {"rooms": [{"room": room, "kind": kind} for room, kind in self.faults],
                         "fixed_per_run": self.fixed_per_run},
             "probe": {"targets": len(self.targets), "timeout": PROBE_TIMEOUT, "concurrency": PROBE_CONCURRENCY,

@@ -175,3 +175,48 @@ def test_the_bench_keeps_ansible_cfgs_ssh_args_with_a_longer_control_persist(tmp
     expected = "-o ControlMaster=auto -o ServerAliveInterval=15 -o ControlPersist=1800s"
     assert bench_run.bench_ssh_args(config) == expected
     assert "ControlPersist=120s" not in bench_run.bench_ssh_args()  # the project's ansible.cfg
+
+
+def bare_size_bench(measures):
+    """A SizeBench without a lab: only what repetitions() reads."""
+    size = object.__new__(bench_run.SizeBench)
+    size.fast_failed = ""
+    size.wall = {key: [] for key in bench_run.MEASURES}
+    size.cpu = {key: [] for key in bench_run.MEASURES if key != "probe_module"}
+    size.load = {key: [] for key in bench_run.MEASURES if key != "probe_module"}
+    size.idle = {key: [] for key in bench_run.MEASURES if key != "probe_module"}
+    size.measures = lambda: measures(size)
+    return size
+
+
+def test_a_failed_mitogen_run_is_left_out_and_the_stock_figures_go_on():
+    calls = []
+
+    def diagnose():
+        calls.append("b")
+        size.wall["diagnose"].append(10.0)
+        return 10.0
+
+    def mitogen():
+        calls.append("g")
+        size.wall["diagnose_fast"].append(99.0)  # timed, then found not to have done its work
+        size.cpu["diagnose_fast"].append(9.0)
+        if len(calls) > 2:
+            raise bench_run.BenchError("diagnose_fast: rooms {'room-040': 'unreachable'} ended unreachable")
+        return 99.0
+
+    size = bare_size_bench(lambda _size: [("b", "diagnose", diagnose), ("g", "diagnose, fast mode", mitogen)])
+    size.repetitions(3, 50)
+    assert calls == ["b", "g", "b", "g", "b"]  # (g) left out after its failed run; (b) ran every time
+    assert size.wall["diagnose"] == [10.0, 10.0, 10.0]
+    assert (size.wall["diagnose_fast"], size.cpu["diagnose_fast"]) == ([99.0], [9.0])  # the void run is gone
+    assert size.fast_failed.startswith("run 2/3: diagnose_fast: rooms")
+
+
+def test_a_failed_stock_run_still_stops_the_bench():
+    def diagnose():
+        raise bench_run.BenchError("diagnose: rooms {'room-001': 'failed'}")
+
+    size = bare_size_bench(lambda _size: [("b", "diagnose", diagnose)])
+    with pytest.raises(bench_run.BenchError, match="room-001"):
+        size.repetitions(1, 50)
