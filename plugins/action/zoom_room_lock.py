@@ -3,7 +3,8 @@
 The lock is taken and given back once per changed room in every rollout wave; each was a module call
 whose AnsiballZ unpacking and imports cost the room more than the flock itself. This action validates
 the options here and runs the same code (module_utils/zoom_room_lock.lock_state) as a lean payload
-(plugin_utils/zoom_room_lean.py). The module runs instead with lean=false, with async and on Windows.
+(plugin_utils/zoom_room_lean.py). The module runs instead with lean=false, with async, on Windows,
+and where Ansible would not pipeline a module.
 Documented in plugins/modules/zoom_room_lock.py.
 """
 
@@ -11,34 +12,23 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from ansible.plugins.action import ActionBase
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_lock import (
     LOCK_ARGUMENT_SPEC,
     checked_lock_options,
 )
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
-from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_lean import lean_interpreter, run_lean
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_lean import LeanAction
 
 PAYLOAD_ENTRY = "zoom_room_lock.lean_lock"
 # The path is the room's: validated as text here, where a "path" would be expanded against the control node.
 ACTION_SPEC = {**LOCK_ARGUMENT_SPEC, "path": {**LOCK_ARGUMENT_SPEC["path"], "type": "str"}}
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = True
+class ActionModule(LeanAction):
+    ARGUMENT_SPEC = ACTION_SPEC
+    ENTRY = PAYLOAD_ENTRY
 
-    def run(self, tmp: Any = None, task_vars: Dict[str, Any] | None = None) -> Dict[str, Any]:
-        task_vars = task_vars or {}
-        result = super().run(tmp, task_vars)
-        _unused, args = self.validate_argument_spec(argument_spec=ACTION_SPEC)
-        try:
-            checked_lock_options(args)
-        except InvalidValue as error:
-            return {**result, "failed": True, "msg": str(error)}
-        interpreter, facts = lean_interpreter(self, task_vars) if args["lean"] else (None, {})
-        if interpreter is None:
-            return {**result, **self._execute_module(module_args=dict(self._task.args), task_vars=task_vars)}
-        lock = run_lean(self, interpreter, PAYLOAD_ENTRY, {**args, "check_mode": bool(self._task.check_mode)},
-                        task_vars)
-        return {**result, **lock, **({"ansible_facts": facts} if facts else {})}
+    def check(self, args: Dict[str, Any]) -> None:
+        checked_lock_options(args)
+
+    def payload_args(self, args: Dict[str, Any]) -> Dict[str, Any]:
+        return {**args, "check_mode": bool(self._task.check_mode)}

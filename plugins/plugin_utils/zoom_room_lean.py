@@ -22,10 +22,12 @@ import re
 import shlex
 import zlib
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
+from typing import Any, ClassVar, Dict, List, Mapping, Sequence, Tuple
 
 from ansible.executor.interpreter_discovery import InterpreterDiscoveryRequiredError, discover_interpreter
 from ansible.executor.module_common import _get_shebang
+from ansible.plugins.action import ActionBase
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
 
 MODULE_UTILS = Path(__file__).resolve().parents[1] / "module_utils"
 PACKAGE = "ansible_collections.zoomrooms.remediation.plugins.module_utils"
@@ -134,3 +136,37 @@ def run_lean(action: Any, interpreter: str, entry: str, args: Mapping[str, Any],
     done = action._low_level_execute_command(command(interpreter, environment, action._connection._shell.env_prefix),
                                              in_data=payload(entry, args), sudoable=True)
     return result_of(done["rc"], done.get("stdout", ""), done.get("stderr", ""), host)
+
+
+class LeanAction(ActionBase):
+    """An action that runs its module's work as a lean payload where it can, else the module itself.
+
+    Subclasses name the options (ARGUMENT_SPEC, with `lean`), the payload's entry function (ENTRY) and
+    the module's own checks (`check`, raising InvalidValue), which run here before anything runs on the host.
+    """
+
+    TRANSFERS_FILES = False
+    _requires_connection = True
+    ARGUMENT_SPEC: ClassVar[Dict[str, Any]] = {}
+    ENTRY: ClassVar[str] = ""
+
+    def check(self, args: Dict[str, Any]) -> None:
+        """The module's own checks of the validated options; InvalidValue names the bad one."""
+
+    def payload_args(self, args: Dict[str, Any]) -> Dict[str, Any]:
+        """What the entry function gets: the validated options (a subclass may add the task's check mode)."""
+        return args
+
+    def run(self, tmp: Any = None, task_vars: Dict[str, Any] | None = None) -> Dict[str, Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        _unused, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+        try:
+            self.check(args)
+        except InvalidValue as error:
+            return {**result, "failed": True, "msg": str(error)}
+        interpreter, facts = lean_interpreter(self, task_vars) if args["lean"] else (None, {})
+        if interpreter is None:
+            return {**result, **self._execute_module(module_args=dict(self._task.args), task_vars=task_vars)}
+        done = run_lean(self, interpreter, self.ENTRY, self.payload_args(args), task_vars)
+        return {**result, **done, **({"ansible_facts": facts} if facts else {})}
