@@ -11,8 +11,9 @@ import ipaddress
 import selectors
 import socket
 import time
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import Runner, plain_command_runner
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
     InvalidValue,
     address_in_any,
@@ -20,9 +21,6 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ne
     parse_ip_addr,
     parse_port,
 )
-
-# argv -> (rc, stdout, stderr): zoom_room_host.command_runner in the module, plain_command_runner in the lean payload.
-Runner = Callable[[list], tuple]
 
 NO_ROUTE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH}
 # zoom_room_reachability's options: the module and its action (which validates for the lean payload) share them.
@@ -155,9 +153,6 @@ def probe_report(params: Mapping[str, Any], run: Runner) -> dict[str, Any]:
 
 def lean_probe(params: Mapping[str, Any]) -> dict[str, Any]:
     """Entry point of the zoom_room_reachability action's lean payload (plugin_utils/zoom_room_lean.py)."""
-    # Imported here: the module gets its runner from AnsibleModule and needs none of zoom_room_host's firewall code.
-    from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import plain_command_runner
-
     try:
         return {"changed": False, **probe_report(params, plain_command_runner())}
     except InvalidValue as error:

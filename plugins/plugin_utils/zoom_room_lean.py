@@ -73,7 +73,9 @@ def payload(entry: str, args: Mapping[str, Any], module_utils: Sequence[str] | N
     names = module_utils if module_utils is not None else module_closure([entry.split(".", 1)[0]])
     modules = [(f"{PACKAGE}.{name}", (MODULE_UTILS / f"{name}.py").read_text(encoding="utf-8")) for name in names]
     document = {"modules": modules, "package": PACKAGE, "entry": f"{PACKAGE}.{entry}", "args": dict(args)}
-    return base64.b64encode(zlib.compress(json.dumps(document).encode("utf-8"), 6))
+    # Level 1: built per room on the control node's hot path; 3 ms instead of 10 ms for diagnose's payload,
+    # 68 KB instead of 55 KB on the wire.
+    return base64.b64encode(zlib.compress(json.dumps(document).encode("utf-8"), 1))
 
 
 def command(interpreter: str, environment: Mapping[str, str], env_prefix: Any) -> str:
