@@ -11,11 +11,13 @@ import ipaddress
 import selectors
 import socket
 import time
+from collections import deque
 from typing import Any, Iterable, Mapping, Sequence
 
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import Runner, plain_command_runner
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
     InvalidValue,
+    Network,
     address_in_any,
     ip_network_of,
     parse_ip_addr,
@@ -52,13 +54,14 @@ def classify_errno(code: int) -> str:
 def probe_many(targets: Sequence[dict[str, Any]], timeout: float, concurrency: int) -> dict[str, dict[str, Any]]:
     """{name: {address, port, state, latency_ms, error}} for targets [{name, address, port}]."""
     results: dict[str, dict[str, Any]] = {}
-    pending = list(targets)
+    pending = deque(targets)
     selector = selectors.DefaultSelector()
+    # In start order: every target has the same timeout, so the first one in flight is the next to expire.
     in_flight: dict[socket.socket, tuple[dict[str, Any], float]] = {}
     try:
         while pending or in_flight:
             while pending and len(in_flight) < concurrency:
-                target = pending.pop(0)
+                target = pending.popleft()
                 started = time.monotonic()
                 sock, immediate = _start_connect(target)
                 if sock is None:
@@ -89,9 +92,12 @@ def _start_connect(target: dict[str, Any]) -> tuple[socket.socket | None, int]:
 
 
 def _collect(selector: selectors.BaseSelector, in_flight: dict, results: dict, timeout: float) -> None:
-    now = time.monotonic()
-    deadline = min((started + timeout for _unused, started in in_flight.values()), default=now)
-    for key, _unused in selector.select(max(0.0, deadline - now)) if in_flight else []:
+    """Waits until a socket is ready or the oldest one's time is up; costs what it finds, not what is in
+    flight (a scan of every socket per pass made 500 targets start 0.2 s late on a busy probe host)."""
+    if not in_flight:
+        return
+    _unused, oldest_started = next(iter(in_flight.values()))
+    for key, _unused in selector.select(max(0.0, oldest_started + timeout - time.monotonic())):
         sock = key.fileobj
         target, started = in_flight.pop(sock)
         selector.unregister(sock)
@@ -99,13 +105,15 @@ def _collect(selector: selectors.BaseSelector, in_flight: dict, results: dict, t
         sock.close()
         results[target["name"]] = _result(target, code, started)
     now = time.monotonic()
-    for sock, (target, started) in list(in_flight.items()):
-        if now - started >= timeout:
-            in_flight.pop(sock)
-            selector.unregister(sock)
-            sock.close()
-            results[target["name"]] = {**_result(target, 0, started), "state": "timeout",
-                                       "error": f"no answer within {timeout:g}s"}
+    while in_flight:
+        sock, (target, started) = next(iter(in_flight.items()))
+        if now - started < timeout:
+            break
+        del in_flight[sock]
+        selector.unregister(sock)
+        sock.close()
+        results[target["name"]] = {**_result(target, 0, started), "state": "timeout",
+                                   "error": f"no answer within {timeout:g}s"}
 
 
 def _result(target: dict[str, Any], code: int, started: float) -> dict[str, Any]:
@@ -116,7 +124,11 @@ def _result(target: dict[str, Any], code: int, started: float) -> dict[str, Any]
 
 def in_connected_subnet(address: str, connected: Iterable[str]) -> bool:
     """Is the address on one of the probe host's own subnets (given as `10.0.0.5/24` or `10.0.0.0/24`)?"""
-    return address_in_any(address, [ipaddress.ip_network(subnet, strict=False) for subnet in connected])
+    return address_in_any(address, _networks(connected))
+
+
+def _networks(connected: Iterable[str]) -> list[Network]:
+    return [ipaddress.ip_network(subnet, strict=False) for subnet in connected]
 
 
 def checked_targets(params: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -145,8 +157,9 @@ def probe_report(params: Mapping[str, Any], run: Runner) -> dict[str, Any]:
     subnets = connected_subnets(run)
     started = time.monotonic()
     results = probe_many(targets, float(params.get("timeout", 2.0)), int(params.get("concurrency", 256)))
+    networks = _networks(subnets)
     for target in targets:
-        results[target["name"]]["in_connected_subnet"] = in_connected_subnet(target["address"], subnets)
+        results[target["name"]]["in_connected_subnet"] = address_in_any(target["address"], networks)
     return {"reachability": results, "connected_subnets": subnets,
             "elapsed_ms": round((time.monotonic() - started) * 1000, 1)}
 

@@ -11,6 +11,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tc
     connected_subnets,
     in_connected_subnet,
     lean_probe,
+    probe_many,
     probe_report,
 )
 
@@ -83,6 +84,42 @@ def test_probe_report_classifies_real_sockets(listener):
         "open": "open", "closed": "refused"}
     assert report["connected_subnets"] == ["10.89.1.0/24"]
     assert report["reachability"]["open"]["in_connected_subnet"] is False
+
+
+@pytest.fixture
+def unanswered_port():
+    """A loopback port that drops SYNs: its listener's accept queue is full, so a connect gets no answer."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    fillers = []
+    for _attempt in range(8):
+        filler = socket.socket()
+        filler.settimeout(0.2)
+        fillers.append(filler)
+        try:
+            filler.connect(server.getsockname())
+        except TimeoutError:
+            break
+    else:
+        pytest.skip("the accept queue never filled")
+    yield server.getsockname()[1]
+    for filler in fillers:
+        filler.close()
+    server.close()
+
+
+def test_timeouts_free_their_slots_oldest_first(listener, unanswered_port):
+    """Two slots, three targets that never answer: the first two expire together, then the third gets a slot;
+    a refused target in between is not held up by them."""
+    _open_port, closed_port = listener
+    targets = [{"name": f"{kind}{index}", "address": "127.0.0.1", "port": port}
+               for index in range(3) for kind, port in (("silent", unanswered_port), ("refused", closed_port))]
+    results = probe_many(targets, timeout=0.3, concurrency=2)
+    assert {name: entry["state"] for name, entry in results.items()} == {
+        **{f"silent{index}": "timeout" for index in range(3)}, **{f"refused{index}": "refused" for index in range(3)}}
+    assert all(results[f"silent{index}"]["latency_ms"] >= 300 for index in range(3))
+    assert results["silent0"]["error"] == "no answer within 0.3s"
 
 
 def test_lean_probe_turns_bad_input_into_a_failure():
