@@ -620,13 +620,18 @@ def fault(podman: Podman, config: LabConfig, room: str, kind: str) -> None:
             state["rooms"][room]["faults"].append(kind)
 
 
-def heal(podman: Podman, config: LabConfig, room: str) -> None:
+def heal(podman: Podman, config: LabConfig, rooms: Sequence[str]) -> None:
+    """Undo every fault of the rooms: their scripts run side by side, under one state lock (the test
+    fixtures heal every room around each test, so one process for all of them counts)."""
     with locked_state(config) as state:
-        check_fault_args(state, room, None)
-        podman.sh(room, HEAL_SCRIPT)
-        if state["rooms"][room]["segment"] != "ctl":
-            move_segment(podman, config, state, room, "ctl")
-        state["rooms"][room]["faults"] = []
+        for room in rooms:
+            check_fault_args(state, room, None)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(rooms))) as pool:
+            list(pool.map(lambda room: podman.sh(room, HEAL_SCRIPT), rooms))
+        for room in rooms:
+            if state["rooms"][room]["segment"] != "ctl":
+                move_segment(podman, config, state, room, "ctl")
+            state["rooms"][room]["faults"] = []
 
 
 def move_segment(podman: Podman, config: LabConfig, state: dict[str, Any], room: str, segment: str) -> None:
@@ -673,8 +678,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     fault_parser = commands.add_parser("fault", help="inject a fault into a room")
     fault_parser.add_argument("room")
     fault_parser.add_argument("kind", help=", ".join(FAULT_KINDS))
-    heal_parser = commands.add_parser("heal", help="undo every fault of a room")
-    heal_parser.add_argument("room")
+    heal_parser = commands.add_parser("heal", help="undo every fault of one or more rooms")
+    heal_parser.add_argument("rooms", nargs="+", metavar="room")
     api_parser = commands.add_parser("api", help="a standalone Zoom API double on loopback (no containers)")
     api_commands = api_parser.add_subparsers(dest="api_command", required=True)
     api_start = api_commands.add_parser(
@@ -714,7 +719,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "fault":
             fault(podman, config, args.room, args.kind)
         elif args.command == "heal":
-            heal(podman, config, args.room)
+            heal(podman, config, args.rooms)
     except LabError as error:
         print(f"labctl: {error}", file=sys.stderr)
         return 2

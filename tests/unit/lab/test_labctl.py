@@ -17,6 +17,7 @@ from labctl import (
     CSAPI_PASSCODE,
     CURRENT_VERSION,
     FAULT_KINDS,
+    HEAL_SCRIPT,
     LabConfig,
     LabError,
     api_command,
@@ -26,6 +27,7 @@ from labctl import (
     csapi_known_hosts_lines,
     down,
     fault_script,
+    heal,
     inventory,
     is_api_process,
     main,
@@ -148,8 +150,9 @@ def test_csapi_faults_use_the_simulators_service_manager(kind, command):
 
 @pytest.mark.parametrize(
     "argv, message",
-    [(["fault", "zr-room-01", "bogus"], "unknown fault kind 'bogus'"), (["heal", "nope"], "unknown room 'nope'")],
-    ids=["bad kind", "bad room"],
+    [(["fault", "zr-room-01", "bogus"], "unknown fault kind 'bogus'"), (["heal", "nope"], "unknown room 'nope'"),
+     (["heal", "zr-room-01", "nope"], "unknown room 'nope'")],
+    ids=["bad kind", "bad room", "a bad room after a good one"],
 )
 def test_cli_exits_2_with_a_message_before_touching_anything(argv, message, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ZR_LAB_DIR", str(tmp_path))
@@ -158,6 +161,42 @@ def test_cli_exits_2_with_a_message_before_touching_anything(argv, message, tmp_
     monkeypatch.setattr("labctl.Podman.run", lambda *a, **k: pytest.fail("podman must not run"))
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+class RecordingPodman:
+    """Podman as heal uses it: the scripts it ran per container, and a room's move back to the ctl segment."""
+
+    def __init__(self):
+        self.scripts: list[tuple[str, str]] = []
+        self.commands: list[tuple[str, ...]] = []
+
+    def sh(self, container, script, check=True):
+        self.scripts.append((container, script))
+        return ""
+
+    def run(self, *args, check=True):
+        self.commands.append(args)
+        return ""
+
+    def address_on(self, container, network):
+        return "10.89.1.2"
+
+
+def test_heal_of_several_rooms_runs_each_script_and_clears_their_faults(tmp_path):
+    config = LabConfig(name="zr", state_dir=tmp_path)
+    state = json.loads(json.dumps(STATE))
+    state["networks"]["guest"] = {"name": "zr-guest"}
+    state["networks"]["ctl"]["name"] = "zr-ctl"
+    state["rooms"]["zr-room-02"]["faults"] = ["firewall_block"]
+    save_state(config, state)
+    podman = RecordingPodman()
+    heal(podman, config, ["zr-room-01", "zr-room-02"])
+    assert sorted(podman.scripts) == [("zr-room-01", HEAL_SCRIPT), ("zr-room-02", HEAL_SCRIPT)]
+    assert podman.commands == [("network", "disconnect", "zr-guest", "zr-room-01"),
+                               ("network", "connect", "zr-ctl", "zr-room-01")]
+    healed = json.loads(config.state_file.read_text())["rooms"]
+    assert {room: (entry["faults"], entry["segment"], entry["address"]) for room, entry in healed.items()} == {
+        "zr-room-01": ([], "ctl", "10.89.1.2"), "zr-room-02": ([], "ctl", "10.89.1.3")}
 
 
 # ----------------------------------------------------------------------------- the Zoom API double
