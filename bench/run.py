@@ -126,6 +126,14 @@ def fast_mode_env() -> Dict[str, str]:
     return {"ANSIBLE_STRATEGY_PLUGINS": str(strategy_dir), "ANSIBLE_STRATEGY": "mitogen_linear"}
 
 
+def configured_callbacks(config: Path = PROJECT / "ansible.cfg") -> List[str]:
+    """`callbacks_enabled` from ansible.cfg: the profiled run adds profile_tasks to them, not in their place."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(config)
+    names = parser.get("defaults", "callbacks_enabled", fallback="").split(",")
+    return [name.strip() for name in names if name.strip()]
+
+
 def configured_forks(config: Path = PROJECT / "ansible.cfg") -> int:
     """`forks` from ansible.cfg (ansible's default 5 when unset): bounds the rooms in flight."""
     parser = configparser.ConfigParser(interpolation=None)
@@ -711,8 +719,7 @@ class SizeBench:
             check_report(self.lab, self.rooms, key, {room: "fixed" for room, _kind in self.faults})
             self.fixed_per_run.append(len(self.faults))
         finally:
-            for room, _kind in self.faults:
-                self.lab.labctl("heal", room)
+            self.lab.labctl("heal", *(room for room, _kind in self.faults))
         return seconds
 
     def probe_call_module(self) -> float:
@@ -811,7 +818,7 @@ class SizeBench:
             self.lab.sh(self.dropping_room, f"nft delete table inet {BENCH_NFT_TABLE} || true")
         progress(f"N={n}: diagnose once more, untimed: process-tree memory and per-task profile")
         profiled = self.runner.run(DIAGNOSE, sample_memory=True, extra_env={
-            "ANSIBLE_CALLBACKS_ENABLED": "zoomrooms.remediation.zoom_rooms_report,ansible.posix.profile_tasks",
+            "ANSIBLE_CALLBACKS_ENABLED": ",".join((*configured_callbacks(), "ansible.posix.profile_tasks")),
             "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "all"})
         fast_profiled = (self.runner.run(DIAGNOSE, sample_memory=True, extra_env=self.fast_env)
                          if self.fast_env and not self.fast_failed else None)

@@ -168,6 +168,15 @@ def test_forks_come_from_ansible_cfg(tmp_path):
     assert bench_run.configured_forks() == 50  # the project's ansible.cfg
 
 
+def test_the_profiled_run_keeps_the_configured_callbacks(tmp_path):
+    config = tmp_path / "ansible.cfg"
+    config.write_text("[defaults]\ncallbacks_enabled = a.b.report, a.b.fork_gc\n")
+    assert bench_run.configured_callbacks(config) == ["a.b.report", "a.b.fork_gc"]
+    config.write_text("[defaults]\n")
+    assert bench_run.configured_callbacks(config) == []
+    assert "zoomrooms.remediation.zoom_rooms_fork_gc" in bench_run.configured_callbacks()
+
+
 def test_the_bench_keeps_ansible_cfgs_ssh_args_with_a_longer_control_persist(tmp_path):
     config = tmp_path / "ansible.cfg"
     config.write_text("[ssh_connection]\n"
