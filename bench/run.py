@@ -126,19 +126,22 @@ def fast_mode_env() -> Dict[str, str]:
     return {"ANSIBLE_STRATEGY_PLUGINS": str(strategy_dir), "ANSIBLE_STRATEGY": "mitogen_linear"}
 
 
-def configured_callbacks(config: Path = PROJECT / "ansible.cfg") -> List[str]:
-    """`callbacks_enabled` from ansible.cfg: the profiled run adds profile_tasks to them, not in their place."""
+def ansible_cfg(config: Path) -> configparser.ConfigParser:
+    """The project's ansible.cfg as ansible reads it (no interpolation)."""
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(config)
-    names = parser.get("defaults", "callbacks_enabled", fallback="").split(",")
+    return parser
+
+
+def configured_callbacks(config: Path = PROJECT / "ansible.cfg") -> List[str]:
+    """`callbacks_enabled` from ansible.cfg: the profiled run adds profile_tasks to them, not in their place."""
+    names = ansible_cfg(config).get("defaults", "callbacks_enabled", fallback="").split(",")
     return [name.strip() for name in names if name.strip()]
 
 
 def configured_forks(config: Path = PROJECT / "ansible.cfg") -> int:
     """`forks` from ansible.cfg (ansible's default 5 when unset): bounds the rooms in flight."""
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(config)
-    return parser.getint("defaults", "forks", fallback=5)
+    return ansible_cfg(config).getint("defaults", "forks", fallback=5)
 
 
 BENCH_CONTROL_PERSIST = "1800s"
@@ -146,9 +149,7 @@ BENCH_CONTROL_PERSIST = "1800s"
 
 def bench_ssh_args(config: Path = PROJECT / "ansible.cfg") -> str:
     """ansible.cfg's ssh_args with ControlPersist set to BENCH_CONTROL_PERSIST (BenchLab.env says why)."""
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(config)
-    args = parser.get("ssh_connection", "ssh_args", fallback="-o ControlMaster=auto")
+    args = ansible_cfg(config).get("ssh_connection", "ssh_args", fallback="-o ControlMaster=auto")
     kept = re.sub(r"\s*-o\s*ControlPersist=\S+", "", args).strip()
     return f"{kept} -o ControlPersist={BENCH_CONTROL_PERSIST}"
 
