@@ -312,7 +312,7 @@ def inventory_summary(inventory: Dict[str, Any]) -> List[str]:
         lines.append(
             f"    {name} ({plan['limit_per_second']:g}/s), {plan['rooms']} rooms: uncached {plan['uncached']:.2f} s, "
             f"cold cache {plan['cached_cold']:.2f} s, warm cache {plan['cached_warm']:.2f} s "
-            f"(device_hostvars false {plan['cached_warm_lean']:.2f} s); requests "
+            f"(device_hostvars true {plan['cached_warm_devices']:.2f} s); requests "
             f"{plan['requests']['uncached']}, 429s {plan['throttled']['uncached']} uncached / "
             f"{plan['throttled']['cached_cold']} cold")
     return lines

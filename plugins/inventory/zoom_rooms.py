@@ -23,7 +23,7 @@ description:
   - "Host variables: C(zoom_room_id), C(zoom_room_name), C(zoom_room_status), C(zoom_room_location_id),
     C(zoom_room_platform) (windows, macos, linux, appliance, unknown), C(zoom_room_app_version)
     (room computer, normalised C(X.Y.Z.build)), C(zoom_room_controller_versions), C(zoom_room_reported_ip)
-    and C(zoom_room_devices) (unless C(device_hostvars=false)): a list of dicts with C(id), C(type),
+    and, with C(device_hostvars=true), C(zoom_room_devices): a list of dicts with C(id), C(type),
     C(role) (room_computer, controller, other), C(app_version) (normalised), C(app_version_raw),
     C(device_system), C(platform), C(status), C(ip_address), C(hostname)."
   - Activation codes are not exposed as host variables and never cached.
@@ -102,14 +102,19 @@ options:
   device_hostvars:
     description:
       - Set C(zoom_room_devices), every device of the room, on each host.
-      - It is about three quarters of each host's variables, and Ansible copies, tags and (for
-        C(ansible-inventory --list)) prints every value, so leaving it out makes loading a large
-        inventory markedly cheaper (docs/performance.md, "Inventory").
-      - With C(false) the other host variables are unchanged (C(zoom_room_app_version),
+      - Off by default. The list is about three quarters of each host's variables, and Ansible copies,
+        tags and (for C(ansible-inventory --list) and AWX inventory syncs) prints every value on every
+        load, while only evidence packs read it (docs/performance.md, "Inventory").
+      - Without it the other host variables are unchanged (C(zoom_room_app_version),
         C(zoom_room_controller_versions), C(zoom_room_reported_ip)...) and the devices are still
-        read (and cached); an evidence pack then lists no Zoom API devices for the room.
+        read (and cached). An evidence pack then lists the room's controllers from the run's own
+        Zoom API read (the C(zoom_room_api) fact) when the API is configured for playbooks, and no
+        other API device.
+      - Set C(true) to keep every device (controllers, scheduling displays...) on each host, for
+        evidence packs without a playbook-side API read or for C(compose)/C(groups) expressions on
+        devices.
     type: bool
-    default: true
+    default: false
   filters:
     description:
       - Filters for C(GET /rooms) C(status) (Offline, Available, InMeeting, UnderConstruction),
@@ -199,10 +204,10 @@ def host_names(rooms: List[Mapping[str, Any]]) -> Dict[str, str]:
     return names
 
 
-def room_host(room: Mapping[str, Any], devices: List[Mapping[str, Any]], device_hostvars: bool = True
+def room_host(room: Mapping[str, Any], devices: List[Mapping[str, Any]], device_hostvars: bool = False
               ) -> Dict[str, Any] | None:
     """Host variables and groups for one room, or None when it has no room computer.
-    ``device_hostvars`` False leaves out zoom_room_devices."""
+    ``device_hostvars`` True adds zoom_room_devices."""
     record = room_record(room, devices)
     if record["room_computer_id"] is None:
         return None
@@ -229,7 +234,7 @@ def room_host(room: Mapping[str, Any], devices: List[Mapping[str, Any]], device_
 
 
 def build_hosts(rooms: List[Mapping[str, Any]], devices_by_room: Mapping[str, List[Mapping[str, Any]]],
-                device_hostvars: bool = True) -> Dict[str, Dict[str, Any]]:
+                device_hostvars: bool = False) -> Dict[str, Dict[str, Any]]:
     """host name -> {"vars", "groups"} for every room with a room computer."""
     names = host_names(rooms)
     hosts = {}

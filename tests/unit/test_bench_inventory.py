@@ -43,8 +43,8 @@ def test_config_with_cache_uses_a_jsonfile_cache_in_the_given_directory(tmp_path
     plain = ib.write_config(tmp_path, FakeDouble(), 4)
     assert cached.name.endswith(".zoom_rooms.yml") and plain.name.endswith(".zoom_rooms.yml") and cached != plain
     assert "max_requests_per_second: 0" in plain.read_text() and "device_hostvars" not in cached.read_text()
-    lean = ib.write_config(tmp_path, FakeDouble(), 4, 60.0, cache_dir=tmp_path / "cache", lean=True)
-    assert lean == cached and "device_hostvars: false" in lean.read_text()  # same file: same cache key
+    devices = ib.write_config(tmp_path, FakeDouble(), 4, 60.0, cache_dir=tmp_path / "cache", devices=True)
+    assert devices == cached and "device_hostvars: true" in devices.read_text()  # same file: same cache key
 
 
 def test_plan_result_keeps_every_phase():
@@ -53,8 +53,8 @@ def test_plan_result_keeps_every_phase():
     assert result == {
         "limit_per_second": 20.0, "max_requests_per_second": 20.0, "rooms": 1000, "hosts": 930, "workers": 4,
         "uncached": 51.2, "cached_cold": 51.9, "cached_warm": 1.9, "cached_warm_runs": [1.9, 1.7, 2.4],
-        "cached_warm_lean": 1.05, "cached_warm_lean_runs": [1.1, 1.0],
-        "cpu_seconds": {"uncached": 46.08, "cached_cold": 46.71, "cached_warm": 1.71, "cached_warm_lean": 0.945},
+        "cached_warm_devices": 1.05, "cached_warm_devices_runs": [1.1, 1.0],
+        "cpu_seconds": {"uncached": 46.08, "cached_cold": 46.71, "cached_warm": 1.71, "cached_warm_devices": 0.945},
         "requests": {"uncached": 1004, "cached_cold": 1004, "cached_warm": 0},
         "throttled": {"uncached": 2, "cached_cold": 3, "cached_warm": 0}}
 

@@ -19,10 +19,10 @@ import run as bench_run
 
 def plan(limit: float, warm: float) -> Dict[str, Any]:
     return {"limit_per_second": limit, "rooms": 1000, "hosts": 932, "uncached": 52.6, "cached_cold": 53.1,
-            "cached_warm": warm, "cached_warm_lean": 1.0, "requests": {"uncached": 1004, "cached_cold": 1004,
+            "cached_warm": warm, "cached_warm_devices": 1.0, "requests": {"uncached": 1004, "cached_cold": 1004,
                                                                        "cached_warm": 0},
             "throttled": {"uncached": 5, "cached_cold": 7, "cached_warm": 0},
-            "cpu_seconds": {"uncached": 6.1, "cached_cold": 6.3, "cached_warm": 1.6, "cached_warm_lean": 0.95}}
+            "cpu_seconds": {"uncached": 6.1, "cached_cold": 6.3, "cached_warm": 1.6, "cached_warm_devices": 0.95}}
 
 
 def test_the_cached_inventory_target_is_two_seconds():
@@ -50,7 +50,7 @@ def test_inventory_summary_lines():
     assert bench_run.inventory_summary(inventory) == [
         "(f) ansible-inventory --list, 2000 rooms (API double): 3.31 s",
         "    pro (20/s), 1000 rooms: uncached 52.60 s, cold cache 53.10 s, warm cache 1.70 s "
-        "(device_hostvars false 1.00 s); requests 1004, 429s 5 uncached / 7 cold"]
+        "(device_hostvars true 1.00 s); requests 1004, 429s 5 uncached / 7 cold"]
     assert bench_run.inventory_summary({"skipped": "--skip-inventory"}) == ["(f) skipped: --skip-inventory"]
     assert bench_run.inventory_summary({}) == []
     skipped = {"rooms": 2000, "median_seconds": 3.31, "rate_limited": {"skipped": "--inventory-rate-rooms 0"}}
@@ -76,7 +76,7 @@ def measures(monkeypatch):
     def fake_rate_limited(rooms: int, workers: int, warm_runs: int) -> Dict[str, Any]:
         calls["rate_limited"] = (rooms, workers, warm_runs)
         return {"pro": dict(plan(20, 1.7), rooms=rooms, workers=workers, max_requests_per_second=20,
-                            cached_warm_runs=[1.7], cached_warm_lean_runs=[1.0])}
+                            cached_warm_runs=[1.7], cached_warm_devices_runs=[1.0])}
 
     monkeypatch.setattr(inventory_bench, "bench", fake_bench)
     monkeypatch.setattr(inventory_bench, "rate_limited_bench", fake_rate_limited)

@@ -82,13 +82,14 @@ def test_rooms_without_a_room_computer_are_not_hosts():
     assert zoom_rooms.build_hosts([ROOM], {}) == {}
 
 
-def test_device_hostvars_false_leaves_out_only_the_device_list():
+def test_device_hostvars_adds_only_the_device_list_and_is_off_by_default():
     devices = [device("Zoom Rooms Computer"), device("Controller", "iPadOS 17", version="6.1.5 (4410)")]
-    full, lean = zoom_rooms.room_host(ROOM, devices), zoom_rooms.room_host(ROOM, devices, device_hostvars=False)
+    full, lean = zoom_rooms.room_host(ROOM, devices, device_hostvars=True), zoom_rooms.room_host(ROOM, devices)
     assert [d["type"] for d in full["vars"]["zoom_room_devices"]] == ["Zoom Rooms Computer", "Controller"]
     assert lean["vars"] == {k: v for k, v in full["vars"].items() if k != "zoom_room_devices"}
     assert lean["vars"]["zoom_room_controller_versions"] == ["6.1.5.4410"] and lean["groups"] == full["groups"]
-    assert "zoom_room_devices" not in zoom_rooms.build_hosts([ROOM], {"r1": devices}, False)["room-1"]["vars"]
+    assert "zoom_room_devices" not in zoom_rooms.build_hosts([ROOM], {"r1": devices})["room-1"]["vars"]
+    assert "zoom_room_devices" in zoom_rooms.build_hosts([ROOM], {"r1": devices}, True)["room-1"]["vars"]
 
 
 def test_status_and_missing_location_groups():
@@ -163,6 +164,7 @@ def raw_rooms(double) -> List[Dict[str, Any]]:
 
 def test_inventory_lists_one_host_per_room_computer(double, tmp_path):
     config = write_config(tmp_path / "fleet.zoom_rooms.yml", double, """\
+        device_hostvars: true
         compose:
           zoom_room_probe: "'probe-' ~ (zoom_room_location_id or 'none')"
         groups:
@@ -270,8 +272,8 @@ def test_the_short_plugin_name_of_configs_before_the_collection_still_works(doub
     assert sorted(v["zoom_room_id"] for v in hostvars.values()) == sorted(r["id"] for r in raw_rooms(double))
 
 
-def test_device_hostvars_false_in_a_config(double, tmp_path):
-    config = write_config(tmp_path / "lean.zoom_rooms.yml", double, "device_hostvars: false\n")
+def test_no_device_list_unless_the_config_asks(double, tmp_path):
+    config = write_config(tmp_path / "lean.zoom_rooms.yml", double)
     env = {"ZOOM_CLIENT_SECRET": zd.LAB_CLIENT_SECRET, "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}
     result = run_inventory(config, "--list", env=env)
     assert result.returncode == 0, result.stderr
