@@ -86,7 +86,9 @@ FAULT_KINDS = ("firewall_block", "proxy_no_bypass")
 
 PROBE_TARGETS = 500
 PROBE_TIMEOUT = 2.0
-PROBE_CONCURRENCY = 256  # the role's default: roles/zoom_room_diagnose/defaults/main.yml
+# The role's default (roles/zoom_room_diagnose/defaults/main.yml), read from there so the two cannot drift.
+PROBE_CONCURRENCY = int(re.search(r"^zoom_room_diagnose_probe_concurrency: (\d+)$",
+                                  (PROJECT / "roles/zoom_room_diagnose/defaults/main.yml").read_text(), re.M)[1])
 OPEN_PORT = 9090  # the room simulator listens here
 REFUSED_PORT_BASE = 30000  # nothing listens there on a room: the kernel answers RST
 DROPPED_PORT_BASE = 20000  # dropped by the bench's own nft table on one room: no answer at all

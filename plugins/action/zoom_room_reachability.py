@@ -24,6 +24,7 @@ PAYLOAD_ENTRY = "zoom_room_tcp.lean_probe"  # with what zoom_room_tcp imports
 
 class ActionModule(LeanAction):
     ARGUMENT_SPEC = PROBE_ARGUMENT_SPEC
+    BULK_OPTIONS = ("targets",)  # hundreds of dicts: checked_targets validates them
     ENTRY = PAYLOAD_ENTRY
 
     def check(self, args: Dict[str, Any]) -> None:

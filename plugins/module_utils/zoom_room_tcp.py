@@ -24,7 +24,17 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ne
     parse_port,
 )
 
+try:
+    import resource
+except ImportError:  # not a POSIX host: the open-file limit is left as it is
+    resource = None  # type: ignore[assignment]
+
 NO_ROUTE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH}
+# Every target of a call is started at once up to this many: a target that does not answer holds its
+# slot for the whole timeout, so targets queued behind the limit finish a timeout later.
+DEFAULT_CONCURRENCY = 1024
+# Descriptors the probe keeps for itself beside its sockets: stdio, the selector, the `ip` command's pipes.
+RESERVED_FILES = 32
 # zoom_room_reachability's options: the module and its action (which validates for the lean payload) share them.
 PROBE_ARGUMENT_SPEC: dict[str, Any] = {
     "targets": {"type": "list", "elements": "dict", "required": True, "options": {
@@ -34,7 +44,7 @@ PROBE_ARGUMENT_SPEC: dict[str, Any] = {
     }},
     "port": {"type": "int", "default": 9090},
     "timeout": {"type": "float", "default": 2.0},
-    "concurrency": {"type": "int", "default": 256},
+    "concurrency": {"type": "int", "default": DEFAULT_CONCURRENCY},
     "lean": {"type": "bool", "default": True},
 }
 
@@ -131,16 +141,66 @@ def _networks(connected: Iterable[str]) -> list[Network]:
     return [ipaddress.ip_network(subnet, strict=False) for subnet in connected]
 
 
+TARGET_OPTIONS = tuple(PROBE_ARGUMENT_SPEC["targets"]["options"])
+
+
 def checked_targets(params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The targets with their ports resolved; InvalidValue names the bad option (module and action alike)."""
+    """The targets with their ports resolved; InvalidValue names the bad option (module and action alike).
+
+    Each target is checked here as the argument spec's suboptions would: the action validates `targets`
+    only here, not with Ansible's validator, which deep-copies hundreds of tagged dicts (plugin_utils/
+    zoom_room_lean.py, BULK_OPTIONS).
+    """
     default_port = parse_port(params.get("port", 9090), "port")
-    if float(params.get("timeout", 2.0)) <= 0 or int(params.get("concurrency", 256)) < 1:
+    if float(params.get("timeout", 2.0)) <= 0 or int(params.get("concurrency", DEFAULT_CONCURRENCY)) < 1:
         raise InvalidValue("timeout must be > 0 and concurrency >= 1")
-    targets = []
-    for index, target in enumerate(params["targets"]):
-        port = parse_port(target["port"], f"targets[{index}].port") if target.get("port") else default_port
-        targets.append({"name": target["name"], "address": target["address"], "port": port})
-    return targets
+    given = params.get("targets")
+    if not isinstance(given, (list, tuple)):
+        raise InvalidValue("targets: a list of dicts with name, address and port is required")
+    return [checked_target(target, f"targets[{index}]", default_port) for index, target in enumerate(given)]
+
+
+def checked_target(target: Any, where: str, default_port: int) -> dict[str, Any]:
+    if not isinstance(target, Mapping):
+        raise InvalidValue(f"{where}: a dict with name, address and port is required, got {type(target).__name__}")
+    unknown = sorted(str(key) for key in target if key not in TARGET_OPTIONS)
+    if unknown:
+        raise InvalidValue(f"{where}: unsupported option(s) {', '.join(unknown)}; "
+                           f"supported: {', '.join(TARGET_OPTIONS)}")
+    for key in ("name", "address"):
+        if target.get(key) is None or str(target[key]) == "":
+            raise InvalidValue(f"{where}.{key} is required")
+    port = parse_port(target["port"], f"{where}.port") if target.get("port") else default_port
+    return {"name": str(target["name"]), "address": str(target["address"]), "port": port}
+
+
+def files_limit_for(wanted: int, soft: int, hard: int, unlimited: int) -> tuple[int | None, int]:
+    """(the soft open-file limit to ask for, or None to keep it; the sockets the probe may then hold).
+
+    The soft limit is raised toward the hard one when the wanted sockets do not fit: macOS starts
+    processes with a soft limit of 256 (`launchctl limit maxfiles`), Linux with 1024; an unprivileged
+    process may raise its soft limit up to the hard one."""
+    needed = wanted + RESERVED_FILES
+    if soft == unlimited or soft >= needed:
+        return None, max(1, wanted)
+    raised = needed if hard == unlimited else min(needed, hard)
+    return (raised if raised > soft else None), max(1, min(wanted, raised - RESERVED_FILES))
+
+
+def socket_slots(wanted: int) -> int:
+    """How many sockets the probe holds at once: ``wanted``, or fewer when the open-file limit cannot be
+    raised that far (a failed raise keeps the current limit)."""
+    if resource is None:
+        return max(1, wanted)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    raise_to, slots = files_limit_for(wanted, soft, hard, resource.RLIM_INFINITY)
+    if raise_to is None:
+        return slots
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raise_to, hard))
+    except (ValueError, OSError):
+        return files_limit_for(wanted, soft, soft, resource.RLIM_INFINITY)[1]
+    return slots
 
 
 def connected_subnets(run: Runner) -> list[str]:
@@ -156,11 +216,12 @@ def probe_report(params: Mapping[str, Any], run: Runner) -> dict[str, Any]:
     targets = checked_targets(params)
     subnets = connected_subnets(run)
     started = time.monotonic()
-    results = probe_many(targets, float(params.get("timeout", 2.0)), int(params.get("concurrency", 256)))
+    concurrency = socket_slots(min(len(targets), int(params.get("concurrency", DEFAULT_CONCURRENCY))))
+    results = probe_many(targets, float(params.get("timeout", 2.0)), concurrency)
     networks = _networks(subnets)
     for target in targets:
         results[target["name"]]["in_connected_subnet"] = address_in_any(target["address"], networks)
-    return {"reachability": results, "connected_subnets": subnets,
+    return {"reachability": results, "connected_subnets": subnets, "concurrency": concurrency,
             "elapsed_ms": round((time.monotonic() - started) * 1000, 1)}
 
 

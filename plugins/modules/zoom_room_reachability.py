@@ -37,9 +37,14 @@ options:
     type: float
     default: 2.0
   concurrency:
-    description: Connections in flight at once.
+    description:
+      - Connections in flight at once. A target that does not answer holds its connection for the whole
+        C(timeout), so targets beyond this many may finish a timeout later.
+      - Each connection is an open file. The probe raises its own soft open-file limit toward the hard limit
+        when needed (macOS starts processes with 256, Linux with 1024); where the hard limit is lower, it
+        holds fewer connections at once and returns how many as C(concurrency).
     type: int
-    default: 256
+    default: 1024
   lean:
     description:
       - Run the probe as a lean payload, without AnsiballZ (the action of the same name validates the options on
@@ -80,6 +85,11 @@ connected_subnets:
   type: list
   elements: str
   sample: [10.20.1.0/24]
+concurrency:
+  description: Connections the probe had in flight at most (the option, bounded by the targets and the open-file limit).
+  returned: always
+  type: int
+  sample: 500
 elapsed_ms:
   description: Wall time of the whole test.
   returned: always

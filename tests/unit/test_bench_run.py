@@ -19,8 +19,8 @@ import run as bench_run
 
 def plan(limit: float, warm: float) -> Dict[str, Any]:
     return {"limit_per_second": limit, "rooms": 1000, "hosts": 932, "uncached": 52.6, "cached_cold": 53.1,
-            "cached_warm": warm, "cached_warm_devices": 1.0, "requests": {"uncached": 1004, "cached_cold": 1004,
-                                                                       "cached_warm": 0},
+            "cached_warm": warm, "cached_warm_devices": 1.0,
+            "requests": {"uncached": 1004, "cached_cold": 1004, "cached_warm": 0},
             "throttled": {"uncached": 5, "cached_cold": 7, "cached_warm": 0},
             "cpu_seconds": {"uncached": 6.1, "cached_cold": 6.3, "cached_warm": 1.6, "cached_warm_devices": 0.95}}
 

@@ -2,13 +2,18 @@
 
 import json
 import re
+import resource
 import socket
+import subprocess
+import sys
 
 import pytest
+from ansible_collections.zoomrooms.remediation.plugins.module_utils import zoom_room_tcp
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tcp import (
     checked_targets,
     connected_subnets,
+    files_limit_for,
     in_connected_subnet,
     lean_probe,
     probe_many,
@@ -44,10 +49,24 @@ def test_checked_targets_resolve_the_default_port():
     ({"targets": [], "port": 0}, "port: 0 is out of range"),
     ({"targets": [], "timeout": 0}, "timeout must be > 0"),
     ({"targets": [], "concurrency": 0}, "concurrency >= 1"),
-], ids=["bad target port", "bad default port", "zero timeout", "zero concurrency"])
+    ({"targets": "10.0.0.1"}, "targets: a list of dicts with name, address and port is required"),
+    ({}, "targets: a list of dicts"),
+    ({"targets": ["10.0.0.1"]}, "targets[0]: a dict with name, address and port is required, got str"),
+    ({"targets": [{"name": "a", "address": "10.0.0.1", "prot": 9090}]},
+     "targets[0]: unsupported option(s) prot; supported: name, address, port"),
+    ({"targets": [{"name": "a", "address": "10.0.0.1"}, {"name": "b"}]}, "targets[1].address is required"),
+    ({"targets": [{"name": None, "address": "10.0.0.1"}]}, "targets[0].name is required"),
+    ({"targets": [{"name": "a", "address": "10.0.0.1", "port": "https"}]}, "targets[0].port: 'https' is not a port"),
+], ids=["bad target port", "bad default port", "zero timeout", "zero concurrency", "targets not a list",
+        "no targets", "a target not a dict", "unknown target key", "no address", "null name", "port not a number"])
 def test_checked_targets_name_the_bad_option(params, message):
     with pytest.raises(InvalidValue, match=re.escape(message)):
         checked_targets(params)
+
+
+def test_checked_targets_read_names_and_addresses_as_strings_as_the_spec_would():
+    params = {"targets": ({"name": 101, "address": "10.0.0.1", "port": "8443"},)}
+    assert checked_targets(params) == [{"name": "101", "address": "10.0.0.1", "port": 8443}]
 
 
 IP_ADDR = json.dumps([{"ifname": "eth0", "addr_info": [
@@ -84,6 +103,45 @@ def test_probe_report_classifies_real_sockets(listener):
         "open": "open", "closed": "refused"}
     assert report["connected_subnets"] == ["10.89.1.0/24"]
     assert report["reachability"]["open"]["in_connected_subnet"] is False
+    assert report["concurrency"] == 2  # no more sockets than targets
+
+
+INF = -1  # stands for resource.RLIM_INFINITY
+
+
+@pytest.mark.parametrize("wanted, soft, hard, expected", [
+    (1024, 256, INF, (1056, 1024)),  # macOS: soft 256, hard unlimited
+    (1024, 1024, 524288, (1056, 1024)),  # Linux: soft 1024
+    (500, 1048576, 1048576, (None, 500)),  # already enough
+    (1024, INF, INF, (None, 1024)),
+    (1024, 256, 512, (512, 480)),  # the hard limit caps it
+    (1024, 256, 256, (None, 224)),  # nothing to raise
+    (4, 256, 256, (None, 4)),
+], ids=["macos default", "linux default", "enough", "unlimited", "hard cap", "at the hard limit", "few targets"])
+def test_files_limit_for(wanted, soft, hard, expected):
+    assert files_limit_for(wanted, soft, hard, INF) == expected
+
+
+SOCKET_SLOTS = """
+import resource, sys
+sys.path[:0] = sys.argv[1:2]
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tcp import socket_slots
+soft, hard = int(sys.argv[2]), int(sys.argv[3])
+resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+print(socket_slots(200), resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+"""
+
+
+@pytest.mark.parametrize("soft, hard, expected", [(64, 1024, "200 232"), (64, 100, "68 100"), (64, 64, "32 64")])
+def test_socket_slots_raise_the_soft_open_file_limit_of_a_real_process(soft, hard, expected):
+    """In a process of its own: the limits are lowered first, as on a Mac, then the probe raises the soft one."""
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[1] not in (resource.RLIM_INFINITY,) and \
+            resource.getrlimit(resource.RLIMIT_NOFILE)[1] < hard:
+        pytest.skip("this process's hard open-file limit is below the test's")
+    collections = zoom_room_tcp.__file__.rsplit("/ansible_collections/", 1)[0]
+    done = subprocess.run([sys.executable, "-c", SOCKET_SLOTS, collections, str(soft), str(hard)],
+                          capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split() == expected.split()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ the command line it is started with, how its output is read, and when the module
 from __future__ import annotations
 
 import platform
+import re
 import shlex
 import socket
 import subprocess
@@ -11,7 +12,7 @@ import sys
 from types import SimpleNamespace
 
 import pytest
-from ansible.errors import AnsibleConnectionFailure
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar
 from ansible_collections.zoomrooms.remediation.plugins.action.zoom_room_diagnose import FACTS_LEAN_ENTRY
@@ -23,6 +24,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ho
     read_file,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_read import room_facts
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tcp import PROBE_ARGUMENT_SPEC
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils import zoom_room_lean
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_lean import (
     BOOTSTRAP,
@@ -32,6 +34,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_le
     payload,
     result_of,
     run_lean,
+    validated_options,
 )
 
 
@@ -201,3 +204,30 @@ def test_a_connection_failure_is_not_turned_into_a_failed_task():
                              _low_level_execute_command=unreachable)
     with pytest.raises(AnsibleConnectionFailure):
         run_lean(action, "/usr/bin/python3", PAYLOAD_ENTRY, {"targets": []}, {"inventory_hostname": "room"})
+
+
+# ------------------------------------------------ the options: Ansible's validator for all but the bulk ones
+
+TARGETS = [{"name": f"room-{i}", "address": f"10.0.0.{i}", "port": None} for i in range(3)]
+
+
+def test_bulk_options_are_passed_through_uncopied_and_the_rest_validated():
+    args = validated_options({"targets": TARGETS, "timeout": "1.5"}, PROBE_ARGUMENT_SPEC, ("targets",),
+                             "zoom_room_reachability")
+    assert args["targets"] is TARGETS  # no copy: checked_targets validates them
+    assert args == {"targets": TARGETS, "timeout": 1.5, "port": 9090, "concurrency": 1024, "lean": True}
+
+
+@pytest.mark.parametrize("task_args, message", [
+    ({"timeout": 2}, "missing required arguments: targets"),
+    ({"targets": TARGETS, "timout": 2}, "Unsupported parameters for (zoom_room_reachability) module: timout"),
+    ({"targets": TARGETS, "concurrency": "many"}, "concurrency"),
+], ids=["no targets", "a misspelt option", "a bad scalar"])
+def test_bad_options_fail_as_ansibles_validator_would(task_args, message):
+    with pytest.raises(AnsibleActionFail, match=re.escape(message)):
+        validated_options(task_args, PROBE_ARGUMENT_SPEC, ("targets",), "zoom_room_reachability")
+
+
+def test_without_bulk_options_every_option_goes_through_the_validator():
+    with pytest.raises(AnsibleActionFail, match=re.escape("targets")):
+        validated_options({"targets": [{"name": "a"}]}, PROBE_ARGUMENT_SPEC, (), "zoom_room_reachability")
