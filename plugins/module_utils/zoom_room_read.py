@@ -12,13 +12,15 @@ import platform
 import socket
 from typing import Any, Callable, Mapping
 
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_command import (
     Runner,
+    plain_command_runner,
+    read_once,
+)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
     firewall_facts,
     linux_layers,
-    plain_command_runner,
     read_file,
-    read_once,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_linux import (
     EnvironmentFileProxy,

@@ -14,7 +14,10 @@ import time
 from collections import deque
 from typing import Any, Iterable, Mapping, Sequence
 
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import Runner, plain_command_runner
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_command import (
+    Runner,
+    plain_command_runner,
+)
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
     InvalidValue,
     Network,

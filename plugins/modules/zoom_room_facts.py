@@ -131,7 +131,8 @@ import platform
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import command_runner, read_file
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_command import command_runner
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import read_file
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_read import (
     FACTS_ARGUMENT_SPEC,

@@ -209,9 +209,9 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ch
     planned_change,
     restore_target,
 )
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_command import command_runner
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
     all_admitted,
-    command_runner,
     firewall_facts,
     linux_layers,
 )

@@ -149,11 +149,8 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ch
     planned_change,
     restore_target,
 )
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
-    command_runner,
-    file_writer,
-    read_file,
-)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_command import command_runner
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import file_writer, read_file
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_linux import (
     EnvironmentFileProxy,
     RollbackConflict,

@@ -97,7 +97,7 @@ elapsed_ms:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import command_runner
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_command import command_runner
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tcp import (
     PROBE_ARGUMENT_SPEC,

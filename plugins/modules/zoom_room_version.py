@@ -90,7 +90,7 @@ import platform
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import command_runner
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_command import command_runner
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_linux import read_app
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos import load_plist
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos import read_app as read_mac_app

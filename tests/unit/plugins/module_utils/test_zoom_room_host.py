@@ -10,11 +10,10 @@ import subprocess
 import sys
 
 import pytest
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_command import command_runner, read_once
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
-    command_runner,
     firewall_facts,
     linux_layers,
-    read_once,
     save_filters_input,
     ufw_may_be_active,
 )
@@ -148,8 +147,8 @@ def test_an_nftables_room_imports_no_iptables_or_firewalld_code():
     """AnsiballZ compiles every module_util it imports, on every run: a room loads only the backends it has."""
     script = f"""
 import json, sys, conftest
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
-    firewall_facts, linux_layers, read_once)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_command import read_once
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import firewall_facts, linux_layers
 outputs = {{{NFT!r}: (0, {nft_ruleset("debian_default.json")!r}, ""), {IPT4!r}: (0, {EMPTY_FILTER!r}, ""),
            {IPT6!r}: (0, {EMPTY_FILTER!r}, "")}}
 run = lambda argv, data=None: outputs.get(tuple(argv), (127, "", "not found"))

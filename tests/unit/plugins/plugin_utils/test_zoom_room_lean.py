@@ -19,10 +19,8 @@ from ansible_collections.zoomrooms.remediation.plugins.action.zoom_room_diagnose
 from ansible_collections.zoomrooms.remediation.plugins.action.zoom_room_lock import PAYLOAD_ENTRY as LOCK_ENTRY
 from ansible_collections.zoomrooms.remediation.plugins.action.zoom_room_reachability import PAYLOAD_ENTRY
 from ansible_collections.zoomrooms.remediation.plugins.module_utils import zoom_room_lock
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import (
-    plain_command_runner,
-    read_file,
-)
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_command import plain_command_runner
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import read_file
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_read import room_facts
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tcp import PROBE_ARGUMENT_SPEC
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils import zoom_room_lean
@@ -89,10 +87,15 @@ def test_the_payload_carries_the_imports_inside_functions():
     assert "zoom_room_macos" not in module_closure(["zoom_room_tcp"])
 
 
+def test_the_probe_payload_carries_no_firewall_code():
+    """The probe runs commands and opens sockets: it ships (and compiles) three small files, not zoom_room_host."""
+    assert module_closure(["zoom_room_tcp"]) == ["zoom_room_command", "zoom_room_net", "zoom_room_tcp"]
+
+
 def test_a_payload_missing_a_dependency_fails_and_says_why():
     # Everything the probe imports but zoom_room_net.
     done = run_bare(payload(PAYLOAD_ENTRY, {"targets": []},
-                            module_utils=["zoom_room_tcp", "zoom_room_host", "zoom_room_packetfilter"]))
+                            module_utils=["zoom_room_tcp", "zoom_room_command"]))
     result = result_of(done.returncode, done.stdout, done.stderr, "probe")
     assert result["failed"] is True
     assert result["msg"].startswith("probe: the lean payload failed (rc=1)")
