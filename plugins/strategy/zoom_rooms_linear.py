@@ -16,6 +16,9 @@ description:
   - This strategy waits until a worker is free before handing the host to Ansible's queueing, checking
     every 5 ms. A free worker is then taken at most 5 ms later, against a task of tenths of seconds per
     room. docs/performance.md ("The controller's busy wait") has the measurement.
+  - Opt-in, with C(ANSIBLE_STRATEGY=zoomrooms.remediation.zoom_rooms_linear) or C(strategy) in ansible.cfg.
+    ansible-core 2.19 deprecates strategy plugins outside ansible.builtin, with no replacement planned,
+    and prints a deprecation warning on every run that uses one; a later ansible-core may not load it.
 author: Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 """
 
