@@ -70,6 +70,6 @@ def test_a_room_that_answers_as_another_room(healed, tmp_path):
     report, _unused = diagnose(healed, tmp_path, "-l", room, "-e", "zoom_room_csapi=true",
                                "-e", "zoom_room_name=Boardroom 4.01")
     entry = report["rooms"][room]
-    assert entry["csapi"]["room_matches"] is False
+    assert entry["csapi"]["room_matches"] is False, entry["csapi"]  # the read's state and message if it failed
     assert [f["code"] for f in entry["findings"]] == ["csapi_reports_other_room"]
     assert entry["findings"][0]["evidence"]["room_name"] == room
