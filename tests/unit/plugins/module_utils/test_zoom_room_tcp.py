@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-from ansible_collections.zoomrooms.remediation.plugins.module_utils import zoom_room_tcp
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tcp import (
     checked_targets,
@@ -19,6 +18,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tc
     probe_many,
     probe_report,
 )
+from fixture_files import PROJECT
 
 CONNECTED = ["10.89.1.7/24", "fd00:1::5/64"]
 
@@ -123,10 +123,9 @@ def test_files_limit_for(wanted, soft, hard, expected):
 
 
 SOCKET_SLOTS = """
-import resource, sys
-sys.path[:0] = sys.argv[1:2]
+import resource, sys, conftest
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tcp import socket_slots
-soft, hard = int(sys.argv[2]), int(sys.argv[3])
+soft, hard = int(sys.argv[1]), int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 print(socket_slots(200), resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 """
@@ -135,12 +134,11 @@ print(socket_slots(200), resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 @pytest.mark.parametrize("soft, hard, expected", [(64, 1024, "200 232"), (64, 100, "68 100"), (64, 64, "32 64")])
 def test_socket_slots_raise_the_soft_open_file_limit_of_a_real_process(soft, hard, expected):
     """In a process of its own: the limits are lowered first, as on a Mac, then the probe raises the soft one."""
-    if resource.getrlimit(resource.RLIMIT_NOFILE)[1] not in (resource.RLIM_INFINITY,) and \
-            resource.getrlimit(resource.RLIMIT_NOFILE)[1] < hard:
+    own_hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if own_hard != resource.RLIM_INFINITY and own_hard < hard:
         pytest.skip("this process's hard open-file limit is below the test's")
-    collections = zoom_room_tcp.__file__.rsplit("/ansible_collections/", 1)[0]
-    done = subprocess.run([sys.executable, "-c", SOCKET_SLOTS, collections, str(soft), str(hard)],
-                          capture_output=True, text=True, check=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", SOCKET_SLOTS, str(soft), str(hard)], capture_output=True,
+                          text=True, check=True, timeout=60, env={"PYTHONPATH": str(PROJECT / "tests")})
     assert done.stdout.split() == expected.split()
 
 

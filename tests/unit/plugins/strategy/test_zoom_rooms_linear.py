@@ -12,6 +12,7 @@ import pytest
 from ansible.plugins.strategy.linear import StrategyModule as LinearStrategyModule
 from ansible_collections.zoomrooms.remediation.plugins.strategy import zoom_rooms_linear
 from ansible_collections.zoomrooms.remediation.plugins.strategy.zoom_rooms_linear import StrategyModule, all_busy
+from fixture_files import PROJECT
 
 
 class Worker:
@@ -88,10 +89,9 @@ def test_a_real_play_with_more_hosts_than_forks(tmp_path: Path, strategy: str):
     playbook = tmp_path / "play.yml"
     playbook.write_text(PLAYBOOK)
     hosts = ",".join(f"room-{index}" for index in range(7)) + ","
-    project = Path(__file__).resolve().parents[4]
     done = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", hosts, "-f", "2",
                            "-e", "ansible_python_interpreter=" + sys.executable, str(playbook)],
-                          capture_output=True, text=True, timeout=300, cwd=project, check=False,
+                          capture_output=True, text=True, timeout=300, cwd=PROJECT, check=False,
                           env={"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
                                "ANSIBLE_STRATEGY": strategy, "HOME": str(tmp_path),
                                "ZOOM_ROOMS_REPORT_DIR": str(tmp_path / "reports")})
