@@ -145,6 +145,13 @@ def _networks(connected: Iterable[str]) -> list[Network]:
 
 
 TARGET_OPTIONS = tuple(PROBE_ARGUMENT_SPEC["targets"]["options"])
+OPTION_DEFAULTS = {name: option["default"] for name, option in PROBE_ARGUMENT_SPEC.items() if "default" in option}
+
+
+def probe_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The options with the spec's defaults where one is left out: the module and the action pass validated
+    options, which have them already; a direct caller need not (the defaults live in the spec only)."""
+    return {**OPTION_DEFAULTS, **params}
 
 
 def checked_targets(params: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -154,10 +161,11 @@ def checked_targets(params: Mapping[str, Any]) -> list[dict[str, Any]]:
     only here, not with Ansible's validator, which deep-copies hundreds of tagged dicts (plugin_utils/
     zoom_room_lean.py, BULK_OPTIONS).
     """
-    default_port = parse_port(params.get("port", 9090), "port")
-    if float(params.get("timeout", 2.0)) <= 0 or int(params.get("concurrency", DEFAULT_CONCURRENCY)) < 1:
+    options = probe_options(params)
+    default_port = parse_port(options["port"], "port")
+    if float(options["timeout"]) <= 0 or int(options["concurrency"]) < 1:
         raise InvalidValue("timeout must be > 0 and concurrency >= 1")
-    given = params.get("targets")
+    given = options.get("targets")
     if not isinstance(given, (list, tuple)):
         raise InvalidValue("targets: a list of dicts with name, address and port is required")
     return [checked_target(target, f"targets[{index}]", default_port) for index, target in enumerate(given)]
@@ -216,11 +224,12 @@ def connected_subnets(run: Runner) -> list[str]:
 
 def probe_report(params: Mapping[str, Any], run: Runner) -> dict[str, Any]:
     """The module's result (without `changed`): every target tried at once, plus the probe's subnets."""
-    targets = checked_targets(params)
+    options = probe_options(params)
+    targets = checked_targets(options)
     subnets = connected_subnets(run)
     started = time.monotonic()
-    concurrency = socket_slots(min(len(targets), int(params.get("concurrency", DEFAULT_CONCURRENCY))))
-    results = probe_many(targets, float(params.get("timeout", 2.0)), concurrency)
+    concurrency = socket_slots(min(len(targets), int(options["concurrency"])))
+    results = probe_many(targets, float(options["timeout"]), concurrency)
     networks = _networks(subnets)
     for target in targets:
         results[target["name"]]["in_connected_subnet"] = address_in_any(target["address"], networks)

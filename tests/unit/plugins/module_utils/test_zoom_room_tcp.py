@@ -10,12 +10,14 @@ import sys
 import pytest
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tcp import (
+    PROBE_ARGUMENT_SPEC,
     checked_targets,
     connected_subnets,
     files_limit_for,
     in_connected_subnet,
     lean_probe,
     probe_many,
+    probe_options,
     probe_report,
 )
 from fixture_files import PROJECT
@@ -42,6 +44,14 @@ def test_checked_targets_resolve_the_default_port():
                           {"name": "b", "address": "10.0.0.2", "port": 8443}], "port": 9090}
     assert checked_targets(params) == [{"name": "a", "address": "10.0.0.1", "port": 9090},
                                        {"name": "b", "address": "10.0.0.2", "port": 8443}]
+
+
+def test_left_out_options_take_the_spec_defaults_and_given_ones_win():
+    options = probe_options({"targets": [], "timeout": 0.5})
+    assert options == {"targets": [], "timeout": 0.5, "port": PROBE_ARGUMENT_SPEC["port"]["default"],
+                       "concurrency": PROBE_ARGUMENT_SPEC["concurrency"]["default"], "lean": True}
+    target = {"name": "a", "address": "10.0.0.1"}
+    assert checked_targets({"targets": [target]})[0]["port"] == PROBE_ARGUMENT_SPEC["port"]["default"]
 
 
 @pytest.mark.parametrize("params, message", [
