@@ -225,7 +225,9 @@ def test_bulk_options_are_passed_through_uncopied_and_the_rest_validated():
     ({"timeout": 2}, "missing required arguments: targets"),
     ({"targets": TARGETS, "timout": 2}, "Unsupported parameters for (zoom_room_reachability) module: timout"),
     ({"targets": TARGETS, "concurrency": "many"}, "concurrency"),
-], ids=["no targets", "a misspelt option", "a bad scalar"])
+    ({"targets": "10.0.0.1"}, "dictionary requested, could not parse JSON or key=value"),
+    ({"targets": TARGETS, "lean": "maybe"}, "lean"),
+], ids=["no targets", "a misspelt option", "a bad scalar", "targets not a list", "a bad bool"])
 def test_bad_options_fail_as_ansibles_validator_would(task_args, message):
     with pytest.raises(AnsibleActionFail, match=re.escape(message)):
         validated_options(task_args, PROBE_ARGUMENT_SPEC, ("targets",), "zoom_room_reachability")
