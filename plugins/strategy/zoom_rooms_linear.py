@@ -16,6 +16,9 @@ description:
   - This strategy waits until a worker is free before handing the host to Ansible's queueing, checking
     every 5 ms. A free worker is then taken at most 5 ms later, against a task of tenths of seconds per
     room. docs/performance.md ("The controller's busy wait") has the measurement.
+  - A task with C(throttle) uses only the first C(throttle) workers, and the wait looks at those. A
+    throttle given as a template is only known once Ansible templates it, so such a task waits as
+    linear does.
   - Opt-in, with C(ANSIBLE_STRATEGY=zoomrooms.remediation.zoom_rooms_linear) or C(strategy) in ansible.cfg.
     ansible-core 2.19 deprecates strategy plugins outside ansible.builtin, with no replacement planned,
     and prints a deprecation warning on every run that uses one; a later ansible-core may not load it.
@@ -36,8 +39,18 @@ def all_busy(workers: list[Any]) -> bool:
     return all(worker is not None and worker.is_alive() for worker in workers)
 
 
+def usable_slots(workers: int, throttle: Any, run_once: bool) -> int:
+    """How many worker slots Ansible's _queue_task hands this task to: the first `throttle` of them when
+    the task is throttled below the worker count (not with run_once, which Ansible then ignores). A
+    templated throttle is not known yet: every slot, so the wait never outlasts Ansible's own."""
+    if isinstance(throttle, int) and not isinstance(throttle, bool) and 0 < throttle <= workers and not run_once:
+        return throttle
+    return workers
+
+
 class StrategyModule(LinearStrategyModule):
     def _queue_task(self, host: Any, task: Any, task_vars: dict[str, Any], play_context: Any) -> None:
-        while all_busy(self._workers) and not self._tqm._terminated:
+        slots = usable_slots(len(self._workers), task.throttle, bool(task.run_once))
+        while all_busy(self._workers[:slots]) and not self._tqm._terminated:
             time.sleep(FREE_WORKER_POLL_SECONDS)
         super()._queue_task(host, task, task_vars, play_context)

@@ -11,8 +11,14 @@ from types import SimpleNamespace
 import pytest
 from ansible.plugins.strategy.linear import StrategyModule as LinearStrategyModule
 from ansible_collections.zoomrooms.remediation.plugins.strategy import zoom_rooms_linear
-from ansible_collections.zoomrooms.remediation.plugins.strategy.zoom_rooms_linear import StrategyModule, all_busy
+from ansible_collections.zoomrooms.remediation.plugins.strategy.zoom_rooms_linear import (
+    StrategyModule,
+    all_busy,
+    usable_slots,
+)
 from fixture_files import PROJECT
+
+TASK = SimpleNamespace(throttle=0, run_once=False)  # what _queue_task reads of a task
 
 
 class Worker:
@@ -42,8 +48,29 @@ def test_it_waits_for_a_free_worker_in_steps_then_queues_as_linear(monkeypatch):
     started = time.monotonic()
     strategy._workers = [Worker(started + 0.1), Worker(started + 0.1)]
     strategy._tqm = SimpleNamespace(_terminated=False)
-    strategy._queue_task("room-1", "task", {}, None)
+    strategy._queue_task("room-1", TASK, {}, None)
     assert queued and queued[0][0] == "room-1" and queued[0][1] - started >= 0.1
+    assert strategy._workers[0].looks <= 0.1 / zoom_rooms_linear.FREE_WORKER_POLL_SECONDS * 3
+
+
+@pytest.mark.parametrize("throttle, run_once, slots", [
+    (0, False, 4), (1, False, 1), (3, False, 3), (4, False, 4), (8, False, 4),
+    (1, True, 4), ("{{ batch }}", False, 4), (True, False, 4),
+], ids=["none", "one", "three", "all", "above forks", "run_once ignores it", "templated", "a bool"])
+def test_usable_slots_follow_ansibles_throttle(throttle, run_once, slots):
+    assert usable_slots(4, throttle, run_once) == slots
+
+
+def test_a_throttled_task_waits_for_its_own_slots(monkeypatch):
+    """throttle 1: Ansible uses slot 0 only, so a free slot 1 must not end the wait."""
+    queued = []
+    monkeypatch.setattr(LinearStrategyModule, "_queue_task", lambda self, *args: queued.append(time.monotonic()))
+    strategy = StrategyModule.__new__(StrategyModule)
+    started = time.monotonic()
+    strategy._workers = [Worker(started + 0.1), None]
+    strategy._tqm = SimpleNamespace(_terminated=False)
+    strategy._queue_task("room-1", SimpleNamespace(throttle=1, run_once=False), {}, None)
+    assert queued and queued[0] - started >= 0.1
     assert strategy._workers[0].looks <= 0.1 / zoom_rooms_linear.FREE_WORKER_POLL_SECONDS * 3
 
 
@@ -54,7 +81,7 @@ def test_a_free_worker_is_taken_at_once(monkeypatch):
     strategy._workers = [None, Worker(time.monotonic() + 60)]
     strategy._tqm = SimpleNamespace(_terminated=False)
     started = time.monotonic()
-    strategy._queue_task("room-1", "task", {}, None)
+    strategy._queue_task("room-1", TASK, {}, None)
     assert queued == ["room-1"] and time.monotonic() - started < zoom_rooms_linear.FREE_WORKER_POLL_SECONDS
 
 
@@ -64,7 +91,7 @@ def test_a_terminated_run_stops_waiting(monkeypatch):
     strategy = StrategyModule.__new__(StrategyModule)
     strategy._workers = [Worker(time.monotonic() + 60)]
     strategy._tqm = SimpleNamespace(_terminated=True)
-    strategy._queue_task("room-1", "task", {}, None)
+    strategy._queue_task("room-1", TASK, {}, None)
     assert queued == ["room-1"]  # Ansible's own queueing then sees the termination
 
 
@@ -76,6 +103,10 @@ PLAYBOOK = """\
     - name: Take a while on every host
       ansible.builtin.command: sleep 0.2
       changed_when: false
+    - name: One host at a time
+      ansible.builtin.command: sleep 0.1
+      changed_when: false
+      throttle: 1
     - name: Every host ran the task, in order
       ansible.builtin.assert:
         that: ansible_play_hosts_all | length == 7
@@ -96,4 +127,4 @@ def test_a_real_play_with_more_hosts_than_forks(tmp_path: Path, strategy: str):
                                "ANSIBLE_STRATEGY": strategy, "HOME": str(tmp_path),
                                "ZOOM_ROOMS_REPORT_DIR": str(tmp_path / "reports")})
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "ok=2" in done.stdout and done.stdout.count("ok=") == 7
+    assert "ok=3" in done.stdout and done.stdout.count("ok=") == 7
