@@ -153,7 +153,7 @@ def validated_options(task_args: Mapping[str, Any], spec: Mapping[str, Any], bul
     (docs/performance.md). So a bulk list reaches the validator empty: it still checks that the option
     is there and is a list; anything else given for it is validated as it is. AnsibleActionFail as from
     ActionBase.validate_argument_spec."""
-    given = {name: value for name, value in task_args.items()}
+    given = dict(task_args)
     lists = {name: given[name] for name in bulk if isinstance(given.get(name), (list, tuple))}
     outcome = ArgumentSpecValidator(spec).validate({**given, **{name: [] for name in lists}})
     if outcome.error_messages:
