@@ -169,8 +169,8 @@ class LeanAction(ActionBase):
 
     Subclasses name the options (ARGUMENT_SPEC, with `lean`), the payload's entry function (ENTRY) and
     the module's own checks (`check`, raising InvalidValue), which run here before anything runs on the host.
-    BULK_OPTIONS are options `check` validates in full (a list of hundreds of dicts): Ansible's validator
-    only sees the others (validated_options).
+    BULK_OPTIONS are list options whose items `check` validates (hundreds of dicts): Ansible's validator
+    sees them empty (validated_options).
     """
 
     TRANSFERS_FILES = False
