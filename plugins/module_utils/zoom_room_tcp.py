@@ -157,9 +157,9 @@ def probe_options(params: Mapping[str, Any]) -> dict[str, Any]:
 def checked_targets(params: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The targets with their ports resolved; InvalidValue names the bad option (module and action alike).
 
-    Each target is checked here as the argument spec's suboptions would: the action validates `targets`
-    only here, not with Ansible's validator, which deep-copies hundreds of tagged dicts (plugin_utils/
-    zoom_room_lean.py, BULK_OPTIONS).
+    Each target is checked here as the argument spec's suboptions would: the action checks the items of
+    `targets` only here, not with Ansible's validator, which deep-copies hundreds of tagged dicts
+    (plugin_utils/zoom_room_lean.py, BULK_OPTIONS).
     """
     options = probe_options(params)
     default_port = parse_port(options["port"], "port")
