@@ -153,9 +153,8 @@ def validated_options(task_args: Mapping[str, Any], spec: Mapping[str, Any], bul
     (docs/performance.md). So a bulk list reaches the validator empty: it still checks that the option
     is there and is a list; anything else given for it is validated as it is. AnsibleActionFail as from
     ActionBase.validate_argument_spec."""
-    given = dict(task_args)
-    lists = {name: given[name] for name in bulk if isinstance(given.get(name), (list, tuple))}
-    outcome = ArgumentSpecValidator(spec).validate({**given, **{name: [] for name in lists}})
+    lists = {name: task_args[name] for name in bulk if isinstance(task_args.get(name), (list, tuple))}
+    outcome = ArgumentSpecValidator(spec).validate({**task_args, **{name: [] for name in lists}})
     if outcome.error_messages:
         message = outcome.errors.msg
         if isinstance(outcome.errors[0], UnsupportedError):  # ActionBase.validate_argument_spec's wording
