@@ -25,6 +25,11 @@ Lab control endpoints (not Zoom):
   GET    /_lab/faults, DELETE /_lab/faults
   POST   /_lab/rooms/{room_name}/report {"ip_address", "app_version", "status", "platform",
                                       "follows_updates", "update_error"}
+  GET    /_lab/rooms/{room_name}/pending?wait=S       {"pending": change or null}: answers as soon as the room's
+                                                      computer has a pending app version change, else after
+                                                      S seconds (at most MAX_PENDING_WAIT); 404 for a room
+                                                      that never reported. Lets an idle room wait for a
+                                                      change without reporting every few seconds.
   POST   /_lab/rooms/{room_name}/controller {"app_version"}
   POST   /_lab/rooms/{room_name}/app_version_error {"code": 8001..8004 (or another), "count": n}
   POST   /_lab/rooms/{room_name}/devices_error {"status": 503, "count": n}   that room's device reads fail
@@ -85,6 +90,7 @@ EVENT_METHODS = ("zoomroom.check_in", "zoomroom.check_out", "zoomroom.mute", "zo
                  "zoomroom.meeting_cancel", "zoomroom.meeting_end", "zoomroom.meeting_schedule",
                  "zoomroom.thirdparty_meeting_join")
 PAGE_TOKEN_LIFETIME = 15 * 60  # Zoom: "This token's expiration period is 15 minutes."
+MAX_PENDING_WAIT = 25.0  # seconds a lab room's pending request may be held (the handler's socket timeout is 30)
 # Zoom's 400 messages of PUT .../app_version (Zoom Rooms OpenAPI, "Change Zoom Rooms app version").
 APP_VERSION_MESSAGES = {
     8001: "Cannot process this upgrade request. The Zoom Rooms Software in this device is either already up to "
@@ -342,6 +348,7 @@ class LabState:
         self.config = config
         self.clock = clock
         self.lock = threading.RLock()
+        self.changes = threading.Condition(self.lock)  # notified when a device gets a pending change
         self.rooms: Dict[str, Dict[str, Any]] = {}
         self.tokens: Dict[str, float] = {}
         self.tokens_issued = 0
@@ -423,6 +430,17 @@ class LabState:
             self.save()
             return {"room_id": room_id, "device_id": computer["id"], "app_version": computer["app_version"],
                     "pending": computer["_pending"]}
+
+    def wait_for_pending(self, name: str, seconds: float) -> Dict[str, Any] | None:
+        """The lab room's pending change as soon as its computer has one, or after ``seconds``
+        (``{"pending": None}``); None for a room that never reported."""
+        with self.lock:
+            room = self.rooms.get(stable_id("lab", name))
+            if room is None:
+                return None
+            computer = room["devices"][0]
+            self.changes.wait_for(lambda: computer["_pending"] is not None, timeout=max(0.0, seconds))
+            return {"pending": computer["_pending"]}
 
     @staticmethod
     def _room_reports_version(computer: Dict[str, Any], report: Dict[str, Any]) -> None:
@@ -532,6 +550,7 @@ class LabState:
             if not pending:
                 return 400, _error(8003, APP_VERSION_MESSAGES[8003])
             device["_pending"] = None
+        self.changes.notify_all()
         return 204, {}
 
     def restart(self, room: Dict[str, Any]) -> bool:
@@ -675,6 +694,7 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
         ("DELETE", re.compile(r"^/_lab/faults$"), "lab_clear_faults"),
         ("GET", re.compile(r"^/_lab/rooms$"), "lab_rooms"),
         ("POST", re.compile(r"^/_lab/rooms/([^/]+)/report$"), "lab_report"),
+        ("GET", re.compile(r"^/_lab/rooms/([^/]+)/pending$"), "lab_pending"),
         ("POST", re.compile(r"^/_lab/rooms/([^/]+)/controller$"), "lab_controller"),
         ("POST", re.compile(r"^/_lab/rooms/([^/]+)/app_version_error$"), "lab_app_version_error"),
         ("POST", re.compile(r"^/_lab/rooms/([^/]+)/devices_error$"), "lab_devices_error"),
@@ -891,6 +911,18 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
             self._send(200, self.state.report(name, body if isinstance(body, dict) else {}))
         except ValueError as exc:
             self._send(400, {"error": str(exc)})
+
+    def lab_pending(self, name: str) -> None:
+        try:
+            seconds = min(float((self.query.get("wait") or ["0"])[0]), MAX_PENDING_WAIT)
+        except ValueError:
+            self._send(400, {"error": "wait must be a number of seconds"})
+            return
+        answer = self.state.wait_for_pending(name, seconds)
+        if answer is None:
+            self._send(404, {"error": f"no lab room {name} has reported"})
+        else:
+            self._send(200, answer)
 
     def lab_controller(self, name: str) -> None:
         body = self._json_body()

@@ -1,10 +1,25 @@
 """Recorded command output: fixture files start with `# source:` / `# command:` lines that say where they come from."""
 
+import importlib.machinery
+import importlib.util
 import json
+import sys
 from pathlib import Path
+from types import ModuleType
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT = Path(__file__).resolve().parents[2]
+
+
+def lab_simulator(script: str) -> ModuleType:
+    """One of the lab's simulator scripts (tests/lab/sim/<script>, no .py suffix) as a module."""
+    path = PROJECT / "tests" / "lab" / "sim" / script
+    loader = importlib.machinery.SourceFileLoader(script.replace("-", "_") + "_sim", str(path))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[loader.name] = module  # dataclasses and threads look the module up by name
+    loader.exec_module(module)
+    return module
 
 
 def recorded(relative: str) -> str:

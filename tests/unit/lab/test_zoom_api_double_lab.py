@@ -1,11 +1,14 @@
 """The API double's lab behaviour the lab tests build on (in-process, no containers): a room that
-follows updates changes version only when it reports the new one; forced refusals; request counts.
+follows updates changes version only when it reports the new one; an idle room's wait for a change;
+forced refusals; request counts.
 
 Every /v2 answer given here is validated against Zoom's OpenAPI document, as in the unit tests.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import urllib.parse
 from typing import Any, Dict, Tuple
 
@@ -112,3 +115,40 @@ def test_request_counts_per_operation(double):
     change(double, first["room_id"], first["device_id"], "cancel")
     counts = call(double, "GET", "/_lab/requests", token=False)[1]["requests"]
     assert counts == {"list_rooms": 1, "list_devices": 1, "change_app_version": 1}
+
+
+def wait_for_pending(double, name: str, seconds: float) -> Tuple[int, Any]:
+    return call(double, "GET", f"/_lab/rooms/{name}/pending?wait={seconds}", token=False)
+
+
+def test_an_idle_rooms_wait_is_held_until_a_change_is_requested(double):
+    first = report(double, "zr-room-06", app_version=OLD)
+    answers: list = []
+    waiter = threading.Thread(target=lambda: answers.append(wait_for_pending(double, "zr-room-06", 20)))
+    started = time.monotonic()
+    waiter.start()
+    waiter.join(0.5)
+    assert waiter.is_alive(), "the double answered before any change was requested"
+    assert change(double, first["room_id"], first["device_id"], "upgrade")[0] == 204
+    waiter.join(10)
+    assert not waiter.is_alive() and time.monotonic() - started < 10
+    status, answer = answers[0]
+    assert status == 200 and answer["pending"]["action"] == "upgrade" and answer["pending"]["target"] == CURRENT
+
+
+def test_a_wait_answers_at_once_with_a_pending_change_and_after_its_seconds_without(double):
+    first = report(double, "zr-room-07", app_version=OLD)
+    started = time.monotonic()
+    assert wait_for_pending(double, "zr-room-07", 0.3) == (200, {"pending": None})
+    assert time.monotonic() - started >= 0.3
+    change(double, first["room_id"], first["device_id"], "upgrade")
+    started = time.monotonic()
+    assert wait_for_pending(double, "zr-room-07", 20)[1]["pending"]["target"] == CURRENT
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("name, wait, status", [("zr-room-never", "1", 404), ("zr-room-08", "soon", 400)],
+                         ids=["a room that never reported", "wait not a number"])
+def test_a_wait_rejects_bad_input(double, name, wait, status):
+    report(double, "zr-room-08", app_version=OLD)
+    assert wait_for_pending(double, name, wait)[0] == status

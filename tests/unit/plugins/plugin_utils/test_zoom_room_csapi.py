@@ -4,8 +4,6 @@ simulator run in process on loopback (answer, busy, down, wrong passcode, host k
 from __future__ import annotations
 
 import base64
-import importlib.machinery
-import importlib.util
 import socket
 import subprocess
 import sys
@@ -15,22 +13,12 @@ from pathlib import Path
 import paramiko
 import pytest
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils import zoom_room_csapi as csapi
-from fixture_files import PROJECT, recorded
+from fixture_files import lab_simulator, recorded
 
 PASSCODE = "unit-test-passcode-4711"
 
 
-def load_simulator():
-    path = str(PROJECT / "tests" / "lab" / "sim" / "zoom-rooms-csapi")
-    loader = importlib.machinery.SourceFileLoader("zoom_rooms_csapi_sim", path)
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[loader.name] = module  # dataclasses and threads look the module up by name
-    loader.exec_module(module)
-    return module
-
-
-sim = load_simulator()
+sim = lab_simulator("zoom-rooms-csapi")
 
 
 # ----------------------------------------------------------------------------- parsing recorded replies
