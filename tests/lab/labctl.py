@@ -39,7 +39,7 @@ BASE_PACKAGES = ("python3", "openssh-server", "nftables", "iptables", "iproute2"
 EXTRA_PACKAGES = ("python3-paramiko",)
 FAULT_TABLE = "zr_lab_fault"
 # The Zoom API double: upgrades target the lab's current package (the rooms can install it), and
-# finish quickly; rooms report every API_REPORT_INTERVAL seconds.
+# finish quickly; rooms look for news every API_REPORT_INTERVAL seconds and report what changed.
 API_LATEST_VERSION = "6.2.0 (4512)"  # CURRENT_VERSION in the API's form
 API_UPGRADE_DELAY = 1.0
 API_REPORT_INTERVAL = 2
