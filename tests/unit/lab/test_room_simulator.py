@@ -20,6 +20,8 @@ sim = lab_simulator("zoom-rooms-sim")
 OLD, CURRENT = "5.16.2.3001", "6.2.0.4512"  # package form; the API shows "6.2.0 (4512)"
 LOOK = 0.05  # REPORT_INTERVAL of these rooms: a look every 50 ms
 HELD = 0.5  # PENDING_WAIT of these rooms: the double holds their wait for a change this long
+ROOM = "zr-room-01"
+ROOM_ID = zd.stable_id("lab", ROOM)  # the double's id of a room that reported as ROOM
 
 
 def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
@@ -47,7 +49,7 @@ def room(double, tmp_path, monkeypatch):
     """A simulated room reporting to ``double``, with its files in tmp_path; yields (reporter, files)."""
     files = SimpleNamespace(conf=tmp_path / "sim.conf", version=tmp_path / "version", environment=tmp_path / "env",
                             installed=[])
-    files.conf.write_text(f"ROOM_NAME=zr-room-01\nAPI_REPORT_URL=http://{double.host}:{double.port}\n"
+    files.conf.write_text(f"ROOM_NAME={ROOM}\nAPI_REPORT_URL=http://{double.host}:{double.port}\n"
                           f"REPORT_INTERVAL={LOOK}\nHEARTBEAT_INTERVAL=30\n")
     files.version.write_text(OLD + "\n")
     files.environment.write_text("")
@@ -62,7 +64,7 @@ def room(double, tmp_path, monkeypatch):
         files.version.write_text(sim.dotted_version(version) + "\n")
 
     monkeypatch.setattr(sim, "install", install)
-    reporter = sim.Reporter(SimpleNamespace(room="zr-room-01", version=OLD))
+    reporter = sim.Reporter(SimpleNamespace(room=ROOM, version=OLD))
     threads = [threading.Thread(target=reporter.run, daemon=True), threading.Thread(target=reporter.watch, daemon=True)]
     for thread in threads:
         thread.start()
@@ -74,12 +76,12 @@ def room(double, tmp_path, monkeypatch):
 
 
 def computer(double) -> dict:
-    return double.state.rooms[zd.stable_id("lab", "zr-room-01")]["devices"][0]
+    return double.state.rooms[ROOM_ID]["devices"][0]
 
 
 def test_an_idle_room_reports_once_then_only_what_changes(double, room):
     _reporter, files = room
-    assert eventually(lambda: zd.stable_id("lab", "zr-room-01") in double.state.rooms)
+    assert eventually(lambda: ROOM_ID in double.state.rooms)
     assert computer(double)["app_version"] == "5.16.2 (3001)"
     time.sleep(0.2)
     settled = len(double.reports)
@@ -92,10 +94,9 @@ def test_an_idle_room_reports_once_then_only_what_changes(double, room):
 
 def test_a_requested_upgrade_reaches_an_idle_room_through_the_held_wait(double, room):
     _reporter, files = room
-    assert eventually(lambda: zd.stable_id("lab", "zr-room-01") in double.state.rooms)
-    room_id, device = zd.stable_id("lab", "zr-room-01"), computer(double)
+    assert eventually(lambda: ROOM_ID in double.state.rooms)
     started = time.monotonic()
-    assert double.state.change_app_version(room_id, device["id"], "upgrade") == (204, {})
+    assert double.state.change_app_version(ROOM_ID, computer(double)["id"], "upgrade") == (204, {})
     assert eventually(lambda: computer(double)["app_version"] == "6.2.0 (4512)")
     # upgrade_delay 0.2 s, then a few polls: far below the 30 s heartbeat the room would otherwise wait for
     assert time.monotonic() - started < 5
@@ -108,7 +109,7 @@ def test_a_restarted_double_hears_from_the_room_again(double, room):
     with double.state.lock:
         double.state.rooms.clear()  # what a new double knows
     # the next wait for a change (HELD s) is answered 404: the room reports again
-    assert eventually(lambda: zd.stable_id("lab", "zr-room-01") in double.state.rooms, seconds=HELD + 5)
+    assert eventually(lambda: ROOM_ID in double.state.rooms, seconds=HELD + 5)
     assert len(double.reports) == 2
 
 
