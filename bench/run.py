@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Fleet benchmark of the toolkit on the podman lab (`make bench`; docs/performance.md).
 
-For each N of --rooms it brings up a lab of N rooms under its own name (zrb), then times, as the
-median of --repeat runs:
+For each N of --rooms it brings up a lab of N rooms under its own name (zrb for the first, zrb<N> for
+the others; all are up at once), then times, as the median of --repeat runs taken round-robin over the
+measures and each measure at every N back to back:
 
   (a) ping       `ansible zoom_rooms -m ping`: the floor (one round trip per room)
   (b) diagnose   `ansible-playbook playbooks/diagnose.yml`
@@ -48,7 +49,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Sequence, Tuple
 
 PROJECT = Path(__file__).resolve().parents[1]
 VENV_BIN = PROJECT / ".venv" / "bin"
@@ -451,15 +452,27 @@ def pss_kib(pid: int) -> int:
     return 0
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class CpuTimes(NamedTuple):
+    """All CPUs' time since boot from /proc/stat, in clock ticks."""
+    idle: int  # idle + iowait
+    steal: int  # taken by the hypervisor for other guests
+    total: int
+
+
+def cpu_times() -> CpuTimes:
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return CpuTimes(fields[3] + fields[4], fields[7] if len(fields) > 7 else 0, sum(fields[:8]))
+
+
 def cpu_idle_fraction(window: float = 0.5) -> float:
     """Share of all CPUs idle over `window` seconds (/proc/stat), 0..1."""
-    def sample() -> Tuple[int, int]:
-        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return fields[3] + fields[4], sum(fields)  # idle + iowait, total
-    idle_before, total_before = sample()
+    before = cpu_times()
     time.sleep(window)
-    idle_after, total_after = sample()
-    return (idle_after - idle_before) / max(1, total_after - total_before)
+    after = cpu_times()
+    return (after.idle - before.idle) / max(1, after.total - before.total)
 
 
 def settle(max_wait: float, idle_wanted: float = 0.5) -> float:
@@ -641,8 +654,7 @@ BASE_COMMANDS = {"ping": PING, "diagnose": DIAGNOSE, "plan": PLAN, "remediate": 
 
 
 class SizeBench:
-    """Every measure at one fleet size, on a lab that is up. Repetitions go round-robin over the
-    measures, so a burst of outside load on the control node hits all of them alike."""
+    """Every measure at one fleet size, on a lab that is up. interleaved_repetitions() takes the timed runs."""
 
     def __init__(self, lab: BenchLab, work_dir: Path, settle_seconds: float = 0.0,
                  fast_env: Dict[str, str] | None = None, fast_all: bool = False) -> None:
@@ -659,6 +671,8 @@ class SizeBench:
         self.cpu: Dict[str, List[float]] = {key: [] for key in MEASURES if key != "probe_module"}
         self.load: Dict[str, List[float]] = {key: [] for key in MEASURES if key != "probe_module"}
         self.idle: Dict[str, List[float]] = {key: [] for key in MEASURES if key != "probe_module"}
+        # CPU time the hypervisor gave to other guests during each run: this runner's speed drifts with it.
+        self.steal: Dict[str, List[float]] = {key: [] for key in MEASURES if key != "probe_module"}
         self.largest_kib: Dict[str, int] = {}
         self.fixed_per_run: List[int] = []
         self.probe_outcomes: Dict[str, Any] = {}
@@ -674,7 +688,9 @@ class SizeBench:
     def timed(self, key: str, argv: Sequence[str], **kwargs: Any) -> Run:
         self.lab.forget_report()
         self.before_run(key)
+        steal_before = cpu_times().steal
         run = self.runner.run(argv, **kwargs)
+        self.steal[key].append(round((cpu_times().steal - steal_before) / CLOCK_TICKS, 2))
         self.wall[key].append(round(run.seconds, 3))
         self.cpu[key].append(round(run.cpu_seconds, 3))
         self.largest_kib[key] = max(self.largest_kib.get(key, 0), run.max_rss_kib)
@@ -723,6 +739,8 @@ class SizeBench:
             self.fixed_per_run.append(len(self.faults))
         finally:
             self.lab.labctl("heal", *(room for room, _kind in self.faults))
+            if self.dropping_room in dict(self.faults):  # one room: the heal reloaded its ruleset, (e)'s rule too
+                self.lab.sh(self.dropping_room, drop_rule_script())
         return seconds
 
     def probe_call_module(self) -> float:
@@ -738,8 +756,10 @@ class SizeBench:
                                           "zr_bench_timeout": PROBE_TIMEOUT,
                                           "zr_bench_concurrency": PROBE_CONCURRENCY, "zr_bench_lean": lean}))
         self.before_run(key)
+        steal_before = cpu_times().steal
         run = self.runner.run(["ansible-playbook", str(playbook), "-e", f"@{extra_vars}"],
                               extra_env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"})
+        self.steal[key].append(round((cpu_times().steal - steal_before) / CLOCK_TICKS, 2))
         task = json.loads(run.stdout)["plays"][0]["tasks"][0]
         result = task["hosts"][self.probe]
         if result.get("failed") or "reachability" not in result:
@@ -786,39 +806,43 @@ class SizeBench:
                      ("g", "remediate, faulted, fast mode", self.remediate_fast)]
         return stock + fast if self.fast_env else stock
 
-    def repetitions(self, repeats: int, n: int) -> None:
-        """Every measure once per repetition. A Mitogen run (g) that did not do its work is left out with
-        the rest of (g), and noted: it is a comparison, not a target, and must not cost the stock figures."""
-        for index in range(repeats):
-            for letter, name, measure in self.measures():
-                if letter == "g" and self.fast_failed:
-                    continue
-                recorded = {key: len(values) for key, values in self.wall.items()}
-                try:
-                    progress(f"  N={n} ({letter}) {name} run {index + 1}/{repeats}: {measure():.2f} s")
-                except BenchError as error:
-                    if letter != "g":
-                        raise
-                    for figures in (self.wall, self.cpu, self.load, self.idle):  # that run's figures are void
-                        for key in FAST_MEASURES:
-                            del figures[key][recorded[key]:]
-                    self.fast_failed = f"run {index + 1}/{repeats}: {error}"
-                    progress(f"  N={n} ({letter}) {name}: left out from here, {self.fast_failed}")
-
-    def run(self, repeats: int) -> Dict[str, Any]:
+    def run_measure(self, index: int, repeats: int, letter: str, name: str, measure: Callable[[], float]) -> None:
+        """One timed run of one measure. A Mitogen run (g) that did not do its work is left out with the
+        rest of (g), and noted: it is a comparison, not a target, and must not cost the stock figures."""
         n = len(self.rooms)
-        cold_ping = self.runner.run(PING)
-        progress(f"N={n}: first ping (opens the SSH connections): {cold_ping.seconds:.2f} s")
-        base = {key: median([self.runner.run([*argv, "--list-hosts"]).seconds for _unused in range(repeats)])
-                for key, argv in BASE_COMMANDS.items()}
-        progress(f"N={n}: fixed bases (--list-hosts): {base}")
+        if letter == "g" and self.fast_failed:
+            return
+        recorded = {key: len(values) for key, values in self.wall.items()}
+        try:
+            progress(f"  N={n} ({letter}) {name} run {index + 1}/{repeats}: {measure():.2f} s")
+        except BenchError as error:
+            if letter != "g":
+                raise
+            for figures in (self.wall, self.cpu, self.load, self.idle, self.steal):  # that run's figures are void
+                for key in FAST_MEASURES:
+                    del figures[key][recorded[key]:]
+            self.fast_failed = f"run {index + 1}/{repeats}: {error}"
+            progress(f"  N={n} ({letter}) {name}: left out from here, {self.fast_failed}")
+
+    def start(self, repeats: int) -> None:
+        """Before the timed runs: a first ping (it opens the SSH connections), the fixed bases, and the
+        nft rule that drops (e)'s timeout targets on one room."""
+        n = len(self.rooms)
+        self.cold_ping = self.runner.run(PING)
+        progress(f"N={n}: first ping (opens the SSH connections): {self.cold_ping.seconds:.2f} s")
+        self.base = {key: median([self.runner.run([*argv, "--list-hosts"]).seconds for _unused in range(repeats)])
+                     for key, argv in BASE_COMMANDS.items()}
+        progress(f"N={n}: fixed bases (--list-hosts): {self.base}")
         progress(f"N={n}: (d) faults: {', '.join(f'{room} {kind}' for room, kind in self.faults)}; "
                  f"(e) drops ports {DROPPED_PORT_BASE}+ on {self.dropping_room}")
         self.lab.sh(self.dropping_room, drop_rule_script())
-        try:
-            self.repetitions(repeats, n)
-        finally:
-            self.lab.sh(self.dropping_room, f"nft delete table inet {BENCH_NFT_TABLE} || true")
+
+    def stop_dropping(self) -> None:
+        self.lab.sh(self.dropping_room, f"nft delete table inet {BENCH_NFT_TABLE} || true")
+
+    def results(self) -> Dict[str, Any]:
+        """After every timed run: the untimed profiled runs (memory, per-task profile) and the figures."""
+        n, cold_ping, base = len(self.rooms), self.cold_ping, self.base
         progress(f"N={n}: diagnose once more, untimed: process-tree memory and per-task profile")
         profiled = self.runner.run(DIAGNOSE, sample_memory=True, extra_env={
             "ANSIBLE_CALLBACKS_ENABLED": ",".join((*configured_callbacks(), "ansible.posix.profile_tasks")),
@@ -850,6 +874,7 @@ class SizeBench:
             "cpu_runs": self.cpu,
             "load_average_1m_before_runs": self.load,
             "cpu_idle_before_runs": self.idle,
+            "steal_seconds_during_runs": self.steal,
             "cold_ping_seconds": round(cold_ping.seconds, 3),
             "memory": memory,
             "fast_mode": self.fast_env,
@@ -867,14 +892,56 @@ class SizeBench:
         }
 
 
-def bench_size(lab: BenchLab, rooms_count: int, repeats: int, work_dir: Path, settle_seconds: float = 0.0,
-               fast_env: Dict[str, str] | None = None, fast_all: bool = False) -> Dict[str, Any]:
-    progress(f"N={rooms_count}: lab {lab.name} up")
-    up_seconds = lab.up(rooms_count)
-    progress(f"N={rooms_count}: rooms up in {up_seconds:.1f} s")
-    result = SizeBench(lab, work_dir, settle_seconds, fast_env, fast_all).run(repeats)
-    result["lab_up_seconds"] = round(up_seconds, 1)
-    return result
+def interleaved_repetitions(sizes: Sequence[SizeBench], repeats: int) -> None:
+    """Every measure once per repetition, round-robin over the measures, and each measure at every size
+    back to back. This runner's speed drifts by the minute (the hypervisor's steal; docs/performance.md):
+    a burst of outside load hits all measures alike, and the sizes a per-room growth compares are timed
+    seconds apart, not a quarter of an hour."""
+    for index in range(repeats):
+        for position in range(len(sizes[0].measures())):
+            for size in sizes:
+                size.run_measure(index, repeats, *size.measures()[position])
+
+
+def lab_for_size(args: argparse.Namespace, position: int, rooms_count: int, work_dir: Path) -> BenchLab:
+    """The lab of one fleet size: --lab-name / --lab-dir for the first, a name and dir with the size after
+    them for the others (every size's lab is up at once)."""
+    name, state_dir = args.lab_name, args.lab_dir.resolve()
+    if position > 0:
+        name, state_dir = f"{name}{rooms_count}", state_dir.with_name(f"{state_dir.name}-{rooms_count}")
+    return BenchLab(name, state_dir, work_dir / f"reports-{rooms_count}")
+
+
+def bench_sizes(labs: Dict[int, BenchLab], args: argparse.Namespace, work_dir: Path,
+                fast_env: Dict[str, str]) -> Dict[str, Any]:
+    """Every size's lab up, the timed runs interleaved across them, then each size's figures."""
+    up_seconds: Dict[int, float] = {}
+    for rooms_count, lab in labs.items():
+        progress(f"N={rooms_count}: lab {lab.name} up")
+        up_seconds[rooms_count] = lab.up(rooms_count)
+        progress(f"N={rooms_count}: rooms up in {up_seconds[rooms_count]:.1f} s")
+    sizes = [SizeBench(lab, work_dir, args.settle, fast_env, args.fast_all) for lab in labs.values()]
+    dropping: List[SizeBench] = []
+    try:
+        for size in sizes:
+            size.start(args.repeat)
+            dropping.append(size)
+        interleaved_repetitions(sizes, args.repeat)
+    finally:
+        for size in dropping:
+            size.stop_dropping()
+    figures: Dict[str, Any] = {}
+    previous: Tuple[int, Dict[str, float]] | None = None
+    for rooms_count, size in zip(labs, sizes, strict=True):
+        result = size.results()
+        result["lab_up_seconds"] = round(up_seconds[rooms_count], 1)
+        if previous is not None:
+            result["marginal_seconds_per_room"] = {
+                key: marginal_cost((previous[0], previous[1][key]), (rooms_count, result["seconds"][key]))
+                for key in PER_ROOM_MEASURES}
+        previous = (rooms_count, result["seconds"])
+        figures[str(rooms_count)] = result
+    return figures
 
 
 def bench_inventory(repeats: int, rate_rooms: int = INVENTORY_RATE_ROOMS) -> Dict[str, Any]:
@@ -919,8 +986,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-fast", action="store_true", help="skip (g), the fast mode (Mitogen) runs")
     parser.add_argument("--fast-all", action="store_true",
                         help="(g) for remediate --check and the faulted remediate too (default: diagnose only)")
-    parser.add_argument("--lab-name", default="zrb", help="podman lab name (containers, networks)")
-    parser.add_argument("--lab-dir", type=Path, default=None, help="lab state dir (default .lab/bench)")
+    parser.add_argument("--lab-name", default="zrb",
+                        help="podman lab name (containers, networks) of the first size; the others add N to it")
+    parser.add_argument("--lab-dir", type=Path, default=None,
+                        help="lab state dir of the first size (default .lab/bench); the others add -N to it")
     args = parser.parse_args(argv)
     if args.repeat < 1 or any(n < 1 for n in args.rooms):
         parser.error("--repeat and every --rooms value must be >= 1")
@@ -933,14 +1002,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 @contextlib.contextmanager
-def terminate_on_sigterm(runner_of: Callable[[], Runner | None]) -> Iterator[None]:
-    """SIGTERM stops the running command and unwinds (so the lab is torn down) like Ctrl-C."""
+def terminate_on_sigterm(runners_of: Callable[[], Sequence[Runner]]) -> Iterator[None]:
+    """SIGTERM stops the running command and unwinds (so the labs are torn down) like Ctrl-C."""
     interrupted = False
 
     def handler(_signum: int, _frame: Any) -> None:
         nonlocal interrupted
-        runner = runner_of()
-        if runner is not None:
+        for runner in runners_of():
             runner.stop()
         if not interrupted:  # a second SIGTERM must not cut the teardown short
             interrupted = True
@@ -975,27 +1043,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                  "inventory_rate_rooms": args.inventory_rate_rooms, "host": host_info(), "targets": TARGETS},
         "rooms": {},
     }
-    lab: BenchLab | None = None
+    labs: Dict[int, BenchLab] = {}
     failure: str | None = None
-    with tempfile.TemporaryDirectory(prefix="zr-bench-") as tmp, terminate_on_sigterm(lambda: lab and lab.runner):
+    with (tempfile.TemporaryDirectory(prefix="zr-bench-") as tmp,
+          terminate_on_sigterm(lambda: [lab.runner for lab in labs.values()])):
         work_dir = Path(tmp)
-        lab = BenchLab(args.lab_name, args.lab_dir.resolve(), work_dir / "reports")
+        labs.update((rooms_count, lab_for_size(args, position, rooms_count, work_dir))
+                     for position, rooms_count in enumerate(args.rooms))
         fast_env = {} if args.skip_fast else fast_mode_env()
         if not args.skip_fast and not fast_env:
             progress("(g) skipped: the mitogen package is not installed")
         results["meta"]["fast_mode"] = fast_env or "skipped"
-        previous: Tuple[int, Dict[str, float]] | None = None
+        results["meta"]["labs"] = {str(rooms_count): lab.name for rooms_count, lab in labs.items()}
         try:
-            for rooms_count in args.rooms:
-                try:
-                    size = bench_size(lab, rooms_count, args.repeat, work_dir, args.settle, fast_env, args.fast_all)
-                    if previous is not None:
-                        size["marginal_seconds_per_room"] = {
-                            key: marginal_cost((previous[0], previous[1][key]), (rooms_count, size["seconds"][key]))
-                            for key in PER_ROOM_MEASURES}
-                    previous = (rooms_count, size["seconds"])
-                    results["rooms"][str(rooms_count)] = size  # kept even if the teardown is interrupted
-                finally:
+            try:
+                results["rooms"] = bench_sizes(labs, args, work_dir, fast_env)
+            finally:
+                for rooms_count, lab in labs.items():
                     progress(f"N={rooms_count}: lab {lab.name} down")
                     lab.down()
             results["inventory"] = ({"skipped": "--skip-inventory"} if args.skip_inventory

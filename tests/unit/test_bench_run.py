@@ -186,14 +186,16 @@ def test_the_bench_keeps_ansible_cfgs_ssh_args_with_a_longer_control_persist(tmp
     assert "ControlPersist=120s" not in bench_run.bench_ssh_args()  # the project's ansible.cfg
 
 
-def bare_size_bench(measures):
-    """A SizeBench without a lab: only what repetitions() reads."""
+def bare_size_bench(measures, rooms=50):
+    """A SizeBench without a lab: only what interleaved_repetitions() reads."""
     size = object.__new__(bench_run.SizeBench)
+    size.rooms = [f"room-{index:03d}" for index in range(1, rooms + 1)]
     size.fast_failed = ""
     size.wall = {key: [] for key in bench_run.MEASURES}
     size.cpu = {key: [] for key in bench_run.MEASURES if key != "probe_module"}
     size.load = {key: [] for key in bench_run.MEASURES if key != "probe_module"}
     size.idle = {key: [] for key in bench_run.MEASURES if key != "probe_module"}
+    size.steal = {key: [] for key in bench_run.MEASURES if key != "probe_module"}
     size.measures = lambda: measures(size)
     return size
 
@@ -215,7 +217,7 @@ def test_a_failed_mitogen_run_is_left_out_and_the_stock_figures_go_on():
         return 99.0
 
     size = bare_size_bench(lambda _size: [("b", "diagnose", diagnose), ("g", "diagnose, fast mode", mitogen)])
-    size.repetitions(3, 50)
+    bench_run.interleaved_repetitions([size], 3)
     assert calls == ["b", "g", "b", "g", "b"]  # (g) left out after its failed run; (b) ran every time
     assert size.wall["diagnose"] == [10.0, 10.0, 10.0]
     assert (size.wall["diagnose_fast"], size.cpu["diagnose_fast"]) == ([99.0], [9.0])  # the void run is gone
@@ -228,4 +230,49 @@ def test_a_failed_stock_run_still_stops_the_bench():
 
     size = bare_size_bench(lambda _size: [("b", "diagnose", diagnose)])
     with pytest.raises(bench_run.BenchError, match="room-001"):
-        size.repetitions(1, 50)
+        bench_run.interleaved_repetitions([size], 1)
+
+
+def test_each_measure_runs_at_every_size_back_to_back():
+    """The sizes a per-room growth compares are timed one after the other, not a size's runs at a time."""
+    calls = []
+
+    def measures(size):
+        def timed(letter):
+            return lambda: calls.append((letter, len(size.rooms))) or 1.0
+        return [("a", "ping", timed("a")), ("b", "diagnose", timed("b"))]
+
+    sizes = [bare_size_bench(measures, rooms=50), bare_size_bench(measures, rooms=100)]
+    bench_run.interleaved_repetitions(sizes, 2)
+    assert calls == [("a", 50), ("a", 100), ("b", 50), ("b", 100)] * 2
+
+
+def test_a_failed_mitogen_run_at_one_size_leaves_the_other_size_alone():
+    calls = []
+
+    def measures(size):
+        def mitogen():
+            calls.append(len(size.rooms))
+            if len(size.rooms) == 100:
+                raise bench_run.BenchError("diagnose_fast: rooms {'room-040': 'unreachable'} ended unreachable")
+            return 9.0
+        return [("g", "diagnose, fast mode", mitogen)]
+
+    small, large = bare_size_bench(measures, rooms=50), bare_size_bench(measures, rooms=100)
+    bench_run.interleaved_repetitions([small, large], 3)
+    assert calls == [50, 100, 50, 50]
+    assert (small.fast_failed, large.fast_failed.startswith("run 1/3")) == ("", True)
+
+
+def test_the_first_size_has_the_given_lab_and_the_others_their_own(tmp_path):
+    args = bench_run.parse_args(["--rooms", "100", "50", "--lab-name", "zrq", "--lab-dir", str(tmp_path / "lab")])
+    labs = [bench_run.lab_for_size(args, position, rooms, tmp_path) for position, rooms in enumerate(args.rooms)]
+    assert [(lab.name, lab.state_dir.name) for lab in labs] == [("zrq", "lab"), ("zrq100", "lab-100")]
+    assert len({lab.report_dir for lab in labs}) == 2  # each lab's run reports apart: check_report reads its own
+    assert {lab.env()["ZR_LAB_NAME"] for lab in labs} == {"zrq", "zrq100"}
+    assert len({lab.env()["ANSIBLE_SSH_CONTROL_PATH_DIR"] for lab in labs}) == 2
+
+
+def test_steal_is_read_from_proc_stat():
+    times = bench_run.cpu_times()
+    assert 0 <= times.steal <= times.total and 0 <= times.idle <= times.total
