@@ -216,6 +216,10 @@ def median(values: Sequence[float]) -> float:
     return round(statistics.median(values), 3)
 
 
+def median_or_none(values: Sequence[float] | None) -> float | None:
+    return median(values) if values else None
+
+
 def per_room_cost(seconds: float, base: float, rooms: int) -> float:
     """Seconds per room above the fixed base (the same command's --list-hosts run)."""
     return round((seconds - base) / rooms, 4)
@@ -361,6 +365,10 @@ def format_table(rooms_results: Dict[str, Dict[str, Any]]) -> str:
     for key in ("ping", "diagnose", "plan", "remediate", "probe_task", "probe_task_module", *FAST_MEASURES,
                 "diagnose_modules"):
         lines.append(row(SHORT_LABELS[key], [rooms_results[n]["cpu_seconds"].get(key) for n in sizes], ".2f"))
+    lines += section("steal seconds during the runs (CPU time the hypervisor gave other guests), median")
+    for key in PER_ROOM_MEASURES:
+        lines.append(row(SHORT_LABELS[key], [median_or_none(rooms_results[n].get("steal_seconds_during_runs", {})
+                                                            .get(key)) for n in sizes], ".2f"))
     lines += section("seconds per room above the fixed base (same command, --list-hosts)")
     for key in PER_ROOM_MEASURES:
         lines.append(row(SHORT_LABELS[key], [rooms_results[n]["per_room_seconds"][key] for n in sizes], ".3f"))

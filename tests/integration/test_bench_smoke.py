@@ -52,6 +52,9 @@ def test_every_measure_was_taken(bench_run):
         assert size["base_seconds"][measure] > 0, measure
         assert isinstance(size["per_room_seconds"][measure], float), measure
     assert size["cold_ping_seconds"] > 0
+    for measure in ("ping", "diagnose", "plan", "remediate", "probe_task"):  # the hypervisor's steal per run
+        assert len(size["steal_seconds_during_runs"][measure]) == 1, measure
+        assert size["steal_seconds_during_runs"][measure][0] >= 0, measure
     assert max(size["memory"]["largest_process_mib"].values()) > 0
     assert size["memory"]["tree_peak_pss_mib"] > 0
 
@@ -82,6 +85,7 @@ def test_results_are_well_formed(bench_run):
     for verdict in results["targets"].values():
         assert set(verdict) == {"limit", "measured", "met", "at"}
     assert "ratio to (a)" in process.stdout
+    assert "steal seconds during the runs" in process.stdout
     assert "[bench " in process.stderr  # progress lines
 
 
