@@ -1053,11 +1053,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     labs: Dict[int, BenchLab] = {}
     failure: str | None = None
-    with (tempfile.TemporaryDirectory(prefix="zr-bench-") as tmp,
-          terminate_on_sigterm(lambda: [lab.runner for lab in labs.values()])):
+    with tempfile.TemporaryDirectory(prefix="zr-bench-") as tmp, terminate_on_sigterm(
+            lambda: [lab.runner for lab in labs.values()]):
         work_dir = Path(tmp)
-        labs.update((rooms_count, lab_for_size(args, position, rooms_count, work_dir))
-                     for position, rooms_count in enumerate(args.rooms))
+        labs.update({rooms_count: lab_for_size(args, position, rooms_count, work_dir)
+                     for position, rooms_count in enumerate(args.rooms)})
         fast_env = {} if args.skip_fast else fast_mode_env()
         if not args.skip_fast and not fast_env:
             progress("(g) skipped: the mitogen package is not installed")
