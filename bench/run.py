@@ -683,6 +683,7 @@ class SizeBench:
         self.steal: Dict[str, List[float]] = {key: [] for key in MEASURES if key != "probe_module"}
         self.largest_kib: Dict[str, int] = {}
         self.fixed_per_run: List[int] = []
+        self.base_runs: Dict[str, List[float]] = {key: [] for key in BASE_COMMANDS}
         self.probe_outcomes: Dict[str, Any] = {}
         self.probe_process: List[float] = []
         self.dropping_room = self.rooms[-1]
@@ -832,18 +833,23 @@ class SizeBench:
             self.fast_failed = f"run {index + 1}/{repeats}: {error}"
             progress(f"  N={n} ({letter}) {name}: left out from here, {self.fast_failed}")
 
-    def start(self, repeats: int) -> None:
-        """Before the timed runs: a first ping (it opens the SSH connections), the fixed bases, and the
-        nft rule that drops (e)'s timeout targets on one room."""
+    def start(self) -> None:
+        """Before the timed runs: a first ping (it opens the SSH connections) and the nft rule that drops
+        (e)'s timeout targets on one room."""
         n = len(self.rooms)
         self.cold_ping = self.runner.run(PING)
         progress(f"N={n}: first ping (opens the SSH connections): {self.cold_ping.seconds:.2f} s")
-        self.base = {key: median([self.runner.run([*argv, "--list-hosts"]).seconds for _unused in range(repeats)])
-                     for key, argv in BASE_COMMANDS.items()}
-        progress(f"N={n}: fixed bases (--list-hosts): {self.base}")
         progress(f"N={n}: (d) faults: {', '.join(f'{room} {kind}' for room, kind in self.faults)}; "
                  f"(e) drops ports {DROPPED_PORT_BASE}+ on {self.dropping_room}")
         self.lab.sh(self.dropping_room, drop_rule_script())
+
+    def time_base(self, key: str) -> None:
+        """One run of a fixed base: the command of `key` with --list-hosts."""
+        self.base_runs[key].append(round(self.runner.run([*BASE_COMMANDS[key], "--list-hosts"]).seconds, 3))
+
+    @property
+    def base(self) -> Dict[str, float]:
+        return {key: median(runs) for key, runs in self.base_runs.items()}
 
     def stop_dropping(self) -> None:
         self.lab.sh(self.dropping_room, f"nft delete table inet {BENCH_NFT_TABLE} || true")
@@ -874,6 +880,7 @@ class SizeBench:
             "seconds": seconds,
             "ratios": {key: round(seconds[key] / seconds["ping"], 3) for key in RATIO_MEASURES if key in seconds},
             "base_seconds": base,
+            "base_runs": self.base_runs,
             "per_room_seconds": {key: per_room_cost(seconds[key], base[key], n) for key in PER_ROOM_MEASURES},
             "marginal_seconds_per_room": {},
             "cpu_seconds": cpu,
@@ -911,6 +918,17 @@ def interleaved_repetitions(sizes: Sequence[SizeBench], repeats: int) -> None:
                 size.run_measure(index, repeats, *size.measures()[position])
 
 
+def interleaved_bases(sizes: Sequence[SizeBench], repeats: int) -> None:
+    """The fixed bases like the measures: each command's --list-hosts run at every size back to back (a
+    base is subtracted before the per-room cost, so its drift would land in the growth too)."""
+    for _index in range(repeats):
+        for key in BASE_COMMANDS:
+            for size in sizes:
+                size.time_base(key)
+    for size in sizes:
+        progress(f"N={len(size.rooms)}: fixed bases (--list-hosts): {size.base}")
+
+
 def lab_for_size(args: argparse.Namespace, position: int, rooms_count: int, work_dir: Path) -> BenchLab:
     """The lab of one fleet size: --lab-name / --lab-dir for the first, a name and dir with the size after
     them for the others (every size's lab is up at once)."""
@@ -932,8 +950,9 @@ def bench_sizes(labs: Dict[int, BenchLab], args: argparse.Namespace, work_dir: P
     dropping: List[SizeBench] = []
     try:
         for size in sizes:
-            size.start(args.repeat)
+            size.start()
             dropping.append(size)
+        interleaved_bases(sizes, args.repeat)
         interleaved_repetitions(sizes, args.repeat)
     finally:
         for size in dropping:

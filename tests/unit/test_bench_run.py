@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Dict
 
 import pytest
@@ -276,3 +277,27 @@ def test_the_first_size_has_the_given_lab_and_the_others_their_own(tmp_path):
 def test_steal_is_read_from_proc_stat():
     times = bench_run.cpu_times()
     assert 0 <= times.steal <= times.total and 0 <= times.idle <= times.total
+
+
+def test_the_fixed_bases_run_at_every_size_back_to_back_and_their_median_is_the_base():
+    calls = []
+
+    class Runner:
+        def __init__(self, rooms):
+            self.rooms, self.seconds = rooms, iter([3.0, 1.0, 2.0] * 8)
+
+        def run(self, argv):
+            calls.append((argv[0].split("/")[-1], argv[-1], self.rooms))
+            return SimpleNamespace(seconds=next(self.seconds))
+
+    sizes = []
+    for rooms in (50, 100):
+        size = bare_size_bench(lambda _size: [], rooms=rooms)
+        size.runner, size.base_runs = Runner(rooms), {key: [] for key in bench_run.BASE_COMMANDS}
+        sizes.append(size)
+    bench_run.interleaved_bases(sizes, 3)
+    commands = [bench_run.BASE_COMMANDS[key][0] for key in bench_run.BASE_COMMANDS]
+    assert calls == [(command, "--list-hosts", rooms) for _run in range(3) for command in commands
+                     for rooms in (50, 100)]
+    assert sizes[0].base_runs["ping"] == [3.0, 1.0, 2.0]  # its runner's 1st, 5th and 9th answers
+    assert sizes[0].base["ping"] == 2.0
