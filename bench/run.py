@@ -407,6 +407,7 @@ class Run:
     stderr: str
     cpu_seconds: float = 0.0  # user + system of the command and every descendant it waited for
     tree_peak_pss_kib: int = 0
+    steal_seconds: float = 0.0  # CPU time the hypervisor gave other guests while it ran (all CPUs)
 
 
 class MemorySampler:
@@ -504,7 +505,7 @@ class Runner:
             sample_memory: bool = False, timeout: float = COMMAND_TIMEOUT) -> Run:
         env = {**self.env, **(extra_env or {})}
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            started = time.perf_counter()
+            started, steal_before = time.perf_counter(), cpu_times().steal
             process = subprocess.Popen(list(argv), cwd=PROJECT, env=env, stdin=subprocess.DEVNULL,
                                        stdout=out, stderr=err, text=True)
             self.current = process
@@ -526,7 +527,8 @@ class Runner:
             err.seek(0)
             run = Run(list(argv), seconds, process.returncode, usage.ru_maxrss, out.read(), err.read(),
                       usage.ru_utime + usage.ru_stime,
-                      sampler.peak_kib if isinstance(sampler, MemorySampler) else 0)
+                      sampler.peak_kib if isinstance(sampler, MemorySampler) else 0,
+                      round((cpu_times().steal - steal_before) / CLOCK_TICKS, 2))
         if check and run.returncode != 0:
             raise BenchError(f"{' '.join(argv)} exited {run.returncode}\n--- stdout (end)\n{run.stdout[-4000:]}\n"
                              f"--- stderr (end)\n{run.stderr[-2000:]}")
@@ -661,6 +663,11 @@ REMEDIATE = ["ansible-playbook", "playbooks/remediate.yml", "-e", "zoom_rooms_ba
 BASE_COMMANDS = {"ping": PING, "diagnose": DIAGNOSE, "plan": PLAN, "remediate": REMEDIATE}
 
 
+def run_figures() -> Dict[str, List[float]]:
+    """An empty list per measure for a figure of each run of it (probe_module is read from (e)'s result)."""
+    return {key: [] for key in MEASURES if key != "probe_module"}
+
+
 class SizeBench:
     """Every measure at one fleet size, on a lab that is up. interleaved_repetitions() takes the timed runs."""
 
@@ -676,11 +683,9 @@ class SizeBench:
         self.probe = state["probe"]["name"]
         self.faults = faulted_rooms(self.rooms)
         self.wall: Dict[str, List[float]] = {key: [] for key in MEASURES}
-        self.cpu: Dict[str, List[float]] = {key: [] for key in MEASURES if key != "probe_module"}
-        self.load: Dict[str, List[float]] = {key: [] for key in MEASURES if key != "probe_module"}
-        self.idle: Dict[str, List[float]] = {key: [] for key in MEASURES if key != "probe_module"}
+        self.cpu, self.load, self.idle = run_figures(), run_figures(), run_figures()
         # CPU time the hypervisor gave to other guests during each run: this runner's speed drifts with it.
-        self.steal: Dict[str, List[float]] = {key: [] for key in MEASURES if key != "probe_module"}
+        self.steal = run_figures()
         self.largest_kib: Dict[str, int] = {}
         self.fixed_per_run: List[int] = []
         self.base_runs: Dict[str, List[float]] = {key: [] for key in BASE_COMMANDS}
@@ -697,9 +702,8 @@ class SizeBench:
     def timed(self, key: str, argv: Sequence[str], **kwargs: Any) -> Run:
         self.lab.forget_report()
         self.before_run(key)
-        steal_before = cpu_times().steal
         run = self.runner.run(argv, **kwargs)
-        self.steal[key].append(round((cpu_times().steal - steal_before) / CLOCK_TICKS, 2))
+        self.steal[key].append(run.steal_seconds)
         self.wall[key].append(round(run.seconds, 3))
         self.cpu[key].append(round(run.cpu_seconds, 3))
         self.largest_kib[key] = max(self.largest_kib.get(key, 0), run.max_rss_kib)
@@ -765,10 +769,9 @@ class SizeBench:
                                           "zr_bench_timeout": PROBE_TIMEOUT,
                                           "zr_bench_concurrency": PROBE_CONCURRENCY, "zr_bench_lean": lean}))
         self.before_run(key)
-        steal_before = cpu_times().steal
         run = self.runner.run(["ansible-playbook", str(playbook), "-e", f"@{extra_vars}"],
                               extra_env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"})
-        self.steal[key].append(round((cpu_times().steal - steal_before) / CLOCK_TICKS, 2))
+        self.steal[key].append(run.steal_seconds)
         task = json.loads(run.stdout)["plays"][0]["tasks"][0]
         result = task["hosts"][self.probe]
         if result.get("failed") or "reachability" not in result:
@@ -912,10 +915,11 @@ def interleaved_repetitions(sizes: Sequence[SizeBench], repeats: int) -> None:
     back to back. This runner's speed drifts by the minute (the hypervisor's steal; docs/performance.md):
     a burst of outside load hits all measures alike, and the sizes a per-room growth compares are timed
     seconds apart, not a quarter of an hour."""
+    plans = [size.measures() for size in sizes]
     for index in range(repeats):
-        for position in range(len(sizes[0].measures())):
-            for size in sizes:
-                size.run_measure(index, repeats, *size.measures()[position])
+        for steps in zip(*plans, strict=True):
+            for size, step in zip(sizes, steps, strict=True):
+                size.run_measure(index, repeats, *step)
 
 
 def interleaved_bases(sizes: Sequence[SizeBench], repeats: int) -> None:

@@ -193,10 +193,7 @@ def bare_size_bench(measures, rooms=50):
     size.rooms = [f"room-{index:03d}" for index in range(1, rooms + 1)]
     size.fast_failed = ""
     size.wall = {key: [] for key in bench_run.MEASURES}
-    size.cpu = {key: [] for key in bench_run.MEASURES if key != "probe_module"}
-    size.load = {key: [] for key in bench_run.MEASURES if key != "probe_module"}
-    size.idle = {key: [] for key in bench_run.MEASURES if key != "probe_module"}
-    size.steal = {key: [] for key in bench_run.MEASURES if key != "probe_module"}
+    size.cpu, size.load, size.idle, size.steal = (bench_run.run_figures() for _unused in range(4))
     size.measures = lambda: measures(size)
     return size
 
