@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List, Mapping, Tuple
 
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import read_file
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import wait_for_background
@@ -34,6 +36,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_in
     api_identity,
     api_view,
     api_view_of_fact,
+    reachability_of,
 )
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_lean import lean_interpreter, run_lean
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_report_entry import room_entry
@@ -44,6 +47,38 @@ FACTS_LEAN_ENTRY = "zoom_room_read.lean_facts"  # the module's room_facts, as a 
 WINDOWS_MODULE = "ansible.windows.win_powershell"
 # Options passed through to zoom_room_facts as they are.
 FACTS_MODULE_OPTIONS = ("controller_port", "controller_subnets", "package_name", "app_path")
+
+# An option the task leaves out is read from the room's variable of the same meaning, so the role's task
+# has no arguments: each "{{ variable }}" argument costs a Jinja compile for every room and option in
+# ansible-core 2.19, which caches no compiled template; a variable that holds no template costs none here.
+OPTION_VARIABLES: Dict[str, str] = {
+    "controller_port": "zoom_room_controller_port",
+    "controller_subnets": "zoom_room_controller_subnets",
+    "package_name": "zoom_room_package_name",
+    "app_path": "zoom_room_macos_app_path",
+    "address": "zoom_room_address",
+    "min_version": "zoom_room_min_version",
+    "windows_proxy_user": "zoom_room_windows_proxy_user",
+    "windows_app_paths": "zoom_room_windows_app_paths",
+    "api_timeout": "zoom_room_diagnose_api_timeout",
+    "report": "zoom_room_diagnose_report",
+    "lean": "zoom_room_diagnose_lean",
+}
+PROBE_RESULTS_VARIABLE = "zoom_room_diagnose_reachability"  # the role's registered zoom_room_reachability loop
+API_JOB_VARIABLE = "zoom_room_diagnose_api_job"  # the role's registered background zoom_rooms_api task
+PLATFORM_VARIABLE = "zoom_room_platform"
+WINDOWS_SCRIPT_FILE = "windows_facts.ps1"  # in the role's files/
+CSAPI_VARIABLE = "zoom_room_csapi"
+# csapi's options from the room's variables, when zoom_room_csapi is true.
+CSAPI_OPTION_VARIABLES: Dict[str, str] = {
+    "port": "zoom_room_csapi_port",
+    "passcode": "zoom_room_csapi_passcode",
+    "known_hosts": "zoom_room_csapi_known_hosts",
+    "host_key_fingerprint": "zoom_room_csapi_host_key_fingerprint",
+    "timeout": "zoom_room_csapi_timeout",
+    "via": "zoom_room_csapi_via",
+}
+ROOM_NAME_VARIABLE = "zoom_room_name"
 
 ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "controller_port": {"type": "int", "default": 9090},
@@ -82,6 +117,34 @@ def diagnosis_policy(args: Mapping[str, Any]) -> Dict[str, Any]:
             "controller_subnets": list(args["controller_subnets"]),
             "address": args["address"],
             "min_version": args["min_version"]}
+
+
+def options_from_room(given: Mapping[str, Any], room_vars: Mapping[str, Any], hostname: str) -> Dict[str, Any]:
+    """The options the task left out, from the room's variables (templated): OPTION_VARIABLES, this room's
+    entry of the probe results, the background API read when it started, and csapi when zoom_room_csapi is
+    true. An option whose variable is undefined is left to its default. windows_script is the action's own
+    (a file of the role)."""
+    options = {option: room_vars[variable] for option, variable in OPTION_VARIABLES.items()
+               if option not in given and variable in room_vars}
+    if "reachability" not in given:
+        entry = reachability_of(hostname, room_vars.get(PROBE_RESULTS_VARIABLE) or {})
+        if entry is not None:
+            options["reachability"] = entry
+    job = room_vars.get(API_JOB_VARIABLE)
+    if "api_job" not in given and isinstance(job, Mapping) and job.get("results_file"):
+        options["api_job"] = job
+    if "csapi" not in given and boolean(room_vars.get(CSAPI_VARIABLE, False), strict=False):
+        options["csapi"] = csapi_options(room_vars, hostname, options.get("address", given.get("address", "")))
+    return options
+
+
+def csapi_options(room_vars: Mapping[str, Any], hostname: str, address: str) -> Dict[str, Any]:
+    """The csapi option of a room with zoom_room_csapi true, from its zoom_room_csapi_* variables; empty values
+    (a fingerprint or relay not set) are left out."""
+    options = {option: room_vars[variable] for option, variable in CSAPI_OPTION_VARIABLES.items()
+               if room_vars.get(variable) not in (None, "")}
+    return {**options, "address": address or hostname,
+            "expected_room_name": room_vars.get(ROOM_NAME_VARIABLE) or hostname}
 
 
 NO_API_READ = object()  # the API was not read in this run (not configured, or the read failed)
@@ -137,6 +200,7 @@ class ActionModule(ActionBase):
     def run(self, tmp: Any = None, task_vars: Dict[str, Any] | None = None) -> Dict[str, Any]:
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
+        self._task.args = {**self._options_from_room(task_vars), **self._task.args}
         _unused, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         try:  # bad ZR-CSAPI options stop the room before anything is read
             csapi_target = self._csapi_target(args["csapi"], task_vars) if args["csapi"] else None
@@ -162,6 +226,30 @@ class ActionModule(ActionBase):
         result.update(changed=False, findings=[finding["code"] for finding in findings],
                       ansible_facts={**discovered, **room_results(facts, findings, api_fact, args["report"], csapi)})
         return result
+
+    def _options_from_room(self, task_vars: Mapping[str, Any]) -> Dict[str, Any]:
+        """options_from_room() over the room's variables, each templated only when it is needed."""
+        given = self._task.args
+        wanted = {**OPTION_VARIABLES, "reachability": PROBE_RESULTS_VARIABLE, "api_job": API_JOB_VARIABLE,
+                  "csapi": CSAPI_VARIABLE}
+        room_vars = self._room_vars(task_vars, tuple(name for option, name in wanted.items() if option not in given))
+        if "csapi" not in given and boolean(room_vars.get(CSAPI_VARIABLE, False), strict=False):
+            room_vars.update(self._room_vars(task_vars, (*CSAPI_OPTION_VARIABLES.values(), ROOM_NAME_VARIABLE)))
+        options = options_from_room(given, room_vars, str(task_vars.get("inventory_hostname", "")))
+        if "windows_script" not in given and "facts" not in given and self._is_windows(task_vars):
+            options["windows_script"] = self._role_file(WINDOWS_SCRIPT_FILE)
+        return options
+
+    def _role_file(self, name: str) -> str:
+        """A file of the role's files/ (as the file lookup finds it)."""
+        path = self._find_needle("files", name)
+        text = read_file(path)
+        if text is None:
+            raise AnsibleActionFail(f"cannot read {path}")
+        return text
+
+    def _is_windows(self, task_vars: Mapping[str, Any]) -> bool:
+        return PLATFORM_VARIABLE in task_vars and self._templar.template(task_vars[PLATFORM_VARIABLE]) == "windows"
 
     def _csapi_target(self, options: Dict[str, Any], task_vars: Mapping[str, Any]) -> Target:
         relay = (relay_vars_of(task_vars.get("hostvars") or {}, options["via"], self._templar.template)

@@ -16,17 +16,25 @@ description:
   - One task result per room, where a module call and three set_fact tasks were before, is why it
     exists (docs/performance.md). The zoom_room_diagnose role runs it; use the role, not this
     action, unless you build your own pipeline.
+  - An option the task leaves out is read from the room's variable of the same meaning (each option
+    names it), templated by the action; an undefined variable leaves the option's default. The role's
+    task therefore has no arguments, since each argument written as a template would cost a Jinja compile
+    per room and option (docs/performance.md).
   - Read-only. Runs the same in check mode.
 version_added: "1.0.0"
 author:
   - Zoom Rooms remediation toolkit maintainers (!UNKNOWN)
 options:
   controller_port:
-    description: TCP port the controller connects to on the room (Zoom KB0065712).
+    description:
+      - TCP port the controller connects to on the room (Zoom KB0065712).
+      - Left out, the room's C(zoom_room_controller_port).
     type: int
     default: 9090
   controller_subnets:
-    description: CIDRs where the controllers live. Firewall verdicts and bypass coverage are per subnet.
+    description:
+      - CIDRs where the controllers live. Firewall verdicts and bypass coverage are per subnet.
+      - Left out, the room's C(zoom_room_controller_subnets).
     type: list
     elements: str
     default: []
@@ -34,10 +42,13 @@ options:
     description:
       - Linux rooms, the package that installs the room app (passed to
         M(zoomrooms.remediation.zoom_room_facts)).
+      - Left out, the room's C(zoom_room_package_name).
     type: str
     default: zoom-rooms
   app_path:
-    description: macOS rooms, the Zoom Rooms application bundle (passed to M(zoomrooms.remediation.zoom_room_facts)).
+    description:
+      - macOS rooms, the Zoom Rooms application bundle (passed to M(zoomrooms.remediation.zoom_room_facts)).
+      - Left out, the room's C(zoom_room_macos_app_path).
     type: str
     default: /Applications/ZoomPresence.app
   facts:
@@ -46,17 +57,23 @@ options:
         runs on the room.
     type: dict
   address:
-    description: Address the controller uses for the room (evidence of the path findings).
+    description:
+      - Address the controller uses for the room (evidence of the path findings).
+      - Left out, the room's C(zoom_room_address).
     type: str
     default: ""
   min_version:
-    description: Lowest acceptable room app version; empty for no minimum.
+    description:
+      - Lowest acceptable room app version; empty for no minimum.
+      - Left out, the room's C(zoom_room_min_version).
     type: str
     default: ""
   reachability:
     description:
       - This room's entry of a M(zoomrooms.remediation.zoom_room_reachability) result (outcome, latency); omit when no
         probe tested the room.
+      - Left out, the room's entry of C(zoom_room_diagnose_reachability), the role's registered probe results
+        (what the C(zoom_room_reachability_of) filter returns), when it has one.
     type: dict
   api:
     description:
@@ -71,6 +88,7 @@ options:
         C(background=true), which reads the API in a process of its own on the control node. The task
         reads the room first, then waits
         for that read (its results file), matches the room in it and sets C(zoom_room_api).
+      - Left out, C(zoom_room_diagnose_api_job), the role's registered read, when it started one (has a results file).
     type: dict
   api_room:
     description:
@@ -79,11 +97,15 @@ options:
       - Default those variables of the room, read by the action.
     type: dict
   api_timeout:
-    description: Seconds to wait for the I(api_job) read after the room was read; then the room goes on without it.
+    description:
+      - Seconds to wait for the I(api_job) read after the room was read; then the room goes on without it.
+      - Left out, the room's C(zoom_room_diagnose_api_timeout).
     type: float
     default: 900.0
   report:
-    description: Also set C(zoom_room_report), the room's entry of a diagnose run's report.
+    description:
+      - Also set C(zoom_room_report), the room's entry of a diagnose run's report.
+      - Left out, C(zoom_room_diagnose_report).
     type: bool
     default: false
   windows_script:
@@ -92,13 +114,19 @@ options:
         the task runs it with C(ansible.windows.win_powershell) instead of
         M(zoomrooms.remediation.zoom_room_facts) and turns its
         result into the facts schema with the C(zoom_room_windows_facts) filter's code.
+      - Left out, for a room whose C(zoom_room_platform) is C(windows) (and no I(facts)), the file
+        C(windows_facts.ps1) of the role's C(files/), found as the C(file) lookup finds it.
     type: str
   windows_proxy_user:
-    description: Windows rooms, the account whose WinINet proxy the app uses (empty = the auto-logon account).
+    description:
+      - Windows rooms, the account whose WinINet proxy the app uses (empty = the auto-logon account).
+      - Left out, the room's C(zoom_room_windows_proxy_user).
     type: str
     default: ""
   windows_app_paths:
-    description: Windows rooms, where the ZoomRooms.exe file-version fallback looks.
+    description:
+      - Windows rooms, where the ZoomRooms.exe file-version fallback looks.
+      - Left out, the room's C(zoom_room_windows_app_paths).
     type: list
     elements: str
     default: []
@@ -109,6 +137,7 @@ options:
         ansible's own module code than the read itself takes. The facts are the same.
       - C(false) runs M(zoomrooms.remediation.zoom_room_facts) as a module. The module also runs with C(async).
         A Python still to be discovered is discovered first, by ansible's own interpreter discovery.
+      - Left out, C(zoom_room_diagnose_lean).
     type: bool
     default: true
   csapi:
@@ -119,6 +148,10 @@ options:
         The read joins the diagnosis (docs/findings.md, C(csapi_*) codes; its version where the host gave none).
       - B(A ZR-CSAPI session displaces the room's touch controller while it is open); the roles pass this only
         for rooms with C(zoom_room_csapi=true). Omitted, ZR-CSAPI is not read.
+      - Left out, for a room with C(zoom_room_csapi) true, built from its variables - C(zoom_room_address),
+        C(zoom_room_csapi_port), C(zoom_room_csapi_passcode), C(zoom_room_csapi_known_hosts),
+        C(zoom_room_csapi_host_key_fingerprint), C(zoom_room_csapi_timeout), C(zoom_room_csapi_via) (empty ones
+        left out) and C(zoom_room_name) (else the inventory hostname) as I(expected_room_name).
     type: dict
 
 extends_documentation_fragment:
@@ -136,12 +169,15 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Read the room's state and diagnose it
+- name: Read the room's state and diagnose it (every option from the room's variables, as the role does)
+  zoomrooms.remediation.zoom_room_diagnose: {}
+  register: diagnosis
+
+- name: The same with options of this task's own
   zoomrooms.remediation.zoom_room_diagnose:
-    controller_port: "{{ zoom_room_controller_port }}"
-    controller_subnets: "{{ zoom_room_controller_subnets }}"
-    address: "{{ zoom_room_address }}"
-    reachability: "{{ inventory_hostname | zoom_room_reachability_of(probe_result) }}"
+    controller_port: 9090
+    controller_subnets: [10.20.30.0/24]
+    reachability: "{{ inventory_hostname | zoomrooms.remediation.zoom_room_reachability_of(probe_result) }}"
   register: diagnosis
 
 - name: Show the finding codes

@@ -271,9 +271,8 @@ def test_the_role_and_the_action_run_the_same_windows_script():
     task = yaml.safe_load((PROJECT / "roles/zoom_room_diagnose/tasks/facts_windows.yml").read_text())[0]
     options = task["ansible.windows.win_powershell"]
     assert "windows_facts.ps1" in options["script"]
-    main = yaml.safe_load((PROJECT / "roles/zoom_room_diagnose/tasks/main.yml").read_text())
-    diagnose_task = next(t for t in main if "zoomrooms.remediation.zoom_room_diagnose" in t)
-    assert "windows_facts.ps1" in diagnose_task["zoomrooms.remediation.zoom_room_diagnose"]["windows_script"]
+    assert action.WINDOWS_SCRIPT_FILE in options["script"]  # the action reads the same file of the role
+    assert (PROJECT / "roles/zoom_room_diagnose/files" / action.WINDOWS_SCRIPT_FILE).is_file()
     assert options["depth"] == action.windows_script_args(
         {"windows_script": "", "controller_port": 9090, "windows_proxy_user": "", "windows_app_paths": []})["depth"]
 
@@ -325,3 +324,100 @@ def test_a_failed_read_marks_every_room(read):
     assert view["room"]["status"] == "Offline"  # what the inventory knew still counts
     codes = [f["code"] for f in filters.diagnose(FACTS, None, view, {})]
     assert codes == ["api_data_missing", "room_offline"]
+
+
+# --------------------------------------------------------------------------- options from the room's variables
+
+ROOM_VARS = {
+    "zoom_room_controller_port": 9091, "zoom_room_controller_subnets": ["10.89.1.0/24"],
+    "zoom_room_address": "10.89.0.5", "zoom_room_diagnose_report": True, "zoom_room_diagnose_lean": False,
+    "zoom_room_diagnose_reachability": {"results": [{"reachability": {"room-1": {"outcome": "open"}}}]},
+    "zoom_room_diagnose_api_job": {"results_file": "/tmp/read.json", "changed": False},
+}
+
+
+def test_the_options_left_out_come_from_the_rooms_variables():
+    options = action.options_from_room({}, ROOM_VARS, "room-1")
+    assert options == {"controller_port": 9091, "controller_subnets": ["10.89.1.0/24"], "address": "10.89.0.5",
+                       "report": True, "lean": False, "reachability": {"outcome": "open"},
+                       "api_job": ROOM_VARS["zoom_room_diagnose_api_job"]}
+
+
+def test_options_the_task_gives_win_and_undefined_variables_leave_the_default():
+    options = action.options_from_room({"controller_port": 9090, "reachability": None}, ROOM_VARS, "room-1")
+    assert "controller_port" not in options and "reachability" not in options
+    assert "package_name" not in options  # no zoom_room_package_name: the option's own default applies
+
+
+@pytest.mark.parametrize("room_vars", [
+    {"zoom_room_diagnose_api_job": {"skipped": True, "changed": False}},  # the API is not configured
+    {"zoom_room_diagnose_reachability": {"results": []}},  # no probe tested this room
+    {},
+], ids=["api read skipped", "no probe entry", "nothing registered"])
+def test_no_api_job_or_reachability_without_their_results(room_vars):
+    options = action.options_from_room({}, room_vars, "room-1")
+    assert "api_job" not in options and "reachability" not in options
+
+
+CSAPI_VARS = {"zoom_room_csapi": "true", "zoom_room_csapi_port": 2244, "zoom_room_csapi_passcode": "s3cret",
+              "zoom_room_csapi_known_hosts": "~/.ssh/known_hosts", "zoom_room_csapi_host_key_fingerprint": "",
+              "zoom_room_csapi_timeout": 10, "zoom_room_csapi_via": "", "zoom_room_address": "10.89.0.5"}
+
+
+def test_csapi_only_for_a_room_with_zoom_room_csapi_true():
+    assert "csapi" not in action.options_from_room({}, {**CSAPI_VARS, "zoom_room_csapi": False}, "room-1")
+    assert "csapi" not in action.options_from_room({}, {k: v for k, v in CSAPI_VARS.items()
+                                                        if k != "zoom_room_csapi"}, "room-1")
+    csapi = action.options_from_room({}, CSAPI_VARS, "room-1")["csapi"]
+    assert csapi == {"address": "10.89.0.5", "port": 2244, "passcode": "s3cret", "known_hosts": "~/.ssh/known_hosts",
+                     "timeout": 10, "expected_room_name": "room-1"}  # no fingerprint, no relay: left out
+
+
+def test_csapi_names_the_room_and_its_relay():
+    room_vars = {**CSAPI_VARS, "zoom_room_name": "Board Room", "zoom_room_csapi_via": "probe-1"}
+    csapi = action.options_from_room({}, room_vars, "room-1")["csapi"]
+    assert csapi["expected_room_name"] == "Board Room" and csapi["via"] == "probe-1"
+
+
+def test_every_variable_the_action_reads_has_a_default_in_the_roles():
+    """A renamed variable would leave its option at the module's default without a word: each one the action
+    reads is a role default (the passcode has none: it comes from vault or the environment)."""
+    import yaml
+
+    defaults = {}
+    for path in (PROJECT / "roles").glob("*/defaults/main.yml"):
+        defaults.update(yaml.safe_load(path.read_text()) or {})
+    read = {*action.OPTION_VARIABLES.values(), *action.CSAPI_OPTION_VARIABLES.values(), action.CSAPI_VARIABLE,
+            action.PLATFORM_VARIABLE} - {"zoom_room_csapi_passcode"}
+    assert read - set(defaults) == set()
+
+
+def test_the_roles_task_leaves_every_option_to_the_action():
+    """No "{{ variable }}" arguments: each would be a Jinja compile per room (docs/performance.md)."""
+    import yaml
+
+    main = yaml.safe_load((PROJECT / "roles/zoom_room_diagnose/tasks/main.yml").read_text())
+    task = next(t for t in main if "zoomrooms.remediation.zoom_room_diagnose" in t)
+    assert task["zoomrooms.remediation.zoom_room_diagnose"] == {}
+    assert set(action.OPTION_VARIABLES) | {"reachability", "api_job", "csapi", "windows_script"} == (
+        set(action.ARGUMENT_SPEC) - {"facts", "api", "api_room"})
+
+
+def _action_for(task_args, platform):
+    """The action with a templar that resolves the role's one template and a role file finder."""
+    from types import SimpleNamespace
+
+    instance = action.ActionModule.__new__(action.ActionModule)
+    instance._task = SimpleNamespace(args=dict(task_args))
+    instance._templar = SimpleNamespace(template=lambda value: platform if value == "{{ platform }}" else value)
+    instance._find_needle = lambda folder, name: str(PROJECT / "roles/zoom_room_diagnose" / folder / name)
+    return instance
+
+
+def test_a_windows_room_gets_the_roles_script_and_other_rooms_none():
+    task_vars = {**ROOM_VARS, "zoom_room_platform": "{{ platform }}", "inventory_hostname": "room-1"}
+    script = (PROJECT / "roles/zoom_room_diagnose/files/windows_facts.ps1").read_text()
+    assert _action_for({}, "windows")._options_from_room(task_vars)["windows_script"] == script
+    assert "windows_script" not in _action_for({}, "posix")._options_from_room(task_vars)
+    given = _action_for({"facts": FACTS}, "windows")._options_from_room(task_vars)
+    assert "windows_script" not in given  # facts already read: nothing runs on the room
