@@ -27,7 +27,7 @@ description:
     at run time adds a plugin directory, which empties their caches). A plugin that fails to load here is
     left to the worker, which reports it as it would have.
   - It changes nothing else; results and reports are the same with or without it. The gains are measured
-    in docs/performance.md ("Forked workers and the garbage collector", "The workers' plugin loading").
+    in docs/performance.md ("Forked workers and the garbage collector", "Results, eighth pass").
 requirements:
   - enable in configuration (callbacks_enabled = zoomrooms.remediation.zoom_rooms_fork_gc)
 """
