@@ -49,7 +49,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Sequence, Tuple, TypeVar
 
 PROJECT = Path(__file__).resolve().parents[1]
 VENV_BIN = PROJECT / ".venv" / "bin"
@@ -102,6 +102,8 @@ INVENTORY_ROOMS = 2000
 INVENTORY_RATE_ROOMS = 1000  # the rate-limited inventory measure (--inventory-rate-rooms)
 # No single command of the bench should come near this; past it, something hangs (e.g. an SSH connection).
 COMMAND_TIMEOUT = 1800.0
+
+T = TypeVar("T")
 
 PROBE_PLAYBOOK = """\
 ---
@@ -910,24 +912,31 @@ class SizeBench:
         }
 
 
+def sizes_in_turn(sizes: Sequence[T], repetition: int) -> List[T]:
+    """The sizes in the order of one repetition: as given, then reversed, and so on (A B, B A, A B). This
+    runner's speed drifts within a minute, and a run leaves load behind (its rooms' processes, the SSH
+    clients' exits) for the next one: always timing the larger size second would hand it both."""
+    return list(sizes) if repetition % 2 == 0 else list(reversed(sizes))
+
+
 def interleaved_repetitions(sizes: Sequence[SizeBench], repeats: int) -> None:
     """Every measure once per repetition, round-robin over the measures, and each measure at every size
-    back to back. This runner's speed drifts by the minute (the hypervisor's steal; docs/performance.md):
-    a burst of outside load hits all measures alike, and the sizes a per-room growth compares are timed
-    seconds apart, not a quarter of an hour."""
-    plans = [size.measures() for size in sizes]
+    back to back, the sizes' order turning each repetition (sizes_in_turn). This runner's speed drifts by
+    the minute (the hypervisor's steal; docs/performance.md): a burst of outside load hits all measures
+    alike, and the sizes a per-room growth compares are timed seconds apart, not a quarter of an hour."""
+    rows = list(zip(*(size.measures() for size in sizes), strict=True))  # a row: one measure at every size
     for index in range(repeats):
-        for steps in zip(*plans, strict=True):
-            for size, step in zip(sizes, steps, strict=True):
+        for row in rows:
+            for size, step in sizes_in_turn(list(zip(sizes, row, strict=True)), index):
                 size.run_measure(index, repeats, *step)
 
 
 def interleaved_bases(sizes: Sequence[SizeBench], repeats: int) -> None:
     """The fixed bases like the measures: each command's --list-hosts run at every size back to back (a
     base is subtracted before the per-room cost, so its drift would land in the growth too)."""
-    for _index in range(repeats):
+    for index in range(repeats):
         for key in BASE_COMMANDS:
-            for size in sizes:
+            for size in sizes_in_turn(sizes, index):
                 size.time_base(key)
     for size in sizes:
         progress(f"N={len(size.rooms)}: fixed bases (--list-hosts): {size.base}")

@@ -241,8 +241,15 @@ def test_each_measure_runs_at_every_size_back_to_back():
         return [("a", "ping", timed("a")), ("b", "diagnose", timed("b"))]
 
     sizes = [bare_size_bench(measures, rooms=50), bare_size_bench(measures, rooms=100)]
-    bench_run.interleaved_repetitions(sizes, 2)
-    assert calls == [("a", 50), ("a", 100), ("b", 50), ("b", 100)] * 2
+    bench_run.interleaved_repetitions(sizes, 3)
+    forward, backward = [("a", 50), ("a", 100), ("b", 50), ("b", 100)], [("a", 100), ("a", 50), ("b", 100), ("b", 50)]
+    assert calls == forward + backward + forward  # the sizes' order turns each repetition
+
+
+def test_the_sizes_take_turns_going_first():
+    assert [bench_run.sizes_in_turn([50, 100, 200], index) for index in range(3)] == [
+        [50, 100, 200], [200, 100, 50], [50, 100, 200]]
+    assert bench_run.sizes_in_turn([50], 1) == [50]
 
 
 def test_a_failed_mitogen_run_at_one_size_leaves_the_other_size_alone():
@@ -294,7 +301,7 @@ def test_the_fixed_bases_run_at_every_size_back_to_back_and_their_median_is_the_
         sizes.append(size)
     bench_run.interleaved_bases(sizes, 3)
     commands = [bench_run.BASE_COMMANDS[key][0] for key in bench_run.BASE_COMMANDS]
-    assert calls == [(command, "--list-hosts", rooms) for _run in range(3) for command in commands
-                     for rooms in (50, 100)]
+    assert calls == [(command, "--list-hosts", rooms) for run in range(3) for command in commands
+                     for rooms in ((50, 100) if run % 2 == 0 else (100, 50))]
     assert sizes[0].base_runs["ping"] == [3.0, 1.0, 2.0]  # its runner's 1st, 5th and 9th answers
     assert sizes[0].base["ping"] == 2.0
