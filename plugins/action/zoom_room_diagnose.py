@@ -16,7 +16,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import read_file
-from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import wait_for_background
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import wait_for_room
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_action import collector_args
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_csapi import (
     TASK_OPTIONS,
@@ -220,7 +220,7 @@ class ActionModule(ActionBase):
         room_vars = self._room_vars(task_vars, API_IDENTITY_KEYS + API_VIEW_KEYS)
         api_room = args["api_room"] if args["api_room"] is not None else api_identity(room_vars)
         fallback_view = args["api"] if args["api"] is not None else api_view(room_vars)
-        api_view_now, api_fact = api_side(self._api_read(args), api_room, fallback_view)
+        api_view_now, api_fact = api_side(self._api_read(args, api_room), api_room, fallback_view)
         csapi = room_evidence(read_csapi(csapi_target), args["csapi"]["expected_room_name"]) if csapi_target else None
         findings = diagnose(facts, args["reachability"], api_view_now, diagnosis_policy(args), csapi)
         result.update(changed=False, findings=[finding["code"] for finding in findings],
@@ -289,12 +289,15 @@ class ActionModule(ActionBase):
         return windows_facts(raw, args["controller_subnets"], args["controller_port"])
 
     @staticmethod
-    def _api_read(args: Mapping[str, Any]) -> Dict[str, Any] | None:
-        """The batch's background API read (zoom_rooms_api background=true): its file is on the control node."""
+    def _api_read(args: Mapping[str, Any], api_room: Mapping[str, Any]) -> Dict[str, Any] | None:
+        """The batch's background API read (zoom_rooms_api background=true), its file on the control node: as
+        soon as it has this room (wait_for_room), not the whole batch, so a waiting room holds its worker
+        no longer than its own record takes."""
         results_file = (args["api_job"] or {}).get("results_file")
         if not results_file:
             return None
-        result = wait_for_background(lambda: read_file(results_file), args["api_timeout"])
+        result = wait_for_room(read_file, results_file, lambda rooms: (api_fact_for(rooms, api_room) or {}).get("id"),
+                               args["api_timeout"])
         if result is None:
             return {"failed": True, "msg": f"the Zoom API read did not finish within {args['api_timeout']:g} s"}
         return result

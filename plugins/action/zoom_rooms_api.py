@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -20,11 +21,13 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api imp
     APP_VERSION_ACTIONS,
     CONNECTION_ARGUMENT_SPEC,
     READ_ARGUMENT_SPEC,
+    ReadProgress,
     ZoomApiError,
     ZoomClient,
     api_configured,
     gather,
     normalise_device,
+    progress_dir_of,
     settings_from,
     version_key,
     wait_for_background,
@@ -196,22 +199,24 @@ def run_api_task(client: ZoomClient, params: Mapping[str, Any], check_mode: bool
     return result
 
 
-def start_background(read: Callable[[], Dict[str, Any]], directory: str | None = None) -> str:
-    """Run read() in a detached process that writes its result to a new 0600 file; return the file's path.
+def start_background(read: Callable[[ReadProgress], Dict[str, Any]], directory: str | None = None) -> str:
+    """Run read(progress) in a detached process that writes its result to a new 0600 file; return the file's path.
 
     Detached (double fork, own session, no inherited descriptors) so it outlives the Ansible
-    worker that starts it; the credentials stay in memory, never in a file.
+    worker that starts it; the credentials stay in memory, never in a file. What the read has so far
+    goes to a 0700 directory beside the file (ReadProgress), for the rooms that wait on it.
     """
     handle, path = tempfile.mkstemp(prefix="zoom-rooms-api-", suffix=".json", dir=directory)
     with os.fdopen(handle, "w", encoding="utf-8") as started:
         started.write('{"started": 1}')
+    os.mkdir(progress_dir_of(path), 0o700)
     child = os.fork()
     if child == 0:  # the first child: start the reader and leave at once
         try:
             os.setsid()
             if os.fork() == 0:
                 _detach()
-                write_result_file(path, _result_of(read))
+                write_result_file(path, _result_of(lambda: read(ReadProgress(progress_dir_of(path)))))
         finally:
             os._exit(0)
     os.waitpid(child, 0)
@@ -243,6 +248,7 @@ def collect_background(job: Mapping[str, Any], timeout: float) -> Dict[str, Any]
     for leftover in (path, f"{path}.tmp"):
         with contextlib.suppress(OSError):
             os.remove(leftover)
+    shutil.rmtree(progress_dir_of(path), ignore_errors=True)
     if result is None:
         return {"failed": True, "msg": f"the background read did not finish within {timeout:g}s"}
     return result
@@ -256,9 +262,10 @@ def skip_unconfigured(params: Mapping[str, Any], environ: Mapping[str, str] | No
     return None
 
 
-def background_read(settings: Any, params: Mapping[str, Any]) -> Callable[[], Dict[str, Any]]:
-    def read() -> Dict[str, Any]:
-        records, missing, errors = gather(ZoomClient(settings), params.get("room_ids"), params["max_workers"])
+def background_read(settings: Any, params: Mapping[str, Any]) -> Callable[[ReadProgress], Dict[str, Any]]:
+    def read(progress: ReadProgress) -> Dict[str, Any]:
+        records, missing, errors = gather(ZoomClient(settings), params.get("room_ids"), params["max_workers"],
+                                          progress)
         return {"changed": False, "rooms": records, "missing_room_ids": missing, "errors": errors,
                 "whole_account": params.get("room_ids") is None}
     return read

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import hashlib
 import http.client
 import ipaddress
 import json
@@ -31,10 +32,10 @@ import time
 import urllib.parse
 import urllib.request
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Mapping, Tuple
 
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue, is_loopback
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import (
@@ -596,19 +597,23 @@ class ZoomClient:
         """GET /rooms/{roomId}/devices: the raw device dicts."""
         return self._call("GET", f"/rooms/{_quote(room_id)}/devices").json().get("devices") or []
 
-    def devices_by_room(self, room_ids: List[str], max_workers: int = 4
+    def devices_by_room(self, room_ids: List[str], max_workers: int = 4,
+                        on_read: Callable[[str, List[Dict[str, Any]], str | None], None] | None = None,
                         ) -> Tuple[Dict[str, List[Dict[str, Any]]], Dict[str, str]]:
-        """Devices of many rooms, fetched in parallel: ({room_id: devices}, {room_id: error}).
+        """Devices of many rooms, fetched in parallel: ({room_id: devices}, {room_id: error}), in room_ids' order.
 
         One room's API error (a 4xx) is recorded and that room gets no devices; errors in
-        FATAL_ERRORS (credentials, rate limits, network) stop the whole batch.
+        FATAL_ERRORS (credentials, rate limits, network) stop the whole batch. on_read(room_id,
+        devices, error) hears of each room as soon as its read is done (a background read's progress).
         """
+        unique = list(dict.fromkeys(room_ids))
         devices: Dict[str, List[Dict[str, Any]]] = {}
         errors: Dict[str, str] = {}
         pool = ThreadPoolExecutor(max_workers=max(1, int(max_workers)), thread_name_prefix="zoom-api")
         try:
-            futures = {room_id: pool.submit(self.list_devices, room_id) for room_id in room_ids}
-            for room_id, future in futures.items():
+            futures = {pool.submit(self.list_devices, room_id): room_id for room_id in unique}
+            for future in as_completed(futures):
+                room_id = futures[future]
                 try:
                     devices[room_id] = future.result()
                 except FATAL_ERRORS:
@@ -616,9 +621,12 @@ class ZoomClient:
                 except ZoomApiError as exc:
                     errors[room_id] = exc.message
                     devices[room_id] = []
+                if on_read is not None:
+                    on_read(room_id, devices[room_id], errors.get(room_id))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        return devices, errors
+        return ({room_id: devices[room_id] for room_id in unique},
+                {room_id: errors[room_id] for room_id in unique if room_id in errors})
 
     def set_app_version(self, room_id: str, device_id: str, action: str) -> Dict[str, Any]:
         """PUT .../devices/{deviceId}/app_version. Zoom's 400 answers become outcomes, not exceptions:
@@ -836,18 +844,25 @@ def _loggable(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def gather(client: ZoomClient, room_ids: List[str] | None, max_workers: int
+def gather(client: ZoomClient, room_ids: List[str] | None, max_workers: int, progress: ReadProgress | None = None
            ) -> Tuple[Dict[str, Dict[str, Any]], List[str], Dict[str, str]]:
     """({room_id: room_record}, missing room ids, {room_id: device read error}).
 
     One paged GET /rooms serves any number of ids (N/300 calls instead of N GET /rooms/{id}) and
-    carries the room status, which the profile does not.
+    carries the room status, which the profile does not. A background read passes its progress:
+    the room list once listed, then each room's record as soon as its devices are read.
     """
     wanted = None if room_ids is None else set(room_ids)
-    rooms = [room for room in client.list_rooms() if wanted is None or room["id"] in wanted]
-    missing = sorted(wanted - {room["id"] for room in rooms}) if wanted is not None else []
-    devices, errors = client.devices_by_room([room["id"] for room in rooms], max_workers)
-    return {room["id"]: room_record(room, devices[room["id"]]) for room in rooms}, missing, errors
+    rooms = {room["id"]: room for room in client.list_rooms() if wanted is None or room["id"] in wanted}
+    missing = sorted(wanted - set(rooms)) if wanted is not None else []
+    on_read = None
+    if progress is not None:
+        progress.listed(rooms.values())
+
+        def on_read(room_id: str, devices: List[Dict[str, Any]], error: str | None) -> None:
+            progress.room_read(room_id, room_record(rooms[room_id], devices), error)
+    devices, errors = client.devices_by_room(list(rooms), max_workers, on_read)
+    return {room_id: room_record(room, devices[room_id]) for room_id, room in rooms.items()}, missing, errors
 
 
 # The options of zoom_rooms_api that read (documented in plugins/doc_fragments/zoom_rooms_api.py):
@@ -894,6 +909,76 @@ def wait_for_background(read: Callable[[], str | None], timeout: float, poll: fl
     deadline = clock() + timeout
     while True:
         result = background_result(read())
+        if result is not None or clock() >= deadline:
+            return result
+        sleep(poll)
+
+
+# A room need not wait for the whole batch's read: that took (rooms read) / max_requests_per_second,
+# and a room that waits holds its Ansible worker, so with more rooms than forks the rooms beyond
+# forks could not start before the whole read was done (docs/performance.md, "Results, ninth pass").
+# The read also writes what it has so far into a directory beside its file: the room list (ids and
+# names, what matching a room needs) once listed, then a file per room as its devices are read.
+PROGRESS_SUFFIX = ".rooms"
+PROGRESS_INDEX = "index.json"
+
+
+def progress_dir_of(results_file: str) -> str:
+    return results_file + PROGRESS_SUFFIX
+
+
+def room_file_name(room_id: str) -> str:
+    """A file name for any room id (Zoom's ids are opaque strings: never a path)."""
+    return hashlib.sha256(room_id.encode("utf-8")).hexdigest() + ".json"
+
+
+class ReadProgress:
+    """What a background read has so far, for the rooms that wait on it (wait_for_room)."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+
+    def listed(self, rooms: Iterable[Mapping[str, Any]]) -> None:
+        index = {room["id"]: {"room": {"id": room["id"], "name": room.get("name")}} for room in rooms}
+        write_result_file(os.path.join(self.directory, PROGRESS_INDEX), {"rooms": index})
+
+    def room_read(self, room_id: str, record: Mapping[str, Any], error: str | None) -> None:
+        write_result_file(os.path.join(self.directory, room_file_name(room_id)), {"record": record, "error": error})
+
+
+def room_so_far(read: Callable[[str], str | None], directory: str,
+                room_id_in: Callable[[Dict[str, Any]], str | None]) -> Dict[str, Any] | None:
+    """A read that answers for one room, from a background read's progress; None until it can.
+
+    room_id_in(rooms) is the room's id among the listed rooms (None: the API has no such room, or
+    several of its name): matched against the whole list, as against the finished read, and given
+    the room's full record under that id.
+    """
+    listed = background_result(read(os.path.join(directory, PROGRESS_INDEX)))
+    if listed is None:
+        return None
+    rooms = dict(listed.get("rooms") or {})
+    room_id = room_id_in(rooms)
+    if room_id is None:
+        return {"rooms": rooms}
+    own = background_result(read(os.path.join(directory, room_file_name(room_id))))
+    if own is None:
+        return None
+    return {"rooms": {**rooms, room_id: own["record"]}, "errors": {room_id: own["error"]} if own.get("error") else {}}
+
+
+def wait_for_room(read: Callable[[str], str | None], results_file: str,
+                  room_id_in: Callable[[Dict[str, Any]], str | None], timeout: float, poll: float = 0.2,
+                  sleep: Callable[[float], None] = time.sleep,
+                  clock: Callable[[], float] = time.monotonic) -> Dict[str, Any] | None:
+    """One room's part of a background read: the finished read, or as soon as the room list and this
+    room's devices are in, room_so_far(); None when neither came within timeout seconds."""
+    directory = progress_dir_of(results_file)
+    deadline = clock() + timeout
+    while True:
+        result = background_result(read(results_file))
+        if result is None:
+            result = room_so_far(read, directory, room_id_in)
         if result is not None or clock() >= deadline:
             return result
         sleep(poll)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from ansible_collections.zoomrooms.remediation.plugins.action import zoom_room_diagnose as action
 from ansible_collections.zoomrooms.remediation.plugins.filter import zoom_room_diagnosis as filters
 from ansible_collections.zoomrooms.remediation.plugins.modules import zoom_room_diagnose as stub
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import (
+    PROGRESS_INDEX,
+    PROGRESS_SUFFIX,
     background_result,
+    room_file_name,
     wait_for_background,
+    wait_for_room,
 )
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_inventory_view import (
     api_fact_for,
@@ -79,6 +85,57 @@ def test_wait_for_background_gives_up_after_the_timeout():
     clock = iter([0, 0, 5, 11])
     result = wait_for_background(lambda: '{"started": 1}', 10, sleep=lambda _unused: None, clock=lambda: next(clock))
     assert result is None
+
+
+INDEX = {"r1": {"room": {"id": "r1", "name": "Boardroom"}}, "r2": {"room": {"id": "r2", "name": "Huddle"}}}
+R1 = {"room": {"id": "r1", "name": "Boardroom", "status": "Available"}, "devices": [{"id": "pc"}]}
+
+
+def progress_files(index=None, own=None, final=None):
+    """A background read's files as read() sees them: the results file, its progress index and r1's file."""
+    files = {"read.json": json.dumps(final) if final is not None else '{"started": 1}'}
+    if index is not None:
+        files[f"read.json{PROGRESS_SUFFIX}/{PROGRESS_INDEX}"] = json.dumps({"rooms": index})
+    if own is not None:
+        files[f"read.json{PROGRESS_SUFFIX}/{room_file_name('r1')}"] = json.dumps(own)
+    return files.get
+
+
+def by_name(name):
+    return lambda rooms: next((room_id for room_id, rec in rooms.items() if rec["room"]["name"] == name), None)
+
+
+@pytest.mark.parametrize(
+    "files, room, expected",
+    [
+        (progress_files(), "Boardroom", None),
+        (progress_files(INDEX), "Boardroom", None),
+        (progress_files(INDEX, {"record": R1, "error": None}), "Boardroom",
+         {"rooms": {**INDEX, "r1": R1}, "errors": {}}),
+        (progress_files(INDEX, {"record": R1, "error": "404 no such room"}), "Boardroom",
+         {"rooms": {**INDEX, "r1": R1}, "errors": {"r1": "404 no such room"}}),
+        (progress_files(INDEX), "Lobby", {"rooms": INDEX}),
+        (progress_files(INDEX, final={"rooms": {"r1": R1}, "changed": False}), "Boardroom",
+         {"rooms": {"r1": R1}, "changed": False}),
+    ],
+    ids=["nothing listed yet", "listed, its devices not read yet", "its record is in", "its record with its error",
+         "no such room: the list says so", "the finished read"],
+)
+def test_wait_for_room_answers_as_soon_as_the_room_is_read(files, room, expected):
+    clock = iter([0, 0, 11])
+    result = wait_for_room(files, "read.json", by_name(room), 10, sleep=lambda _unused: None,
+                           clock=lambda: next(clock))
+    assert result == expected
+
+
+def test_a_room_read_so_far_is_matched_as_the_finished_read_matches_it():
+    """A name two API rooms share matches neither, in the progress as in the finished read."""
+    twins = {"r1": {"room": {"id": "r1", "name": "Twin"}}, "r3": {"room": {"id": "r3", "name": "Twin"}}}
+    read = progress_files(twins, {"record": R1, "error": None})
+    room = {"inventory_hostname": "Twin"}
+    so_far = wait_for_room(read, "read.json", lambda rooms: (api_fact_for(rooms, room) or {}).get("id"), 0,
+                           sleep=lambda _unused: None, clock=lambda: 0)
+    assert so_far == {"rooms": twins} and api_fact_for(so_far["rooms"], room) is None
 
 
 FALLBACK = {"room": {"status": "Offline"}}

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any, Dict
 
@@ -15,12 +16,15 @@ import yaml
 import zoom_api_double as zd
 from ansible_collections.zoomrooms.remediation.plugins.action import zoom_rooms_api as action
 from ansible_collections.zoomrooms.remediation.plugins.doc_fragments import zoom_rooms_api as fragment
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import read_file
 from ansible_collections.zoomrooms.remediation.plugins.modules import zoom_rooms_api as stub
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import (
     ZoomApiError,
     ZoomClient,
     normalise_device,
+    progress_dir_of,
     settings_from,
+    wait_for_room,
 )
 from fixture_files import PROJECT
 
@@ -138,18 +142,55 @@ def wait_until_finished(path: Path, seconds: float = 10.0) -> None:
 
 
 @pytest.mark.parametrize("read, expected", [
-    (lambda: {"changed": False, "rooms": {"r1": {"room": {"id": "r1"}}}},
+    (lambda _progress: {"changed": False, "rooms": {"r1": {"room": {"id": "r1"}}}},
      {"changed": False, "rooms": {"r1": {"room": {"id": "r1"}}}}),
-    (lambda: (_unused for _unused in ()).throw(ZoomApiError("Zoom API: 401 invalid client")),
+    (lambda _progress: (_unused for _unused in ()).throw(ZoomApiError("Zoom API: 401 invalid client")),
      {"failed": True, "msg": "Zoom API: 401 invalid client"}),
-    (lambda: 1 / 0, {"failed": True, "msg": "ZeroDivisionError: division by zero"}),
+    (lambda _progress: 1 / 0, {"failed": True, "msg": "ZeroDivisionError: division by zero"}),
 ], ids=["read", "api error", "any other error"])
 def test_a_background_read_writes_its_result_for_collect(tmp_path, read, expected):
     path = Path(action.start_background(read, directory=str(tmp_path)))
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert oct(Path(progress_dir_of(str(path))).stat().st_mode & 0o777) == "0o700"
     wait_until_finished(path)
     assert action.collect_background({"results_file": str(path)}, timeout=5) == expected
-    assert list(tmp_path.iterdir()) == [], "collect removes the file"
+    assert list(tmp_path.iterdir()) == [], "collect removes the file and the progress directory"
+
+
+def test_a_background_read_hands_each_room_to_the_waiting_rooms_before_it_ends(tmp_path):
+    """Against the double: the read's progress names every room, and each room's record equals the finished
+    read's; a room waiting on it gets its record while the read is still running."""
+    double = zd.start_double(6, config=zd.DoubleConfig())
+    try:
+        settings = settings_from({"base_url": double.base_url, "token_url": double.token_url,
+                                  "account_id": zd.LAB_ACCOUNT_ID, "client_id": zd.LAB_CLIENT_ID,
+                                  "client_secret": zd.LAB_CLIENT_SECRET}, {})
+        release = tmp_path.parent / f"{tmp_path.name}-release"  # the read runs in a process of its own
+
+        def read(progress):
+            result = action.background_read(settings, {"room_ids": None, "max_workers": 2})(progress)
+            deadline = time.monotonic() + 10
+            while not release.exists() and time.monotonic() < deadline:  # done with the API, its file not written
+                time.sleep(0.02)
+            return result
+
+        path = action.start_background(read, directory=str(tmp_path))
+        first = sorted(double.state.rooms)[0]
+        name = double.state.rooms[first]["name"]
+        waited = wait_for_room(read_file, path, lambda rooms: next(
+            (room_id for room_id, record in rooms.items() if record["room"]["name"] == name), None), timeout=10,
+            poll=0.05)
+        assert '"started"' in Path(path).read_text(), "the room did not wait for the whole read"
+        assert set(waited["rooms"]) == set(double.state.rooms)
+        assert waited["rooms"][first]["devices"], "the waiting room has its own record, devices and all"
+        release.touch()
+        wait_until_finished(Path(path))
+        final = action.collect_background({"results_file": path}, timeout=5)
+        assert waited["rooms"][first] == final["rooms"][first]
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        release.touch()
+        double.stop()
 
 
 def test_collect_gives_up_on_a_read_that_does_not_finish(tmp_path):

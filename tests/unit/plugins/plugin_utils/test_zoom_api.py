@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Dict, List, Tuple
@@ -13,6 +14,7 @@ from ansible_collections.zoomrooms.remediation.plugins.filter import zoom_room_e
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import is_loopback
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils import zoom_api
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import (
+    ReadProgress,
     ZoomApiError,
     ZoomAuthError,
     ZoomClient,
@@ -23,10 +25,12 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api imp
     api_configured,
     backoff_delay,
     classify_devices,
+    gather,
     is_daily_limit,
     parse_api_version,
     parse_retry_after,
     platform_of,
+    room_file_name,
     room_platform,
     settings_from,
     usable_address,
@@ -428,6 +432,26 @@ def test_devices_by_room_keeps_going_past_one_bad_room(double):
     assert list(devices) == ids and devices["no-such-room"] == []
     assert list(errors) == ["no-such-room"] and "1012" in errors["no-such-room"]
     assert [len(devices[i]) for i in ids[:5]] == [len(double.state.rooms[i]["devices"]) for i in ids[:5]]
+
+
+def test_devices_by_room_tells_of_each_room_as_it_is_read(double):
+    client = harness(double).client
+    ids = [*list(double.state.rooms)[:4], "no-such-room"]
+    heard = []
+    devices, errors = client.devices_by_room([*ids, ids[0]], max_workers=2,
+                                             on_read=lambda *room: heard.append(room))
+    assert list(devices) == ids, "each room once, in the order asked"
+    assert sorted(heard) == sorted((room_id, devices[room_id], errors.get(room_id)) for room_id in ids)
+
+
+def test_gather_writes_its_progress_for_the_waiting_rooms(double, tmp_path):
+    records, _missing, _errors = gather(harness(double).client, None, 2, ReadProgress(str(tmp_path)))
+    index = json.loads((tmp_path / "index.json").read_text())["rooms"]
+    assert index == {room_id: {"room": {"id": room_id, "name": record["room"]["name"]}}
+                     for room_id, record in records.items()}
+    for room_id, record in records.items():
+        assert json.loads((tmp_path / room_file_name(room_id)).read_text()) == {"record": record, "error": None}
+    assert {oct(path.stat().st_mode & 0o777) for path in tmp_path.iterdir()} == {"0o600"}
 
 
 def test_devices_by_room_stops_on_a_fatal_error(double):
