@@ -81,13 +81,18 @@ options:
         return at once with RV(results_file). The process writes the result there, readable by the
         owner only; a later task takes it with I(collect). The zoom_room_diagnose role starts its batch's
         read this way, so the API's pacing overlaps the rooms' round trips (docs/performance.md).
+      - While it runs, the process also writes the room list (ids and names) and then each room's record,
+        as soon as that room's devices are read, into a directory beside RV(results_file) (its name with
+        C(.rooms) after it, readable by the owner only), so that each room's zoom_room_diagnose task waits
+        for its own room only. I(collect) removes it.
       - Not with I(app_version_action) or I(regenerate_activation_code).
     type: bool
     default: false
   collect:
     description:
       - The registered result of a task with I(background=true). Waits up to I(wait_timeout) seconds
-        for that read, removes its file and returns the read as if this task had made it.
+        for that read, removes its file (and its directory of rooms read so far) and returns the read as
+        if this task had made it.
         Connection options are not needed.
     type: dict
 attributes:
