@@ -35,6 +35,8 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api imp
 )
 
 CONNECTION_OPTIONS = tuple(CONNECTION_ARGUMENT_SPEC)
+# The options that change rooms: they act on room_ids only, never on rooms matched by name.
+CHANGE_OPTIONS = ("app_version_action", "regenerate_activation_code", "restart")
 NOT_CONFIGURED = "the Zoom API is not configured (no credential as an option or ZOOM_* variable)"
 
 ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
@@ -178,7 +180,8 @@ def run_api_task(client: ZoomClient, params: Mapping[str, Any], check_mode: bool
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
                  ) -> Dict[str, Any]:
     """The whole task without Ansible: gather, optionally change versions / regenerate codes, re-read."""
-    records, missing, errors = gather(client, params.get("room_ids"), params["max_workers"])
+    records, missing, errors = gather(client, params.get("room_ids"), params["max_workers"],
+                                      room_names=params.get("room_names"))
     result: Dict[str, Any] = {"changed": False, "rooms": records, "missing_room_ids": missing, "errors": errors}
     if params.get("app_version_action"):
         outcomes = change_versions(client, records, params, check_mode, sleep, clock)
@@ -265,9 +268,9 @@ def skip_unconfigured(params: Mapping[str, Any], environ: Mapping[str, str] | No
 def background_read(settings: Any, params: Mapping[str, Any]) -> Callable[[ReadProgress], Dict[str, Any]]:
     def read(progress: ReadProgress) -> Dict[str, Any]:
         records, missing, errors = gather(ZoomClient(settings), params.get("room_ids"), params["max_workers"],
-                                          progress)
+                                          progress, params.get("room_names"))
         return {"changed": False, "rooms": records, "missing_room_ids": missing, "errors": errors,
-                "whole_account": params.get("room_ids") is None}
+                "whole_account": params.get("room_ids") is None and params.get("room_names") is None}
     return read
 
 
@@ -287,6 +290,8 @@ class ActionModule(ActionBase):
             result.update(skipped)
             return result
         try:
+            if params.get("room_names") is not None and any(params.get(change) for change in CHANGE_OPTIONS):
+                raise ValueError(f"room_names selects rooms to read; {', '.join(CHANGE_OPTIONS)} take room_ids")
             settings = settings_from({name: params.get(name) for name in CONNECTION_OPTIONS})
             if params["check_settings"]:  # configured, and sane: nothing is asked of Zoom
                 _check_settings_now(settings)

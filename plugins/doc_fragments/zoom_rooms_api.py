@@ -45,8 +45,18 @@ options:
   room_ids:
     description:
       - Zoom room ids (C(zoom_room_id) from the inventory) to work on.
-      - Omitted or null means every room of the account; an empty list means none.
+      - Omitted or null means every room of the account (unless I(room_names) is given); an empty list means none.
       - Ids the account does not have are listed in RV(missing_room_ids).
+    type: list
+    elements: str
+  room_names:
+    description:
+      - Read also every room of the account with one of these names (every room of a name, so that a name
+        two rooms share stays visible as such). The account is listed, and devices are read for those rooms
+        only, not for the whole account.
+      - For reads only; the options that change rooms (I(app_version_action), I(regenerate_activation_code),
+        I(restart)) take I(room_ids) alone.
+      - The zoom_room_diagnose role passes the names of its batch's rooms whose id is not known yet.
     type: list
     elements: str
 """

@@ -18,6 +18,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_in
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_inventory_view import (
     api_ids_known,
     api_ids_to_read,
+    api_rooms_to_read,
     api_view,
     probe_of,
     probe_targets,
@@ -62,5 +63,6 @@ class FilterModule:
             "zoom_room_reachability_of": reachability_of,
             "zoom_room_api_view": api_view,
             "zoom_rooms_api_ids_to_read": api_ids_to_read,
+            "zoom_rooms_api_rooms_to_read": api_rooms_to_read,
             "zoom_rooms_api_ids_known": api_ids_known,
         }

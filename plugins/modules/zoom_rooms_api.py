@@ -146,7 +146,7 @@ results_file:
   returned: when background is true
   type: str
 whole_account:
-  description: Whether the read covered the whole account (no I(room_ids)).
+  description: Whether the read covered the whole account (neither I(room_ids) nor I(room_names)).
   returned: with collect, when the background read succeeded
   type: bool
 rooms:

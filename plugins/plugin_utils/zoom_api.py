@@ -844,17 +844,21 @@ def _loggable(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def gather(client: ZoomClient, room_ids: List[str] | None, max_workers: int, progress: ReadProgress | None = None
-           ) -> Tuple[Dict[str, Dict[str, Any]], List[str], Dict[str, str]]:
+def gather(client: ZoomClient, room_ids: List[str] | None, max_workers: int, progress: ReadProgress | None = None,
+           room_names: List[str] | None = None) -> Tuple[Dict[str, Dict[str, Any]], List[str], Dict[str, str]]:
     """({room_id: room_record}, missing room ids, {room_id: device read error}).
 
+    The rooms of room_ids and every room named in room_names; neither given: the whole account.
     One paged GET /rooms serves any number of ids (N/300 calls instead of N GET /rooms/{id}) and
     carries the room status, which the profile does not. A background read passes its progress:
     the room list once listed, then each room's record as soon as its devices are read.
     """
-    wanted = None if room_ids is None else set(room_ids)
-    rooms = {room["id"]: room for room in client.list_rooms() if wanted is None or room["id"] in wanted}
-    missing = sorted(wanted - set(rooms)) if wanted is not None else []
+    ids = set(room_ids or ())
+    names = set(room_names or ())
+    whole_account = room_ids is None and room_names is None
+    rooms = {room["id"]: room for room in client.list_rooms()
+             if whole_account or room["id"] in ids or room.get("name") in names}
+    missing = sorted(ids - set(rooms))
     on_read = None
     if progress is not None:
         progress.listed(rooms.values())
@@ -882,6 +886,7 @@ READ_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     **CONNECTION_ARGUMENT_SPEC,
     "max_workers": {"type": "int", "default": 4},
     "room_ids": {"type": "list", "elements": "str"},
+    "room_names": {"type": "list", "elements": "str"},
 }
 
 

@@ -137,14 +137,40 @@ def api_ids_to_read(batch: Iterable[Mapping[str, Any]], known_ids: Mapping[str, 
     """
     ids: list[str] = []
     for room_vars in batch:
-        room = room_vars["inventory_hostname"]
-        room_id = next((found for found in (room_vars.get("zoom_room_id") or None, _earlier_read_id(room_vars),
-                                            known_ids.get(room)) if found is not None), None)
+        room_id = _known_id(room_vars, known_ids)
         if room_id is None:
             return None
         if room_id and room_id not in ids:
             ids.append(room_id)
     return ids
+
+
+def api_rooms_to_read(batch: Iterable[Mapping[str, Any]], known_ids: Mapping[str, str]) -> dict[str, list[str] | None]:
+    """The batch's part of the account, as zoom_rooms_api's room_ids and room_names.
+
+    Every room's id known: those ids (as api_ids_to_read), room_names None. Otherwise the known ids
+    and the names the other rooms match by (zoom_room_name, else the inventory hostname): the read
+    lists the account and reads the devices of those rooms only, every room of such a name included,
+    so a name two API rooms share still matches neither. Not the whole account's devices: a run
+    limited to a few rooms of a large account reads a few rooms.
+    """
+    ids: list[str] = []
+    names: list[str] = []
+    for room_vars in batch:
+        room_id = _known_id(room_vars, known_ids)
+        if room_id is None:
+            name = room_vars.get("zoom_room_name") or room_vars["inventory_hostname"]
+            if name not in names:
+                names.append(name)
+        elif room_id and room_id not in ids:
+            ids.append(room_id)
+    return {"room_ids": ids, "room_names": names or None}
+
+
+def _known_id(room_vars: Mapping[str, Any], known_ids: Mapping[str, str]) -> str | None:
+    """The room's API id if anything knows it ('' = the API has no such room), else None."""
+    return next((found for found in (room_vars.get("zoom_room_id") or None, _earlier_read_id(room_vars),
+                                     known_ids.get(room_vars["inventory_hostname"])) if found is not None), None)
 
 
 def _earlier_read_id(room_vars: Mapping[str, Any]) -> str | None:

@@ -21,6 +21,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_in
     api_identity,
     api_ids_known,
     api_ids_to_read,
+    api_rooms_to_read,
     api_view,
 )
 from fixture_files import PROJECT
@@ -203,6 +204,29 @@ API_ROOMS = {"r1": api_room("r1", "Boardroom"), "r2": api_room("r2", "Huddle"), 
 )
 def test_api_ids_to_read(batch, known, expected):
     assert api_ids_to_read(batch, known) == expected
+
+
+@pytest.mark.parametrize(
+    "batch, known, expected",
+    [
+        ([{"inventory_hostname": "a", "zoom_room_id": "r1"}, {"inventory_hostname": "b"}], {"b": "r2"},
+         {"room_ids": ["r1", "r2"], "room_names": None}),
+        ([{"inventory_hostname": "a", "zoom_room_id": "r1"}, {"inventory_hostname": "b"}], {},
+         {"room_ids": ["r1"], "room_names": ["b"]}),
+        ([{"inventory_hostname": "a", "zoom_room_name": "Huddle"},
+          {"inventory_hostname": "b", "zoom_room_name": "Huddle"}, {"inventory_hostname": "c"}], {},
+         {"room_ids": [], "room_names": ["Huddle", "c"]}),
+        ([{"inventory_hostname": "a"}, {"inventory_hostname": "b", "zoom_room_api": None}], {"a": ""},
+         {"room_ids": [], "room_names": None}),
+        ([{"inventory_hostname": "a", "zoom_room_api": {"id": "r3"}}, {"inventory_hostname": "Boardroom"}], {},
+         {"room_ids": ["r3"], "room_names": ["Boardroom"]}),
+    ],
+    ids=["every id known: ids only", "one room unknown: its name beside the known id",
+         "names from zoom_room_name, else the hostname, once each", "rooms the API does not have: nothing to read",
+         "a room read before this run by its id"],
+)
+def test_api_rooms_to_read(batch, known, expected):
+    assert api_rooms_to_read(batch, known) == expected
 
 
 def test_api_side_matches_by_id_then_unique_name():

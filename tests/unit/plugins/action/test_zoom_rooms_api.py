@@ -201,6 +201,37 @@ def test_collect_gives_up_on_a_read_that_does_not_finish(tmp_path):
     assert not path.exists()
 
 
+def test_rooms_matched_by_name_are_never_changed(tmp_path):
+    """room_names selects rooms to read: a task that would change rooms fails before it asks Zoom anything."""
+    values = {"app_version_action": "upgrade", "regenerate_activation_code": True, "restart": True}
+    tasks = "".join(textwrap.dedent(f"""\
+            - name: {change} of rooms matched by name
+              zoomrooms.remediation.zoom_rooms_api:
+                room_names: [Boardroom]
+                {change}: {json.dumps(values[change])}
+              ignore_errors: true
+              register: refused_{change}
+        """) for change in action.CHANGE_OPTIONS)
+    playbook = tmp_path / "refused.yml"
+    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n" + textwrap.indent(tasks, "    ") +
+                        textwrap.indent(textwrap.dedent(f"""\
+            - ansible.builtin.copy:
+                content: "{{{{ [{', '.join(f'refused_{change}' for change in action.CHANGE_OPTIONS)}] | to_json }}}}"
+                dest: {tmp_path}/result.json
+        """), "    "))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZOOM_", "ANSIBLE_"))}
+    env.update(PATH=f"{PROJECT / '.venv/bin'}:{env.get('PATH', '')}", ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
+               ZOOM_API_BASE_URL="http://127.0.0.1:9/v2", ZOOM_ACCOUNT_ID="a", ZOOM_CLIENT_ID="c",
+               ZOOM_CLIENT_SECRET="s", ZOOM_ROOMS_REPORT_DIR=str(tmp_path / "reports"))
+    result = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local",
+                             "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)],
+                            cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    refusals = json.loads((tmp_path / "result.json").read_text())
+    assert [(r["failed"], r["msg"].startswith("room_names selects rooms to read")) for r in refusals] == [
+        (True, True)] * len(action.CHANGE_OPTIONS)
+
+
 def test_collect_of_a_read_that_never_started_says_why():
     result = action.collect_background({"failed": True, "msg": "ca_bundle: no such file"}, timeout=1)
     assert result == {"failed": True, "msg": "ca_bundle: no such file"}

@@ -36,6 +36,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api imp
     usable_address,
     version_key,
 )
+from zoom_api_double import seeded_room_name
 
 DOUBLE_EPOCH = 1_760_000_000.0  # 2025-10-09T08:53:20Z
 
@@ -452,6 +453,26 @@ def test_gather_writes_its_progress_for_the_waiting_rooms(double, tmp_path):
     for room_id, record in records.items():
         assert json.loads((tmp_path / room_file_name(room_id)).read_text()) == {"record": record, "error": None}
     assert {oct(path.stat().st_mode & 0o777) for path in tmp_path.iterdir()} == {"0o600"}
+
+
+def test_gather_by_name_lists_the_account_and_reads_only_the_named_rooms(double):
+    """A run limited to a few rooms of the account reads the devices of those rooms, not of the account;
+    every room of a name is read, so a name two rooms share stays visible as such."""
+    rooms = list(double.state.rooms.values())
+    twin = seeded_room_name(38)  # rooms 38 and 39 (0-based) share it
+    by_id, by_name = rooms[0]["id"], [rooms[5]["name"], twin]
+    records, missing, _errors = gather(harness(double).client, [by_id, "gone"], 2, room_names=by_name)
+    expected = {by_id} | {room["id"] for room in rooms if room["name"] in by_name}
+    assert set(records) == expected and len(expected) == 4 and missing == ["gone"]
+    device_paths = {ex["path"] for ex in double.state.exchanges if ex["path"].endswith("/devices")}
+    assert device_paths == {f"/v2/rooms/{room_id}/devices" for room_id in expected}
+    assert all(records[room_id]["devices"] for room_id in expected)
+
+
+def test_gather_without_ids_or_names_reads_the_whole_account(double):
+    records, _missing, _errors = gather(harness(double).client, None, 4)
+    assert set(records) == set(double.state.rooms)
+    assert len(gather(harness(double).client, [], 4, room_names=[])[0]) == 0
 
 
 def test_devices_by_room_stops_on_a_fatal_error(double):
