@@ -28,6 +28,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api imp
     gather,
     normalise_device,
     progress_dir_of,
+    reads_whole_account,
     settings_from,
     version_key,
     wait_for_background,
@@ -270,7 +271,7 @@ def background_read(settings: Any, params: Mapping[str, Any]) -> Callable[[ReadP
         records, missing, errors = gather(ZoomClient(settings), params.get("room_ids"), params["max_workers"],
                                           progress, params.get("room_names"))
         return {"changed": False, "rooms": records, "missing_room_ids": missing, "errors": errors,
-                "whole_account": params.get("room_ids") is None and params.get("room_names") is None}
+                "whole_account": reads_whole_account(params.get("room_ids"), params.get("room_names"))}
     return read
 
 

@@ -844,6 +844,11 @@ def _loggable(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def reads_whole_account(room_ids: List[str] | None, room_names: List[str] | None) -> bool:
+    """Neither ids nor names given: gather reads every room of the account."""
+    return room_ids is None and room_names is None
+
+
 def gather(client: ZoomClient, room_ids: List[str] | None, max_workers: int, progress: ReadProgress | None = None,
            room_names: List[str] | None = None) -> Tuple[Dict[str, Dict[str, Any]], List[str], Dict[str, str]]:
     """({room_id: room_record}, missing room ids, {room_id: device read error}).
@@ -855,7 +860,7 @@ def gather(client: ZoomClient, room_ids: List[str] | None, max_workers: int, pro
     """
     ids = set(room_ids or ())
     names = set(room_names or ())
-    whole_account = room_ids is None and room_names is None
+    whole_account = reads_whole_account(room_ids, room_names)
     rooms = {room["id"]: room for room in client.list_rooms()
              if whole_account or room["id"] in ids or room.get("name") in names}
     missing = sorted(ids - set(rooms))

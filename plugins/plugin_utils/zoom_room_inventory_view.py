@@ -135,31 +135,25 @@ def api_ids_to_read(batch: Iterable[Mapping[str, Any]], known_ids: Mapping[str, 
     (known_ids, hostname -> id, '' = the API has no such room). One room with no known id means
     matching by name, which needs the whole account.
     """
-    ids: list[str] = []
-    for room_vars in batch:
-        room_id = _known_id(room_vars, known_ids)
-        if room_id is None:
-            return None
-        if room_id and room_id not in ids:
-            ids.append(room_id)
-    return ids
+    to_read = api_rooms_to_read(batch, known_ids)
+    return to_read["room_ids"] if to_read["room_names"] is None else None
 
 
 def api_rooms_to_read(batch: Iterable[Mapping[str, Any]], known_ids: Mapping[str, str]) -> dict[str, list[str] | None]:
     """The batch's part of the account, as zoom_rooms_api's room_ids and room_names.
 
-    Every room's id known: those ids (as api_ids_to_read), room_names None. Otherwise the known ids
-    and the names the other rooms match by (zoom_room_name, else the inventory hostname): the read
-    lists the account and reads the devices of those rooms only, every room of such a name included,
-    so a name two API rooms share still matches neither. Not the whole account's devices: a run
-    limited to a few rooms of a large account reads a few rooms.
+    Every room's id known: those ids, room_names None (api_ids_to_read gives the ids alone).
+    Otherwise the known ids and the names the other rooms match by (_match_name): the read lists the
+    account and reads the devices of those rooms only, every room of such a name included, so a name
+    two API rooms share still matches neither. Not the whole account's devices: a run limited to a
+    few rooms of a large account reads a few rooms.
     """
     ids: list[str] = []
     names: list[str] = []
     for room_vars in batch:
         room_id = _known_id(room_vars, known_ids)
         if room_id is None:
-            name = room_vars.get("zoom_room_name") or room_vars["inventory_hostname"]
+            name = _match_name(room_vars)
             if name not in names:
                 names.append(name)
         elif room_id and room_id not in ids:
@@ -187,12 +181,17 @@ def _api_rooms_by_name(api_rooms: Mapping[str, Any]) -> dict[str, list[dict[str,
     return by_name
 
 
+def _match_name(room_vars: Mapping[str, Any]) -> str:
+    """The API room name a room with no known id matches by: zoom_room_name, else its inventory hostname."""
+    return room_vars.get("zoom_room_name") or room_vars["inventory_hostname"]
+
+
 def _api_record_of(room_vars: Mapping[str, Any], api_rooms: Mapping[str, Any],
                    by_name: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any] | None:
     room_id = room_vars.get("zoom_room_id")
     if room_id:
         return api_rooms.get(room_id)
-    matches = by_name.get(room_vars.get("zoom_room_name") or room_vars["inventory_hostname"]) or []
+    matches = by_name.get(_match_name(room_vars)) or []
     return matches[0] if len(matches) == 1 else None
 
 
