@@ -63,6 +63,11 @@ def parse_global_state(text: str) -> Parsed:
     return not_recognised("socketfilterfw --getglobalstate", text)
 
 
+def state_line_blocks_all(text: str) -> bool:
+    """The state line of Sequoia and later says so: 'Firewall is blocking all non-essential ... (State = 2)'."""
+    return any(_STATE_RE.search(line) and "blocking all non-essential" in line.lower() for line in text_lines(text))
+
+
 def parse_block_all(text: str) -> Parsed:
     """`--getblockall` in its old ('Block all DISABLED!') and new ('... block all state set to ...') wordings."""
     for line in text_lines(text):
@@ -210,9 +215,8 @@ class AppFirewallBackend(NoteTaker):
                                         "--getallowsigned"])
         state_code = self._take(parse_global_state(status))
         block_all = self._take(parse_block_all(status))
-        if block_all is None and state_code == 2:
-            block_all = True
-            self.notes.append("block_all inferred from '(State = 2)'")
+        if block_all is None:
+            block_all = self._block_all_from_state_line(status, state_code)
         return {
             "enabled": None if state_code is None else state_code >= 1,
             "block_all": block_all,
@@ -221,6 +225,20 @@ class AppFirewallBackend(NoteTaker):
             "app_path": self.app_path,
             "app_state": self._read_app_state(),
         }
+
+    def _block_all_from_state_line(self, status: str, state_code: int | None) -> bool | None:
+        """Without a block-all answer, only the 'blocking all non-essential' wording of the state line tells.
+
+        A bare '(State = 2)' does not: real Macs print 'Firewall is enabled. (State = 2)' with block all on
+        (m-cli#160) and with block all off and stealth mode on (kolide/launcher test data, #1842).
+        """
+        if state_line_blocks_all(status):
+            self.notes.append("block_all inferred from the state line ('blocking all non-essential')")
+            return True
+        if state_code == 2:
+            self.notes.append("block_all unknown: '(State = 2)' means block all or stealth mode, and no "
+                              "block-all answer was read")
+        return None
 
     def _read_app_state(self) -> str | None:
         entries = self._take(parse_listapps(read_stdout(self.run, [SOCKETFILTERFW, "--listapps"])))

@@ -44,16 +44,24 @@ PORT_KEYWORDS = frozenset(k.lower() for k in (
     "RPC", "RPCEPMap", "RPC-EPMap", "IPHTTPS", "IPHTTPSIn", "IPHTTPSOut", "Teredo", "Edge", "PlayToDiscovery",
     "Ply2Disc", "mDNS", "DHCP", "CortanaOut"))
 ANY = frozenset({"", "any", "*"})
+# A rule's service condition: none, or a service name; "*" is no wildcard there but "services only"
+# (INetFwRule.ServiceName: "a service, not an application, must be sending or receiving traffic").
+ANY_SERVICE = frozenset({"", "any"})
 APP_NAME_PATTERN = "Zoom Rooms*"
 APP_EXCLUDE_PATTERN = "*Installer*"
 PUBLISHER_PATTERN = "Zoom*Communications*"
-# Where ZoomRooms.exe lives (the winget Zoom.ZoomRooms manifests and Fleet maintained-apps name both).
+# Where ZoomRooms.exe lives (the winget Zoom.ZoomRooms manifests and Fleet maintained-apps name the first two;
+# the x86 installers of the winget manifests install to Program Files (x86), docs/windows.md).
 DEFAULT_APP_PATHS = ("C:\\Program Files\\ZoomRooms\\bin\\ZoomRooms.exe",
-                     "C:\\Program Files\\Zoom\\ZoomRooms\\bin\\ZoomRooms.exe")
+                     "C:\\Program Files\\Zoom\\ZoomRooms\\bin\\ZoomRooms.exe",
+                     "C:\\Program Files (x86)\\ZoomRooms\\bin\\ZoomRooms.exe")
 WININET_SOURCE = "WinINet"
 WINHTTP_SOURCE = "WinHTTP"
 
 ALL, SOME, NONE, UNKNOWN = "all", "some", "none", "unknown"
+# RemoteAddress keywords for the room's own subnets; a 4 or 6 suffix restricts one to that IP version
+# (Set-NetFirewallRule -RemoteAddress).
+LOCAL_SUBNET_VERSIONS = {"localsubnet": None, "localsubnet4": 4, "localsubnet6": 6}
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -72,9 +80,9 @@ def text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def is_any(value: Any) -> bool:
+def is_any(value: Any, wildcards: frozenset[str] = ANY) -> bool:
     tokens = [text(v).lower() for v in as_list(value)]
-    return not tokens or any(token in ANY for token in tokens)
+    return not tokens or any(token in wildcards for token in tokens)
 
 
 def script_result(raw: Any) -> tuple[dict[str, Any], list[str]]:
@@ -226,8 +234,9 @@ def remote_address_match(tokens: list[Any], subnet: Network, context: dict[str, 
     unknown: list[str] = []
     for token in (text(t) for t in tokens):
         lowered = token.lower()
-        if lowered in ("localsubnet", "localsubnet4", "localsubnet6"):
-            networks.extend(context["local_networks"])
+        if lowered in LOCAL_SUBNET_VERSIONS:  # "LocalSubnet4"/"LocalSubnet6": that IP version's only
+            wanted = LOCAL_SUBNET_VERSIONS[lowered]
+            networks.extend(n for n in context["local_networks"] if wanted is None or n.version == wanted)
             continue
         parsed = parse_address_token(token)
         if parsed is None:
@@ -288,7 +297,7 @@ def rule_match(rule: dict[str, Any], subnet: Network, port: int, context: dict[s
               program_match(rule.get("program"), context)]
     if not is_any(rule.get("package")):
         checks.append((NONE, ""))  # an AppContainer (packaged app) rule; Zoom Rooms is a Win32 app
-    if not is_any(rule.get("service")):
+    if not is_any(rule.get("service"), ANY_SERVICE):  # a service's rule (or services only) is not the app's
         checks.append((UNKNOWN, f"service {text(rule.get('service'))}") if context["listener_is_service_host"]
                       else (NONE, ""))
     if not is_any(rule.get("remote_port")):

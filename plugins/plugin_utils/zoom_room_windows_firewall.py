@@ -23,6 +23,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ne
 )
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows import (
     ALL_PROFILES_MASK,
+    ANY_SERVICE,
     PROFILE_BITS,
     as_list,
     firewall_context,
@@ -78,7 +79,7 @@ def restore_options(rule: dict[str, Any]) -> dict[str, Any]:
         "localip": "any" if is_any(rule.get("local_addresses")) else text(rule.get("local_addresses")),
         "remoteip": "any" if is_any(rule.get("remote_addresses")) else text(rule.get("remote_addresses")),
         "program": "any" if is_any(rule.get("application_name")) else text(rule.get("application_name")),
-        "service": "any" if is_any(rule.get("service_name")) else text(rule.get("service_name")),
+        "service": "any" if is_any(rule.get("service_name"), ANY_SERVICE) else text(rule.get("service_name")),
         "profiles": mask_profiles(rule.get("profiles")),
         "enabled": bool(rule.get("enabled")),
     }

@@ -92,11 +92,13 @@ def check(parsed, expected, note_has=None):
         ("sfw_status_kolide.txt", 2, None),
         ("sfw_status_sonoma.txt", 1, None),
         ("sfw_status_blockall_old.txt", 1, None),
+        ("sfw_status_ventura_stealth_error.txt", 1, None),
         ("sfw_managed.txt", None, "managed by a configuration profile"),
         ("sfw_stealth_new.txt", None, "unrecognised output"),
     ],
     ids=["enabled", "disabled", "state 2", "state 2 blocking wording (Sequoia)", "combined kolide",
-         "combined sonoma", "combined old block-all", "managed Mac refuses", "other getter's output"],
+         "combined sonoma", "combined old block-all", "combined, stealth getter error (pareto-mac#139)",
+         "managed Mac refuses", "other getter's output"],
 )
 def test_parse_global_state(name, expected, note_has):
     check(parse_global_state(fixture(name)), expected, note_has)
@@ -120,11 +122,13 @@ def test_parse_global_state_without_state_number(text, expected):
         ("sfw_status_kolide.txt", False),
         ("sfw_status_sonoma.txt", False),
         ("sfw_status_blockall_old.txt", True),
+        ("sfw_status_ventura_stealth_error.txt", False),
         ("sfw_globalstate_blocking.txt", None),
         ("sfw_managed.txt", None),
     ],
     ids=["old disabled", "old enabled", "new disabled", "new enabled", "blocking wording", "setblockall on reply",
-         "combined kolide", "combined sonoma", "combined old", "global-state line is not a block-all answer",
+         "combined kolide", "combined sonoma", "combined old", "combined, stealth getter error",
+         "global-state line is not a block-all answer",
          "managed Mac refuses"],
 )
 def test_parse_block_all(name, expected):
@@ -134,8 +138,10 @@ def test_parse_block_all(name, expected):
 @pytest.mark.parametrize(
     "name, expected",
     [("sfw_stealth_old.txt", True), ("sfw_stealth_new.txt", False), ("sfw_status_kolide.txt", True),
-     ("sfw_status_sonoma.txt", True), ("sfw_status_blockall_old.txt", False), ("sfw_globalstate_enabled.txt", None)],
-    ids=["old enabled", "new off", "combined kolide", "combined sonoma", "combined old disabled", "absent"],
+     ("sfw_status_sonoma.txt", True), ("sfw_status_blockall_old.txt", False), ("sfw_globalstate_enabled.txt", None),
+     ("sfw_status_ventura_stealth_error.txt", None)],
+    ids=["old enabled", "new off", "combined kolide", "combined sonoma", "combined old disabled", "absent",
+         "getter error (pareto-mac#139)"],
 )
 def test_parse_stealth(name, expected):
     check(parse_stealth(fixture(name)), expected)
@@ -144,8 +150,8 @@ def test_parse_stealth(name, expected):
 @pytest.mark.parametrize(
     "name, expected",
     [("sfw_status_kolide.txt", True), ("sfw_status_sonoma.txt", False), ("sfw_status_blockall_old.txt", True),
-     ("sfw_globalstate_enabled.txt", None)],
-    ids=["kolide enabled", "sonoma disabled", "old enabled", "absent"],
+     ("sfw_globalstate_enabled.txt", None), ("sfw_status_ventura_stealth_error.txt", True)],
+    ids=["kolide enabled", "sonoma disabled", "old enabled", "absent", "no full stop (pareto-mac#139)"],
 )
 def test_parse_allow_signed_app(name, expected):
     check(parse_allow_signed_app(fixture(name)), expected)
@@ -732,6 +738,35 @@ def test_firewall_round_trip_on_a_fake_mac(mac_firewall, wanted):
     assert [call[1] for call in mac.calls] == ["--getglobalstate", "--listapps"], "only reads on the second run"
     backend.apply(now, before)  # the module's rollback
     assert backend.read() == before
+
+
+class StatusOnlyMac(FakeMac):
+    """A Mac whose combined getter call answers `status` verbatim (no block-all line in it)."""
+
+    def __init__(self, status):
+        super().__init__(apps={APP: True})
+        self.status = status
+
+    def _getter(self, flag):
+        return self.status if flag == "--getglobalstate" else ""
+
+
+@pytest.mark.parametrize(
+    "status, block_all, note_has",
+    [("Firewall is enabled. (State = 2)\nStealth mode enabled\n", None, "block all or stealth mode"),
+     ("Firewall is blocking all non-essential incoming connections. (State = 2)\n", True, "blocking all"),
+     ("Firewall is enabled. (State = 1)\n", None, None)],
+    ids=["bare State 2: block all or stealth (m-cli#160, kolide)", "Sequoia wording", "State 1"],
+)
+def test_read_infers_block_all_only_from_the_blocking_wording(status, block_all, note_has):
+    """Only the state line's 'blocking all non-essential' wording stands in for a missing block-all answer."""
+    backend = AppFirewallBackend(StatusOnlyMac(status))
+    state = backend.read()
+    assert state["block_all"] is block_all
+    assert state["enabled"] is True
+    if note_has:
+        assert any(note_has in note for note in backend.notes), backend.notes
+    assert not any("inferred" in note for note in backend.notes) or block_all is True
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.zoomrooms.remediation.plugins.filter.zoom_room_windows import FilterModule
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows import (
+    DEFAULT_APP_PATHS,
     parse_winhttp_settings,
     windows_facts,
 )
@@ -26,7 +27,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_wi
     windows_bypass,
 )
 from fixture_files import FIXTURES as ALL_FIXTURES
-from fixture_files import windows_variant
+from fixture_files import PROJECT, windows_variant
 
 FIXTURES = ALL_FIXTURES / "windows"
 SUBNET = "10.89.90.0/24"
@@ -254,6 +255,12 @@ NO_ALLOW = P + "default inbound action Block, no allow rule for TCP 9090 from 10
          ("blocked", NO_ALLOW)),
         ([rule(service="termservice")], {}, SUBNET,
          ("blocked", NO_ALLOW)),
+        ([rule(service="*")], {}, SUBNET,
+         ("blocked", NO_ALLOW)),
+        ([rule(display_name="local subnet v4", remote_address=["LocalSubnet4"])], {}, "10.20.30.0/24",
+         ("admitted", P + "allow rule 'local subnet v4'")),
+        ([rule(remote_address=["LocalSubnet6"])], {}, "10.20.30.0/24",
+         ("blocked", P + "default inbound action Block, no allow rule for TCP 9090 from 10.20.30.0/24")),
         ([rule(display_name="allow"), rule(display_name="deny", action="Block", local_port=["Any"])], {}, SUBNET,
          ("blocked", P + "block rule 'deny'")),
         ([rule(display_name="allow"), rule(display_name="deny part", action="Block",
@@ -277,7 +284,10 @@ NO_ALLOW = P + "default inbound action Block, no allow rule for TCP 9090 from 10
          "other ports and keywords", "udp only", "allow from a wider cidr", "allow from an ip range",
          "allow from half the subnet", "allow from one controller", "local subnet covers a directly attached subnet",
          "local subnet does not cover a routed subnet", "rule for another profile", "program rule for ZoomRooms.exe",
-         "program rule for another exe", "service rule", "block beats allow", "block on part of the subnet",
+         "program rule for another exe", "service rule",
+         "services-only rule ('*' is no wildcard for a service, INetFwRule.ServiceName)",
+         "LocalSubnet4 covers an attached IPv4 subnet", "LocalSubnet6 covers no IPv4 subnet",
+         "block beats allow", "block on part of the subnet",
          "block rule that may apply", "allow rule the evaluator cannot decide", "shields up", "profile off",
          "profile default allow", "gpo ignores local rules", "gpo rule still applies"],
 )
@@ -462,6 +472,34 @@ def test_review_saves_the_rule_and_reports_overriding_block_rules():
         f"block rule 'Block inbound from guest Wi-Fi' ({profile} profile) overrides the allow rule for 10.89.90.0/24:"
         " TCP 9090 stays blocked until it is removed or narrowed (not deleted by the toolkit)"
         for profile in ("Domain", "Private")]
+
+
+def test_the_app_paths_default_is_one_list_and_covers_the_x86_installers():
+    """The collector's candidates (role default) and the evaluator's fallback are the same list, with the folder
+    the winget manifests' x86 installers use."""
+    import yaml
+
+    defaults = yaml.safe_load((PROJECT / "roles/zoom_room_diagnose/defaults/main.yml").read_text())
+    assert tuple(defaults["zoom_room_windows_app_paths"]) == DEFAULT_APP_PATHS
+    assert "C:\\Program Files (x86)\\ZoomRooms\\bin\\ZoomRooms.exe" in DEFAULT_APP_PATHS
+
+
+def test_an_x86_install_is_compared_with_program_rules_when_nothing_listens():
+    raw = room([rule(display_name="x86 app", local_port=["Any"],
+                     program="%ProgramFiles(x86)%\\ZoomRooms\\bin\\ZoomRooms.exe")])
+    raw["result"]["listeners"] = []
+    raw["result"]["executables"] = [{"path": "C:\\Program Files (x86)\\ZoomRooms\\bin\\ZoomRooms.exe",
+                                     "file_version": "5.17.7.3724", "product_version": "5.17.7.3724"}]
+    assert verdict_of(raw) == ("admitted", P + "allow rule 'x86 app'")
+
+
+def test_review_keeps_a_services_only_condition_in_the_restore():
+    """ServiceName "*" means services only (INetFwRule.ServiceName): the restore must not widen it to any program."""
+    read = fixture("firewall_read_existing_and_block")
+    read["result"]["existing_rules"][0]["service_name"] = "*"
+    review = firewall_review(read, "Zoom Rooms controller (TCP 9090)", SUBNETS, 9090, ["domain", "private"])
+    assert review["backup"]["restore"]["service"] == "*"
+    assert review["backup"]["restore"]["program"] == "any"
 
 
 def test_review_without_a_rule_restores_by_removing_ours():
