@@ -34,6 +34,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ma
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_proxy import (
     NetworkSetupProxyBackend,
+    read_effective_proxy,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
     Network,
@@ -282,12 +283,13 @@ def macos_facts(
     hostname: str | None = None,
 ) -> Dict[str, Any]:
     """The whole facts schema for a Mac: sw_vers, ifconfig, lsof, two socketfilterfw calls, and
-    1 + 4 networksetup calls per enabled network service. Never raises; failures land in `errors`."""
+    1 + 4 networksetup calls per enabled network service, scutil --proxy. Never raises; failures land in `errors`."""
     errors: List[str] = []
     firewall = AppFirewallBackend(run, app_path)
     proxy = NetworkSetupProxyBackend(run, services)
     fw_state = _section(errors, "firewall", firewall.read, None)
     proxy_state = _section(errors, "proxy", proxy.read, None)
+    effective_proxy = _section(errors, "proxy (effective)", lambda: read_effective_proxy(run), None)
     return {
         "schema": 1,
         "platform": "macos",
@@ -300,7 +302,7 @@ def macos_facts(
         "firewall": (_unknown_firewall(controller_subnets) if fw_state is None
                      else firewall.firewall_facts(fw_state, controller_subnets, port)),
         "proxy": (_unknown_proxy(controller_subnets) if proxy_state is None
-                  else proxy.proxy_facts(proxy_state, controller_subnets)),
+                  else proxy.proxy_facts(proxy_state, controller_subnets, effective_proxy)),
         "addresses": _section(errors, "addresses", lambda: read_addresses(run), []),
         "errors": errors,
     }

@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Sequence, Tuple
 
 SOCKETFILTERFW = "/usr/libexec/ApplicationFirewall/socketfilterfw"
 NETWORKSETUP = "/usr/sbin/networksetup"
+SCUTIL = "/usr/sbin/scutil"
 LSOF = "/usr/sbin/lsof"
 IFCONFIG = "/sbin/ifconfig"
 SW_VERS = "/usr/bin/sw_vers"

@@ -1,18 +1,21 @@
 """macOS rooms, the proxy backend: networksetup's web, secure web and auto proxy and bypass domains, per
-network service.
+network service; and the proxy the system actually uses (`scutil --proxy`), which a VPN client or a
+configuration profile can set over them.
 
-Parsers of networksetup's output (sources in docs/macos.md), the shared proxy shape per service, and
-`NetworkSetupProxyBackend` with the read -> desired (pure) -> apply surface the Linux backends share.
+Parsers of networksetup's and scutil's output (sources in docs/macos.md), the shared proxy shape per service,
+and `NetworkSetupProxyBackend` with the read -> desired (pure) -> apply surface the Linux backends share.
 Stdlib only, Python 3.9 compatible.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_cli import (
     NETWORKSETUP,
+    SCUTIL,
     MacCommandError,
     NoteTaker,
     Parsed,
@@ -88,6 +91,67 @@ def parse_bypass_domains(text: str) -> Parsed:
     if any(line.startswith("**") or line.lower().startswith("error") for line in lines):
         return not_recognised("networksetup -getproxybypassdomains", text)
     return Parsed(lines)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# scutil --proxy: the proxy configuration configd publishes, the one the system's networking uses
+
+EFFECTIVE_SOURCE = "scutil --proxy"
+_SCUTIL_ENTRY = re.compile(r"^(?P<key>[^:]+?)\s*:\s*(?P<value>.*)$")
+_SCUTIL_OPEN = ("<dictionary> {", "<array> {")
+
+
+def parse_scutil_dictionary(text: str) -> Parsed:
+    """scutil's `<dictionary> { Key : value ... }` -> dict; `<array> {` blocks become lists (their `N : value`
+    lines in order), nested `<dictionary> {` blocks (`__SCOPED__`) dicts."""
+    root: Dict[str, Any] | None = None
+    open_blocks: List[Any] = []
+    for line in text_lines(text):
+        if line == "}":
+            if not open_blocks:
+                return not_recognised("scutil --proxy", text)
+            open_blocks.pop()
+            continue
+        if line == "<dictionary> {" and root is None:
+            root = {}
+            open_blocks.append(root)
+            continue
+        match = _SCUTIL_ENTRY.match(line)
+        if match is None or not open_blocks:
+            return not_recognised("scutil --proxy", text)
+        value: Any = match.group("value").strip()
+        if value in _SCUTIL_OPEN:
+            value = {} if value.startswith("<dictionary>") else []
+        block = open_blocks[-1]
+        if isinstance(block, list):
+            block.append(value)
+        else:
+            block[match.group("key").strip()] = value
+        if isinstance(value, (dict, list)):
+            open_blocks.append(value)
+    if root is None or open_blocks:
+        return not_recognised("scutil --proxy", text)
+    return Parsed(root)
+
+
+def scutil_proxy(settings: Dict[str, Any]) -> Dict[str, Any]:
+    """The global part of `scutil --proxy` in the shared proxy shape, read as networksetup's answers are:
+    web and secure web proxies when enabled with a server and port, the PAC URL when enabled."""
+    servers = {}
+    for kind, prefix in (("http", "HTTP"), ("https", "HTTPS")):
+        port = str(settings.get(f"{prefix}Port") or "")
+        if settings.get(f"{prefix}Enable") == "1" and settings.get(f"{prefix}Proxy") and port.isdigit():
+            servers[kind] = _join_host_port(settings[f"{prefix}Proxy"], int(port))
+    pac_url = settings.get("ProxyAutoConfigURLString") if settings.get("ProxyAutoConfigEnable") == "1" else None
+    bypass = settings.get("ExceptionsList")
+    return {"mode": "manual" if servers else ("pac" if pac_url else "none"), "servers": servers,
+            "pac_url": pac_url or None, "bypass": [str(entry) for entry in bypass] if isinstance(bypass, list) else []}
+
+
+def read_effective_proxy(run: Runner) -> Parsed:
+    """`scutil --proxy`: what the system uses, whatever set it (network services, a VPN client, a profile)."""
+    parsed = parse_scutil_dictionary(read_stdout(run, [SCUTIL, "--proxy"]))
+    return parsed if parsed.value is None else Parsed(scutil_proxy(parsed.value))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -241,8 +305,13 @@ class NetworkSetupProxyBackend(NoteTaker):
             lines.append(f"  bypass: {', '.join(shown['bypass']) or '(none)'}")
         return "\n".join(lines) + "\n"
 
-    def proxy_facts(self, state: Dict[str, Dict[str, Any]], controller_subnets: Sequence[Network]) -> Dict[str, Any]:
+    def proxy_facts(self, state: Dict[str, Dict[str, Any]], controller_subnets: Sequence[Network],
+                    effective: Dict[str, Any] | None = None) -> Dict[str, Any]:
+        """The facts section; `effective` (scutil --proxy), when read, is one more source, so that a proxy a VPN
+        client or a profile sets (or a bypass list configd refused) is judged as well."""
         sources = [{"source": f"networksetup:{service}", **redact_proxy(proxy)} for service, proxy in state.items()]
+        if effective is not None:
+            sources.append({"source": EFFECTIVE_SOURCE, **redact_proxy(effective)})
         return proxy_section(sources, controller_subnets)
 
 

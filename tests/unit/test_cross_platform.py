@@ -22,6 +22,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ma
     IFCONFIG,
     LSOF,
     NETWORKSETUP,
+    SCUTIL,
     SOCKETFILTERFW,
     SW_VERS,
 )
@@ -62,13 +63,15 @@ MAC_HEALTHY = {
     "services": "ns_services.txt", "-getwebproxy": "ns_webproxy_disabled.txt",
     "-getsecurewebproxy": "ns_webproxy_disabled.txt", "-getautoproxyurl": "ns_autoproxy_null.txt",
     "-getproxybypassdomains": "ns_bypass_default.txt", "plist": "info_plist.txt",
+    "scutil": "scutil_proxy_none_default.txt",
 }
 MAC = {
     "healthy": {},
     "firewall blocks": {"listapps": "sfw_listapps_zoom_blocked.txt"},
     "proxy without bypass": {"-getwebproxy": "ns_webproxy_enabled.txt",
-                             "-getsecurewebproxy": "ns_securewebproxy_enabled.txt"},
-    "PAC": {"-getautoproxyurl": "ns_autoproxy_on.txt"},
+                             "-getsecurewebproxy": "ns_securewebproxy_enabled.txt",
+                             "scutil": "scutil_proxy_http_default_exceptions.txt"},
+    "PAC": {"-getautoproxyurl": "ns_autoproxy_on.txt", "scutil": "scutil_proxy_pac_vpn.txt"},
     "app missing": {"plist": None, "lsof": "lsof_empty.txt"},  # the firewall keeps the removed app's entry
     "old version": {"plist": "info_plist_legacy.txt"},
     "listener down": {"lsof": "lsof_empty.txt"},
@@ -83,7 +86,8 @@ def recorded_mac(answers: dict[str, str | None]) -> Callable[[list[str]], tuple[
         elif argv[0] == NETWORKSETUP:
             name = answers["services"] if argv[1] == "-listallnetworkservices" else answers[argv[1]]
         else:
-            name = {SW_VERS: answers["sw_vers"], IFCONFIG: answers["ifconfig"], LSOF: answers["lsof"]}[argv[0]]
+            name = {SW_VERS: answers["sw_vers"], IFCONFIG: answers["ifconfig"], LSOF: answers["lsof"],
+                    SCUTIL: answers["scutil"]}[argv[0]]
         output = recorded(f"macos/{name}")
         return (1 if argv[0] == LSOF and not output.strip() else 0), output, ""
     return run

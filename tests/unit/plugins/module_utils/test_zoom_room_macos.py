@@ -20,6 +20,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ma
     IFCONFIG,
     LSOF,
     NETWORKSETUP,
+    SCUTIL,
     SOCKETFILTERFW,
     SW_VERS,
     MacCommandError,
@@ -36,11 +37,14 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ma
     parse_stealth,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_proxy import (
+    EFFECTIVE_SOURCE,
     NetworkSetupProxyBackend,
     parse_auto_proxy,
     parse_bypass_domains,
     parse_network_services,
+    parse_scutil_dictionary,
     parse_web_proxy,
+    scutil_proxy,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import (
@@ -603,16 +607,20 @@ def test_proxy_render_is_readable():
 
 
 class FakeMac:
-    def __init__(self, *, firewall=1, block_all=False, stealth=True, signed_app=False, apps=None, services=None):
+    def __init__(self, *, firewall=1, block_all=False, stealth=True, signed_app=False, apps=None, services=None,
+                 vpn_proxy=None, bypass_refused=False):
         self.firewall, self.block_all, self.stealth, self.signed_app = firewall, block_all, stealth, signed_app
         self.apps = dict(apps or {})  # path -> allowed
         self.services = copy.deepcopy(services or {})  # name -> {"enabled", "web", "secure", "auto", "bypass"}
+        # scutil --proxy: configd publishes the first enabled service's settings, unless a VPN client sets
+        # its own proxy (host:port, no exceptions) or configd refuses the bypass list (v2rayN#9809)
+        self.vpn_proxy, self.bypass_refused = vpn_proxy, bypass_refused
         self.calls = []
 
     def __call__(self, argv):
         self.calls.append(list(argv))
         handler = {SOCKETFILTERFW: self._socketfilterfw, NETWORKSETUP: self._networksetup, SW_VERS: self._fixture,
-                   IFCONFIG: self._fixture, LSOF: self._fixture}.get(argv[0])
+                   IFCONFIG: self._fixture, LSOF: self._fixture, SCUTIL: self._scutil}.get(argv[0])
         return handler(argv) if handler else (127, "", f"{argv[0]}: not simulated")
 
     def _fixture(self, argv):
@@ -653,6 +661,29 @@ class FakeMac:
             "--getallowsigned": ("Automatically allow built-in signed software ENABLED.\nAutomatically allow "
                                  f"downloaded signed software {on_off[self.signed_app].upper()}.\n"),
         }[flag]
+
+    def _scutil(self, argv):
+        """`scutil --proxy` in its layout (the CherryHQ/cherry-studio#5222 capture)."""
+        lines = []
+        if self.vpn_proxy:
+            host, port = self.vpn_proxy.rsplit(":", 1)
+            lines += ["  HTTPEnable : 1", f"  HTTPPort : {port}", f"  HTTPProxy : {host}",
+                      "  HTTPSEnable : 1", f"  HTTPSPort : {port}", f"  HTTPSProxy : {host}"]
+        else:
+            primary = next((svc for svc in self.services.values() if svc["enabled"]), None)
+            if primary:
+                if primary["bypass"] and not self.bypass_refused:
+                    lines += ["  ExceptionsList : <array> {",
+                              *(f"    {index} : {entry}" for index, entry in enumerate(primary["bypass"])), "  }"]
+                for prefix, kind in (("HTTP", "web"), ("HTTPS", "secure")):
+                    proxy = primary[kind]
+                    lines.append(f"  {prefix}Enable : {int(proxy['enabled'])}")
+                    if proxy["enabled"]:
+                        lines += [f"  {prefix}Port : {proxy['port']}", f"  {prefix}Proxy : {proxy['server']}"]
+                lines.append(f"  ProxyAutoConfigEnable : {int(primary['auto']['enabled'])}")
+                if primary["auto"]["url"]:
+                    lines.append(f"  ProxyAutoConfigURLString : {primary['auto']['url']}")
+        return 0, "<dictionary> {\n" + "".join(f"{line}\n" for line in lines) + "}\n", ""
 
     def _networksetup(self, argv):
         flag, args = argv[1], argv[2:]
@@ -802,6 +833,86 @@ def test_proxy_read_names_the_service_whose_output_it_cannot_parse():
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# scutil --proxy: the proxy the system uses
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("scutil_proxy_manual.txt",
+      {"mode": "manual", "servers": {"http": "127.0.0.1:6152", "https": "127.0.0.1:6152"}, "pac_url": None,
+       "bypass": ["192.168.0.0/24", "10.0.0.0/8", "172.16.0.0/12", "127.0.0.1", "localhost", "*.local"]}),
+     ("scutil_proxy_pac_vpn.txt",
+      {"mode": "pac", "servers": {}, "pac_url": "http://wpad.company.com/wpad.dat", "bypass": []})],
+    ids=["manual with exceptions (cherry-studio#5222)", "PAC only, VPN environment (httptoolkit#151)"],
+)
+def test_scutil_proxy_reads_what_the_system_uses(name, expected):
+    parsed = parse_scutil_dictionary(fixture(name))
+    assert parsed.note is None
+    assert scutil_proxy(parsed.value) == expected
+
+
+def test_scutil_dictionary_keeps_nested_blocks_apart():
+    """`__SCOPED__` holds one dictionary per interface (the keys kaivean/system_proxy#8 shows); only the
+    global keys describe the system's proxy, and a scoped one must not leak into them."""
+    text = ("<dictionary> {\n  ExceptionsList : <array> {\n    0 : *.local\n    1 : 169.254/16\n    2 : ::1\n  }\n"
+            "  FTPPassive : 1\n  ProxyAutoConfigEnable : 1\n"
+            "  ProxyAutoConfigURLString : http://example.com/wpad.dat\n  __SCOPED__ : <dictionary> {\n"
+            "    en0 : <dictionary> {\n      HTTPEnable : 1\n      HTTPPort : 8080\n      HTTPProxy : scoped\n"
+            "    }\n  }\n}\n")
+    settings = parse_scutil_dictionary(text).value
+    assert settings["ExceptionsList"] == ["*.local", "169.254/16", "::1"]
+    assert settings["__SCOPED__"] == {"en0": {"HTTPEnable": "1", "HTTPPort": "8080", "HTTPProxy": "scoped"}}
+    assert scutil_proxy(settings) == {"mode": "pac", "servers": {}, "pac_url": "http://example.com/wpad.dat",
+                                      "bypass": ["*.local", "169.254/16", "::1"]}
+
+
+@pytest.mark.parametrize(
+    "text", ["", "scutil: command not found\n", "<dictionary> {\n  HTTPEnable : 1\n", "<dictionary> {\n}\n}\n",
+             "HTTPEnable : 1\n"],
+    ids=["no output", "an error", "unclosed", "one brace too many", "no dictionary"],
+)
+def test_scutil_output_not_understood_says_so(text):
+    parsed = parse_scutil_dictionary(text)
+    assert parsed.value is None and "scutil --proxy" in parsed.note
+
+
+def fixed_mac(**mac_options):
+    """The office Mac after remediation: loopback and the controller subnets bypass every service's proxy."""
+    mac = office_mac(apps={APP: True}, **mac_options)
+    backend = NetworkSetupProxyBackend(mac)
+    before = backend.read()
+    backend.apply(before, backend.desired(before, params("keep")))
+    return mac
+
+
+def test_the_effective_proxy_agrees_with_the_services_once_they_are_fixed():
+    mac = fixed_mac()
+    facts = macos_facts(mac, plist_reader({INFO: plistlib.loads(fixture("info_plist.txt").encode())}), 9090,
+                        SUBNETS, hostname="room-mac-01")
+    assert facts["errors"] == []
+    assert facts["proxy"]["bypass_covers_local"] is True
+    assert set(facts["proxy"]["bypass_covers_subnets"].values()) == {True}
+
+
+@pytest.mark.parametrize(
+    "mac_options",
+    [{"vpn_proxy": "10.200.0.1:8080"}, {"bypass_refused": True}],
+    ids=["a VPN client's proxy over the services (ghostsproxy VPN coexistence, httptoolkit#151)",
+         "configd refused the bypass list networksetup holds (v2rayN#9809)"],
+)
+def test_a_proxy_the_services_do_not_show_is_still_judged(mac_options):
+    """networksetup shows the services fixed; the system uses another proxy, or no bypass: not covered."""
+    mac = fixed_mac(**mac_options)
+    facts = macos_facts(mac, plist_reader({INFO: plistlib.loads(fixture("info_plist.txt").encode())}), 9090,
+                        SUBNETS, hostname="room-mac-01")
+    services = [source for source in facts["proxy"]["sources"] if source["source"] != EFFECTIVE_SOURCE]
+    assert all(coverage(source, SUBNETS, "macos")["bypass_covers_local"] for source in services)
+    assert facts["proxy"]["sources"][-1]["source"] == EFFECTIVE_SOURCE
+    assert facts["proxy"]["mode"] == "manual"
+    assert facts["proxy"]["bypass_covers_local"] is False
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # facts
 
 FACT_KEYS = {"schema", "platform", "os", "hostname", "controller_port", "app", "listener", "firewall", "proxy",
@@ -821,11 +932,11 @@ def test_macos_facts_on_a_fake_mac():
     assert [item["verdict"] for item in facts["firewall"]["verdicts"]] == ["admitted", "admitted"]
     assert facts["proxy"]["mode"] == "manual"
     assert [source["source"] for source in facts["proxy"]["sources"]] == [
-        "networksetup:Wi-Fi", "networksetup:USB 10/100/1000 LAN"]
+        "networksetup:Wi-Fi", "networksetup:USB 10/100/1000 LAN", EFFECTIVE_SOURCE]
     assert facts["proxy"]["bypass_covers_subnets"] == {"10.89.90.0/24": False, "10.89.91.0/24": False}
     assert {"interface": "en0", "address": "192.168.6.15", "prefix": 24} in facts["addresses"]
-    # sw_vers, ifconfig, lsof, 2 x socketfilterfw, networksetup list + 4 per enabled service
-    assert len(mac.calls) == 5 + 1 + 4 * 2
+    # sw_vers, ifconfig, lsof, 2 x socketfilterfw, networksetup list + 4 per enabled service, scutil --proxy
+    assert len(mac.calls) == 5 + 1 + 4 * 2 + 1
 
 
 @pytest.mark.parametrize(
@@ -865,7 +976,7 @@ def test_macos_facts_collect_errors_and_never_raise():
                         hostname="room-mac-02")
     assert set(facts) == FACT_KEYS
     assert [error.split(":", 1)[0] for error in facts["errors"]] == [
-        "firewall", "proxy", "os", "app", "listener"]
+        "firewall", "proxy", "proxy (effective)", "os", "app", "listener"]
     assert [item["verdict"] for item in facts["firewall"]["verdicts"]] == ["unknown", "unknown"]
     assert facts["app"] == {"installed": True, "name": "us.zoom.ZoomPresence", **ABSENT}
     assert facts["listener"]["listening"] is None
