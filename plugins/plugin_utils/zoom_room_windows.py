@@ -493,12 +493,31 @@ def parse_proxy_server(value: Any) -> dict[str, str]:
     return servers
 
 
+def connection_settings(entry: dict[str, Any]) -> dict[str, Any]:
+    """The decoded DefaultConnectionSettings of a WinINet entry; {} when the collector sent none or it is not
+    in the known layout (the registry values alone are read then)."""
+    encoded = text(entry.get("connection_settings_base64"))
+    if not encoded:
+        return {}
+    try:
+        return parse_connection_settings(base64.b64decode(encoded, validate=True))
+    except (ValueError, binascii.Error):
+        return {}
+
+
 def wininet_source(entry: dict[str, Any]) -> dict[str, Any]:
-    """One WinINet setting (a user's or the machine's) in the facts `sources` shape."""
+    """One WinINet setting (a user's or the machine's) in the facts `sources` shape.
+
+    The flags come from DefaultConnectionSettings; the server, bypass list and PAC URL from the registry values,
+    else from that value's own strings: a per-machine setting written as DefaultConnectionSettings alone (the
+    way spad.uk "How does ProxySettingsPerUser work" configures every account) has no ProxyServer value.
+    """
+    blob = connection_settings(entry)
     flags = entry.get("connection_flags")
     flags = int(flags) if isinstance(flags, int) or text(flags).isdigit() else None
-    auto_config_url = text(entry.get("auto_config_url")) or None
-    server = text(entry.get("proxy_server"))
+    auto_config_url = text(entry.get("auto_config_url")) or text(blob.get("pac_url")) or None
+    server = text(entry.get("proxy_server")) or text(blob.get("proxy"))
+    override = text(entry.get("proxy_override")) or text(blob.get("bypass"))
     proxy_enabled = bool(flags & PROXY_TYPE_PROXY) if flags is not None else text(entry.get("proxy_enable")) == "1"
     pac_enabled = bool(auto_config_url) and (flags is None or bool(flags & PROXY_TYPE_AUTO_PROXY_URL))
     servers = parse_proxy_server(server) if server and proxy_enabled else {}
@@ -507,7 +526,7 @@ def wininet_source(entry: dict[str, Any]) -> dict[str, Any]:
     owner = "machine" if scope == "machine" else text(entry.get("account")) or text(entry.get("sid"))
     label = f"{WININET_SOURCE} ({owner})"
     return {"source": label, "mode": mode, "servers": servers, "pac_url": auto_config_url if pac_enabled else None,
-            "bypass": split_bypass(entry.get("proxy_override")) if servers else [],
+            "bypass": split_bypass(override) if servers else [],
             "auto_detect": bool(flags & PROXY_TYPE_AUTO_DETECT) if flags is not None else None}
 
 
@@ -520,30 +539,46 @@ WINHTTP_SETTINGS_VERSIONS = (0x18, 0x28, 0x3C, 0x46)
 WINHTTP_FLAG_MANUAL = 0x02
 
 
+def _blob_dword(blob: bytes, offset: int, name: str) -> int:
+    if offset + 4 > len(blob):
+        raise ValueError(f"{name}: {len(blob)} bytes end inside the field at byte {offset}")
+    return int.from_bytes(blob[offset:offset + 4], "little")
+
+
+def _blob_string(blob: bytes, offset: int, name: str) -> tuple[str, int]:
+    """One DWORD-length-prefixed ASCII string at `offset` -> (text, offset after it)."""
+    length = _blob_dword(blob, offset, name)
+    if offset + 4 + length > len(blob):
+        raise ValueError(f"{name}: a string of {length} bytes at byte {offset} runs past the value")
+    return blob[offset + 4:offset + 4 + length].decode("ascii", errors="replace"), offset + 4 + length
+
+
 def parse_winhttp_settings(blob: bytes) -> dict[str, Any]:
     """The WinHttpSettings registry value -> {proxy, bypass}; ValueError naming what is off for any other layout."""
-    def dword(offset: int) -> int:
-        if offset + 4 > len(blob):
-            raise ValueError(f"WinHttpSettings: {len(blob)} bytes end inside the field at byte {offset}")
-        return int.from_bytes(blob[offset:offset + 4], "little")
-
-    version = dword(0)
+    name = "WinHttpSettings"
+    version = _blob_dword(blob, 0, name)
     if version not in WINHTTP_SETTINGS_VERSIONS:
-        raise ValueError(f"WinHttpSettings: unknown layout version 0x{version:x} (known: "
+        raise ValueError(f"{name}: unknown layout version 0x{version:x} (known: "
                          f"{', '.join(f'0x{v:x}' for v in WINHTTP_SETTINGS_VERSIONS)})")
-    flags, offset, strings = dword(8), 12, []
-    for index in range(3):
-        if index == 2 and version == 0x18 and offset == len(blob):
-            strings.append("")  # netsh's 20-byte reset value stops after the bypass list
-            break
-        length = dword(offset)
-        if offset + 4 + length > len(blob):
-            raise ValueError(f"WinHttpSettings: a string of {length} bytes at byte {offset} runs past the value")
-        strings.append(blob[offset + 4:offset + 4 + length].decode("ascii", errors="replace"))
-        offset += 4 + length
-    proxy, bypass, _unused = strings
+    flags = _blob_dword(blob, 8, name)
+    proxy, offset = _blob_string(blob, 12, name)
+    bypass, offset = _blob_string(blob, offset, name)
+    if not (version == 0x18 and offset == len(blob)):  # netsh's 20-byte reset value stops after the bypass list
+        _blob_string(blob, offset, name)  # the auto-config URL, which WinHTTP's default proxy does not use
     manual = bool(flags & WINHTTP_FLAG_MANUAL) and bool(proxy)
     return {"proxy": proxy if manual else None, "bypass": bypass if manual else None}
+
+
+def parse_connection_settings(blob: bytes) -> dict[str, Any]:
+    """WinINet's DefaultConnectionSettings (Internet Settings\\Connections, REG_BINARY) -> {flags, proxy, bypass,
+    pac_url}: the same layout as WinHttpSettings (DWORD version, counter, PROXY_TYPE_* flags, then proxy, bypass
+    and auto-config URL strings) with more after them. ValueError when the strings do not fit the value."""
+    name = "DefaultConnectionSettings"
+    flags = _blob_dword(blob, 8, name)
+    proxy, offset = _blob_string(blob, 12, name)
+    bypass, offset = _blob_string(blob, offset, name)
+    pac_url, _unused = _blob_string(blob, offset, name)
+    return {"flags": flags, "proxy": proxy, "bypass": bypass, "pac_url": pac_url}
 
 
 def winhttp_source(entry: dict[str, Any], errors: list[str]) -> dict[str, Any] | None:

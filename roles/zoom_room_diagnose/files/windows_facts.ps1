@@ -275,12 +275,13 @@ try {
     $facts.wininet = @(foreach ($target in $targets) {
         $values = $null
         $flags = $null
+        $blob = $null
         $loaded = [bool]($target.path -and (Test-Path -LiteralPath $target.path))
         if ($loaded) {
             $values = Get-ItemProperty -LiteralPath $target.path
             $connections = Get-ItemProperty -LiteralPath "$($target.path)\Connections" -ErrorAction SilentlyContinue
-            # DefaultConnectionSettings byte 8 holds the PROXY_TYPE_* flags (proxy 2, PAC 4, auto-detect 8).
-            $blob = $null
+            # DefaultConnectionSettings byte 8 holds the PROXY_TYPE_* flags (proxy 2, PAC 4, auto-detect 8); the
+            # whole value goes along too: its proxy, bypass and PAC strings stand in for missing registry values.
             if ($connections) { $blob = $connections.DefaultConnectionSettings }
             if ($blob -is [byte[]] -and $blob.Length -gt 8) { $flags = [int]$blob[8] }
         }
@@ -294,6 +295,7 @@ try {
             proxy_override = $(if ($values) { [string]$values.ProxyOverride } else { $null })
             auto_config_url = $(if ($values) { [string]$values.AutoConfigURL } else { $null })
             connection_flags = $flags
+            connection_settings_base64 = $(if ($blob -is [byte[]]) { [Convert]::ToBase64String($blob) } else { $null })
         }
     })
 } catch { $errors.Add("wininet: $($_.Exception.Message)") }

@@ -581,6 +581,45 @@ def test_unreadable_winhttp_value_is_an_error_line_not_a_guess():
     assert any("winhttp: WinHttpSettings: unknown layout version 0x99" in e for e in facts["errors"])
 
 
+# ------------------------------------------------------------- WinINet: DefaultConnectionSettings' own strings
+
+
+def wininet_with_blob(flags: int, proxy: bytes = b"", bypass: bytes = b"", auto: bytes = b"",
+                      **values: Any) -> dict[str, Any]:
+    """no_proxy's WinINet entry with a DefaultConnectionSettings value (version 0x46 and 32 trailing bytes, the
+    layout the Stack Overflow answers on its format describe) and the given registry values."""
+    raw = fixture("no_proxy")
+    entry = raw["result"]["wininet"][0]
+    blob = winhttp_blob(0x46, flags, proxy, bypass, auto) + bytes(32)
+    entry.update({"connection_flags": flags, "connection_settings_base64": base64.b64encode(blob).decode(),
+                  "proxy_enable": 0, "proxy_server": "", "proxy_override": "", "auto_config_url": "", **values})
+    return raw
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (wininet_with_blob(3, b"proxy.corp:8080", b"<local>"),
+     {"mode": "manual", "servers": {"http": "proxy.corp:8080", "https": "proxy.corp:8080"}, "bypass": ["<local>"]}),
+    (wininet_with_blob(5, auto=b"http://wpad.corp/proxy.pac"),
+     {"mode": "pac", "servers": {}, "bypass": []}),
+    (wininet_with_blob(3, b"blob:1", b"<local>", proxy_server="value:2", proxy_override="*.corp"),
+     {"mode": "manual", "servers": {"http": "value:2", "https": "value:2"}, "bypass": ["*.corp"]}),
+    (wininet_with_blob(1, b"proxy.corp:8080", b"<local>"),
+     {"mode": "none", "servers": {}, "bypass": []}),
+], ids=["only the value holds the proxy (per-machine, spad.uk)", "only the value holds the PAC URL",
+        "registry values win where both are set", "strings kept but the proxy flag off"])
+def test_wininet_reads_default_connection_settings_strings(raw, expected):
+    source = windows_facts(raw, SUBNETS, 9090)["proxy"]["sources"][0]
+    assert {key: source[key] for key in expected} == expected
+
+
+def test_a_connection_settings_value_out_of_layout_leaves_the_registry_values():
+    raw = wininet_with_blob(3, b"proxy.corp:8080", b"<local>", proxy_server="value:2")
+    entry = raw["result"]["wininet"][0]
+    entry["connection_settings_base64"] = base64.b64encode(bytes([0x46, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 99])).decode()
+    source = windows_facts(raw, SUBNETS, 9090)["proxy"]["sources"][0]
+    assert source["servers"] == {"http": "value:2", "https": "value:2"}
+
+
 # ----------------------------------------------------------- the recorded-output matrix (windows/variants.json)
 
 MASK_RULE = "Windows Defender Firewall (Private): allow rule 'Zoom Rooms controller (TCP 9090)'"
