@@ -27,7 +27,9 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_wi
     READ_ARGS,
     proxy_plan,
     proxy_target,
+    redact_proxy_text,
     restore_plan,
+    shown_args,
 )
 
 POSIX_MODULE = "zoomrooms.remediation.zoom_room_proxy"
@@ -62,15 +64,16 @@ class ActionModule(RoomAction):
             applied = {} if self._task.check_mode else self._apply(restore["module_args"], restore["target"], modules)
             failed = [f"{module}: {outcome.get('msg')}" for module, outcome in applied.items() if outcome.get("failed")]
             return {"changed": any(outcome.get("changed") for outcome in applied.values()) or self._task.check_mode,
-                    "module_args": restore["module_args"], "backup": args["restore"], "failed": bool(failed),
-                    "msg": "; ".join(failed)}
+                    "module_args": shown_args(restore["module_args"]), "backup": args["restore"],
+                    "failed": bool(failed), "msg": redact_proxy_text("; ".join(failed))}
         read = modules.run(COLLECTOR_MODULE, collector_args(collector_script(), 9090,
                                                             proxy_user=args["windows_proxy_user"]), check_mode=False)
         target = proxy_target(read, args["windows_proxy_user"])
         current = self._current(target, modules)
         plan = proxy_plan(current[INET_MODULE], current[HTTP_MODULE], target, args["policy"],
                           args["controller_subnets"], args["server"], args["bypass"], args["pac_url"])
-        outcome = {key: plan[key] for key in ("changed", "module_args", "backup", "target", "diff")}
+        outcome = {**{key: plan[key] for key in ("changed", "backup", "target", "diff")},
+                   "module_args": shown_args(plan["module_args"])}
         if not plan["changed"] or self._task.check_mode:
             return outcome
         applied = self._apply(plan["module_args"], target, modules)
@@ -82,6 +85,6 @@ class ActionModule(RoomAction):
             undo = self._apply(restore_plan(plan["backup"])["module_args"], target, modules)
             restored = not any(r.get("failed") for r in undo.values())
             return {**outcome, "failed": True, "rolled_back": restored,
-                    "msg": f"the host did not take the change ({'; '.join(problems)}); the previous settings were "
-                           + ("restored" if restored else "NOT restored")}
+                    "msg": redact_proxy_text(f"the host did not take the change ({'; '.join(problems)}); the previous "
+                                             "settings were " + ("restored" if restored else "NOT restored"))}
         return outcome

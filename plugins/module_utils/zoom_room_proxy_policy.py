@@ -49,13 +49,25 @@ def required_bypass(style: str, controller_subnets: Sequence[Network]) -> list[s
     return [*LOCAL_BYPASS[style], *entries]
 
 
-def validate_policy(policy: str, server: str | None, pac_url: str | None) -> None:
+# Where a platform keeps proxy credentials when its proxy setting cannot hold them (a server given with a
+# user and password is refused there, before anything changes, rather than written as it is).
+CREDENTIALS_ELSEWHERE = {
+    "windows": "WinINet and WinHTTP store the proxy string as it is, in the registry; their proxy credentials "
+               "belong in Windows Credential Manager (ansible.windows.win_credential)",
+    "macos": "networksetup keeps proxy credentials in the keychain",
+}
+
+
+def validate_policy(policy: str, server: str | None, pac_url: str | None, platform: str | None = None) -> None:
+    """`platform` (windows, macos) refuses a server with credentials where its setting cannot hold them."""
     if policy not in POLICIES:
         raise InvalidValue(f"policy: '{policy}' is not one of {', '.join(POLICIES)}")
     if policy == "manual":
         if not server:
             raise InvalidValue("server: required when policy is 'manual'")
-        parse_proxy_url(server, "server")
+        if parse_proxy_url(server, "server").userinfo is not None and platform in CREDENTIALS_ELSEWHERE:
+            raise InvalidValue(f"server: '{redact_url(server)}' carries a user and password; "
+                               f"{CREDENTIALS_ELSEWHERE[platform]}: give host:port only")
     if policy == "pac":
         if not pac_url:
             raise InvalidValue("pac_url: required when policy is 'pac'")

@@ -92,7 +92,8 @@ def _check_proxy(host_vars: dict[str, Any]) -> None:
     policy = host_vars.get("zoom_room_proxy_policy", "keep")
     if policy not in POLICIES:
         raise InvalidValue(f"zoom_room_proxy_policy: '{policy}' is not one of {', '.join(POLICIES)}")
-    validate_policy(policy, host_vars.get("zoom_room_proxy_server"), host_vars.get("zoom_room_proxy_pac_url"))
+    validate_policy(policy, host_vars.get("zoom_room_proxy_server"), host_vars.get("zoom_room_proxy_pac_url"),
+                    host_vars.get("zoom_room_platform"))
 
 
 def role_option_errors(host_vars: Mapping[str, Any], options: Mapping[str, Mapping[str, Any]]) -> list[str]:

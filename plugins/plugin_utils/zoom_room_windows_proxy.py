@@ -136,7 +136,7 @@ def proxy_settings(backup: Any, policy: Any, controller_subnets: Any, server: An
     """
     try:
         subnets = parse_cidrs(controller_subnets, "zoom_room_controller_subnets")
-        validate_policy(text(policy), text(server) or None, text(pac_url) or None)
+        validate_policy(text(policy), text(server) or None, text(pac_url) or None, "windows")
     except InvalidValue as error:
         raise AnsibleFilterError(str(error).replace("policy:", "zoom_room_proxy_policy:", 1)
                                  .replace("server:", "zoom_room_proxy_server:", 1)
@@ -216,6 +216,23 @@ def proxy_plan(inet_before: Any, http_before: Any, target: dict[str, Any], polic
                    if settings[stack]["needs_change"]}
     return {"changed": bool(module_args), "module_args": module_args, "backup": {"windows_proxy": backup},
             "target": target, "diff": settings["diff"]}
+
+
+# `user:password@` in a proxy string without a scheme (`proxy:8080`, `http=host:port;...`), as WinINet keeps it.
+_PROXY_USERINFO = re.compile(r"(^|[\s'\"=;])[^\s'\"=;@/]+:[^\s'\"@]*@")
+
+
+def redact_proxy_text(value: str) -> str:
+    """Hide credentials in a proxy string or in a module's message quoting one (win_inet_proxy and win_http_proxy
+    put the proxy string into their failure messages)."""
+    return _PROXY_USERINFO.sub(lambda match: f"{match.group(1)}***@", value)
+
+
+def shown_args(module_args: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """module_args as a task result shows them: the modules get each proxy string as it is, the result and the
+    log never do (a `keep` plan passes back the current string, whatever someone wrote into it)."""
+    return {module: {**options, "proxy": redact_proxy_text(text(options["proxy"]))} if options.get("proxy")
+            else dict(options) for module, options in module_args.items()}
 
 
 def restore_plan(restore: Any) -> dict[str, Any]:

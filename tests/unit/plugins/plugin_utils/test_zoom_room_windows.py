@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.zoomrooms.remediation.plugins.filter.zoom_room_windows import FilterModule
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_inputs import input_errors
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows import (
     DEFAULT_APP_PATHS,
     parse_winhttp_settings,
@@ -24,6 +25,8 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_wi
     proxy_restore,
     proxy_settings,
     proxy_target,
+    redact_proxy_text,
+    shown_args,
     windows_bypass,
 )
 from fixture_files import FIXTURES as ALL_FIXTURES
@@ -408,12 +411,25 @@ def test_keep_ignores_an_inert_bypass_without_proxy():
 
 def test_proxy_diff_is_readable_and_redacted():
     backup = backup_from("inet_proxy_before_none", "http_proxy_before_none")
-    planned = proxy_settings(backup, "manual", SUBNETS, "http://svc:pw@proxy.new.example:8080")
+    planned = proxy_settings(backup, "manual", SUBNETS, "http://proxy.new.example:8080")
     assert planned["diff"]["before"] == ("WinINet: proxy=(none) bypass=(none) pac=(none) auto_detect=True\n"
                                          "WinHTTP: proxy=(none) bypass=(none)\n")
-    assert "pw@" not in planned["diff"]["after"]
-    assert "WinHTTP: proxy=***@proxy.new.example:8080 bypass=localhost;127.0.0.1;10.89.90.*;<local>" \
+    assert "WinHTTP: proxy=proxy.new.example:8080 bypass=localhost;127.0.0.1;10.89.90.*;<local>" \
         in planned["diff"]["after"]
+    # credentials someone else wrote into the registry are redacted in the diff, and taken away by `direct`
+    backup["wininet"]["proxy"] = "svc:pw@proxy.old.example:8080"
+    planned = proxy_settings(backup, "direct", SUBNETS)
+    assert "pw@" not in planned["diff"]["before"] and "***@proxy.old.example:8080" in planned["diff"]["before"]
+    assert planned["wininet"]["proxy"] == ""
+
+
+def test_a_proxy_server_with_credentials_is_refused_before_anything_changes():
+    """win_inet_proxy and win_http_proxy store the string as it is (registry, module error messages): a user and
+    password there would be a malformed proxy entry and a password in clear text. Refused, never shown."""
+    backup = backup_from("inet_proxy_before_none", "http_proxy_before_none")
+    with pytest.raises(AnsibleFilterError, match=r"zoom_room_proxy_server: .*Windows Credential Manager") as raised:
+        proxy_settings(backup, "manual", SUBNETS, "http://svc:pw@proxy.new.example:8080")
+    assert "pw" not in str(raised.value).replace("password", "")
 
 
 @pytest.mark.parametrize("policy, server, pac_url, message", [
@@ -425,6 +441,42 @@ def test_proxy_settings_reject_bad_policy(policy, server, pac_url, message):
     backup = backup_from("inet_proxy_before_none", "http_proxy_before_none")
     with pytest.raises(AnsibleFilterError, match=message):
         proxy_settings(backup, policy, SUBNETS, server, None, pac_url)
+
+
+@pytest.mark.parametrize("platform, refused", [("windows", "Windows Credential Manager"), ("macos", "keychain"),
+                                               ("linux", None)])
+def test_the_inventory_check_refuses_proxy_credentials_where_the_setting_cannot_hold_them(platform, refused):
+    """Before any room is touched (zoom_room_common's input check), naming the host and the variable."""
+    room = {"zoom_room_platform": platform, "zoom_room_controller_subnets": [SUBNET],
+            "zoom_room_proxy_policy": "manual", "zoom_room_proxy_server": "http://svc:pw@proxy.example:8080"}
+    errors = input_errors({"room-1": room}, True)
+    if refused is None:
+        assert errors == []  # /etc/environment holds a proxy URL with credentials (kept on the host, 0600)
+    else:
+        assert len(errors) == 1 and errors[0].startswith("room-1: zoom_room_proxy_server: ") and refused in errors[0]
+        assert ":pw@" not in errors[0]
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("svc:pw@proxy.corp:8080", "***@proxy.corp:8080"),
+    ("http=svc:pw@a.corp:80;https=svc:p%40ss@b.corp:443", "http=***@a.corp:80;https=***@b.corp:443"),
+    ("Unknown error when trying to set proxy 'svc:pw@proxy.corp:8080': 87", "Unknown error when trying to set "
+     "proxy '***@proxy.corp:8080': 87"),
+    ("proxy.corp:8080", "proxy.corp:8080"),
+    ("user@example.com is not a proxy", "user@example.com is not a proxy"),
+], ids=["host:port", "per protocol", "a module's failure message (win_inet_proxy.ps1)", "no credentials",
+        "an address without a password"])
+def test_proxy_credentials_are_redacted_in_what_a_task_shows(value, shown):
+    assert redact_proxy_text(value) == shown
+
+
+def test_shown_args_redact_the_proxy_and_leave_the_rest():
+    args = {"ansible.windows.win_inet_proxy": {"proxy": "svc:pw@proxy.corp:8080", "bypass": ["<local>"]},
+            "ansible.windows.win_http_proxy": {"proxy": "", "bypass": []}}
+    assert shown_args(args) == {
+        "ansible.windows.win_inet_proxy": {"proxy": "***@proxy.corp:8080", "bypass": ["<local>"]},
+        "ansible.windows.win_http_proxy": {"proxy": "", "bypass": []}}
+    assert args["ansible.windows.win_inet_proxy"]["proxy"] == "svc:pw@proxy.corp:8080"  # what the module gets
 
 
 def test_restore_gives_back_the_saved_values():
