@@ -52,6 +52,7 @@ class ActionModule(RoomAction):
             change = restore_args(args["restore"])
             outcome = {"changed": True, "module_args": {RULE_MODULE: change}, "backup": args["restore"],
                        "notes": [], "diff": {"before": "", "after": f"restore {change}\n"}}
+            prepare = None
         else:
             plan = firewall_plan(before, args["rule_name"], args["description"], args["sources"], args["port"],
                                  args["profiles"], args["state"])
@@ -60,9 +61,11 @@ class ActionModule(RoomAction):
             outcome = {"changed": plan["changed"], "module_args": {RULE_MODULE: plan["module_args"]},
                        "backup": plan["backup"], "notes": plan["notes"], "diff": plan["diff"],
                        "applied": {"windows_firewall": plan["module_args"]}}
+            prepare = plan["prepare_args"]  # a same-named rule that is not TCP yet: made TCP before its port is set
         if not outcome["changed"] or self._task.check_mode:
             return outcome
-        applied = modules.run(RULE_MODULE, outcome["module_args"][RULE_MODULE])
+        prepared = modules.run(RULE_MODULE, prepare) if prepare else {}
+        applied = prepared if prepared.get("failed") else modules.run(RULE_MODULE, outcome["module_args"][RULE_MODULE])
         if args["restore"] is not None:
             return {**outcome, "changed": bool(applied.get("changed")), "failed": bool(applied.get("failed")),
                     "msg": applied.get("msg", "")}

@@ -86,6 +86,9 @@ def restore_options(rule: dict[str, Any]) -> dict[str, Any]:
     if protocol in (6, 17):
         options["localport"] = "any" if is_any(rule.get("local_ports")) else text(rule.get("local_ports"))
         options["remoteport"] = "any" if is_any(rule.get("remote_ports")) else text(rule.get("remote_ports"))
+    else:  # ports first: win_firewall_rule sets LocalPorts/RemotePorts before Protocol, and COM refuses
+        # ports on a rule whose protocol is not TCP/UDP (INetFwRule: set Protocol before LocalPorts)
+        options["localport"] = options["remoteport"] = "any"
     if text(rule.get("grouping")):
         options["group"] = text(rule.get("grouping"))
     return options
@@ -160,6 +163,12 @@ def firewall_mismatches(read: Any, rule_name_: Any, controller_subnets: Any, por
             "local ports": (text(rule.get("local_ports")), str(parse_port(port, "zoom_room_controller_port"))),
             "remote addresses": (com_addresses(rule.get("remote_addresses")), subnets),
             "profiles": (int(rule.get("profiles") or 0), expected_mask),
+            # conditions our rule does not have: a same-named rule limited by one admits less than asked
+            "program": (text(rule.get("application_name")) or "any", "any"),
+            "service": (text(rule.get("service_name")) or "any", "any"),
+            "local addresses": ("any" if is_any(rule.get("local_addresses")) else text(rule.get("local_addresses")),
+                                "any"),
+            "remote ports": ("any" if is_any(rule.get("remote_ports")) else text(rule.get("remote_ports")), "any"),
         }
         for what, (found, wanted) in checks.items():
             if found != wanted:
@@ -182,9 +191,26 @@ def rule_args(name: str, description: str, controller_subnets: Any, port: Any, p
         port_number = parse_port(port, "zoom_room_controller_port")
     except InvalidValue as error:
         raise AnsibleFilterError(str(error)) from None
+    # `any` resets a condition a same-named rule may carry (win_firewall_rule only changes what is passed).
+    # `service` is not passed: the module sets ServiceName with a plain COM assignment, which its own comments say
+    # mishandles null; a rule limited to a service is reported as a mismatch instead (firewall_mismatches).
     return {"name": name, "description": description, "direction": "in", "action": "allow", "protocol": "tcp",
             "localport": str(port_number), "remoteip": ",".join(str(subnet) for subnet in subnets),
+            "program": "any", "localip": "any", "remoteport": "any",
             "profiles": mask_profiles(profile_mask(as_list(profiles))), "enabled": True, "state": "present"}
+
+
+def prepare_args(read: Any, name: str) -> dict[str, Any] | None:
+    """A first win_firewall_rule call that makes a same-named rule TCP before its port is set, or None.
+
+    The module sets LocalPorts before Protocol, and COM refuses a port on a rule whose protocol is Any or ICMP
+    (INetFwRule.LocalPorts: "The Protocol property must be set before the LocalPorts property").
+    """
+    result, _unused = script_result(read)
+    existing = [r for r in as_list(result.get("existing_rules")) if isinstance(r, dict)]
+    if any(int(rule.get("protocol") or 256) not in (6, 17) for rule in existing):
+        return {"name": name, "protocol": "tcp", "state": "present"}
+    return None
 
 
 def restore_args(backup: Any) -> dict[str, Any]:
@@ -237,5 +263,6 @@ def firewall_plan(read: Any, name: str, description: str, controller_subnets: An
     differences = firewall_mismatches(read, name, controller_subnets, port, profiles, state)
     args = rule_args(name, description, controller_subnets, port, profiles, state)
     return {"changed": bool(differences), "differences": differences, "module_args": args,
+            "prepare_args": prepare_args(read, name) if state != "absent" and differences else None,
             "backup": {"windows_firewall": {"name": name, **review["backup"]}}, "notes": review["notes"],
             "diff": {"before": render_rules(review["backup"]["rules"], name), "after": render_args(args)}}

@@ -40,7 +40,8 @@ ROOM_ACCOUNT = "ZR-LON-04\\ZoomRooms"
 
 # What the plan passes to win_firewall_rule for a room without our rule (the documented task defaults).
 RULE_ARGS = {"name": RULE, "description": DESCRIPTION, "direction": "in", "action": "allow", "protocol": "tcp",
-             "localport": "9090", "remoteip": "10.89.90.0/24,10.89.91.0/24", "profiles": ["domain", "private"],
+             "localport": "9090", "remoteip": "10.89.90.0/24,10.89.91.0/24", "program": "any", "localip": "any",
+             "remoteport": "any", "profiles": ["domain", "private"],
              "enabled": True, "state": "present"}
 # What the plan passes to the proxy modules for a room with a manual proxy on both stacks (policy keep).
 INET_ARGS = {"proxy": "proxy.corp.example:3128",
@@ -185,6 +186,53 @@ def test_firewall_already_right_makes_no_call():
     room = RecordedRoom({COLLECTOR_MODULE: [windows_fixture("firewall_read_after")]})
     result = action(firewall_action)._windows(firewall_args(), room)
     assert result["changed"] is False and applied(room) == []
+
+
+def read_with_our_rule(**changes):
+    """firewall_read_after (our rule as the plan makes it) with some of the rule's properties changed."""
+    read = copy.deepcopy(windows_fixture("firewall_read_after"))
+    read["result"]["existing_rules"][0].update(changes)
+    return read
+
+
+@pytest.mark.parametrize("changes, difference", [
+    ({"application_name": "C:\\Tools\\other.exe"}, "program: found C:\\Tools\\other.exe, wanted any"),
+    ({"service_name": "TermService"}, "service: found TermService, wanted any"),
+    ({"local_addresses": "10.89.90.5"}, "local addresses: found 10.89.90.5, wanted any"),
+    ({"remote_ports": "443"}, "remote ports: found 443, wanted any"),
+], ids=["limited to a program", "limited to a service", "limited to a local address", "limited to a remote port"])
+def test_a_same_named_rule_with_a_condition_ours_lacks_is_not_taken_as_right(changes, difference):
+    """win_firewall_rule changes only what it is given: a hand-made rule of our name that admits less than asked
+    must show as a difference (and is reset by the options the plan passes, but for the service)."""
+    plan = firewall_plan(read_with_our_rule(**changes), RULE, DESCRIPTION, SUBNETS, 9090, ["domain", "private"])
+    assert plan["changed"] is True
+    assert any(found.endswith(difference) for found in plan["differences"]), plan["differences"]
+    assert {key: plan["module_args"][key] for key in ("program", "localip", "remoteport")} == {
+        "program": "any", "localip": "any", "remoteport": "any"}
+
+
+def test_a_same_named_rule_for_another_protocol_is_made_tcp_before_its_port_is_set():
+    """win_firewall_rule sets LocalPorts before Protocol, and COM refuses a port on an Any-protocol rule."""
+    read = read_with_our_rule(protocol=256, local_ports="*")
+    room = RecordedRoom({COLLECTOR_MODULE: [read, windows_fixture("firewall_read_after")],
+                         RULE_MODULE: [{"changed": True}, {"changed": True}]})
+    result = action(firewall_action)._windows(firewall_args(), room)
+    assert result["changed"] is True and not result.get("failed")
+    assert applied(room) == [(RULE_MODULE, {"name": RULE, "protocol": "tcp", "state": "present"}, None, ""),
+                             (RULE_MODULE, RULE_ARGS, None, "")]
+    # and its restore clears the ports before it sets the protocol back
+    restore = restore_args(result["backup"])
+    assert (restore["protocol"], restore["localport"], restore["remoteport"]) == ("any", "any", "any")
+
+
+def test_a_failed_first_step_is_undone_like_any_failed_change():
+    read = read_with_our_rule(protocol=1, local_ports="*")
+    room = RecordedRoom({COLLECTOR_MODULE: [read],
+                         RULE_MODULE: [{"failed": True, "msg": "0x80070057"}, {"changed": True}]})
+    result = action(firewall_action)._windows(firewall_args(), room)
+    assert (result["failed"], result["rolled_back"]) == (True, True)
+    assert "0x80070057" in result["msg"]
+    assert applied(room)[0][1] == {"name": RULE, "protocol": "tcp", "state": "present"}
 
 
 def test_firewall_restore_puts_back_the_saved_rule():
