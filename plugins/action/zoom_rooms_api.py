@@ -13,13 +13,14 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from typing import Any, Callable, Dict, List, Mapping
+from typing import Any, Callable, Dict, List, Mapping, Tuple
 
 from ansible.plugins.action import ActionBase
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_host import read_file
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api import (
     APP_VERSION_ACTIONS,
     CONNECTION_ARGUMENT_SPEC,
+    FATAL_ERRORS,
     READ_ARGUMENT_SPEC,
     ReadProgress,
     ZoomApiError,
@@ -58,7 +59,8 @@ ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
 # Outcomes that mean "the room is where the caller wanted it" (or would be, in check mode).
 SUCCESS_OUTCOMES = frozenset({"upgraded", "downgraded", "cancelled", "requested", "already_current_or_updating",
                               "would_upgrade", "would_downgrade", "would_cancel"})
-CHANGED_OUTCOMES = frozenset({"upgraded", "downgraded", "cancelled", "requested", "timeout"})
+# possibly_requested: not known to be done (so not ok), but Zoom may have acted (so read again).
+CHANGED_OUTCOMES = frozenset({"upgraded", "downgraded", "cancelled", "requested", "timeout", "possibly_requested"})
 
 
 # --------------------------------------------------------------------------- pure parts
@@ -101,6 +103,32 @@ def outcome(name: str, device: Mapping[str, Any] | None, *, after: Mapping[str, 
         "code": code,
         "message": message,
     }
+
+
+def error_outcome(exc: ZoomApiError) -> Dict[str, Any]:
+    """One room's API error (a 4xx, or a 5xx after the retries) as that room's outcome."""
+    return {"ok": False, "outcome": "error", "status": exc.status, "code": exc.code, "message": exc.message}
+
+
+def per_room(rooms: List[str], call: Callable[[str], Any]) -> Tuple[Dict[str, Any], Dict[str, Dict[str, Any]]]:
+    """({room_id: call(room_id)}, {room_id: error_outcome}): one room's API error is recorded and the others
+    still asked; FATAL_ERRORS (credentials, rate limits, network) stop at once, as every call would fail."""
+    answers: Dict[str, Any] = {}
+    errors: Dict[str, Dict[str, Any]] = {}
+    for room_id in rooms:
+        try:
+            answers[room_id] = call(room_id)
+        except FATAL_ERRORS:
+            raise
+        except ZoomApiError as exc:
+            errors[room_id] = error_outcome(exc)
+    return answers, errors
+
+
+def failure_message(what: str, errors: Mapping[str, Mapping[str, Any]]) -> str:
+    """The task's msg for rooms whose request failed: each room with the client's message (no secret in it)."""
+    return f"{what} failed for {len(errors)} room(s): " + "; ".join(
+        f"{room_id}: {error['message']}" for room_id, error in errors.items())
 
 
 def summarise(outcomes: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
@@ -164,17 +192,22 @@ def wait_for_versions(client: ZoomClient, pending: Dict[str, Dict[str, Any]], ac
     return outcomes
 
 
-def regenerate_codes(client: ZoomClient, room_ids: List[str]) -> Dict[str, str]:
-    return {room_id: client.get_room(room_id, regenerate_activation_code=True).get("basic", {})
-            .get("activation_code", "") for room_id in room_ids}
+def regenerate_codes(client: ZoomClient, room_ids: List[str]) -> Tuple[Dict[str, str], Dict[str, Dict[str, Any]]]:
+    """({room_id: new activation code}, {room_id: error_outcome}). A room Zoom refuses (400 code 200 "No
+    permission to regenerate an activation code", Zoom Rooms OpenAPI) does not lose the others' new codes,
+    which already replaced their old ones."""
+    return per_room(room_ids, lambda room_id: client.get_room(room_id, regenerate_activation_code=True)
+                    .get("basic", {}).get("activation_code", ""))
 
 
 def restart_rooms(client: ZoomClient, room_ids: List[str], check_mode: bool) -> Dict[str, Dict[str, Any]]:
-    """PATCH /rooms/{id}/events zoomroom.restart for each room; refusals (offline, ...) are outcomes."""
+    """PATCH /rooms/{id}/events zoomroom.restart for each room; refusals (offline, ...) are outcomes, and so is
+    any other API error of one room (404 code 1012 "Room does not exist": outcome error)."""
     if check_mode:
         return {room_id: {"ok": True, "outcome": "would_restart", "code": None,
                           "message": "check mode, nothing requested"} for room_id in room_ids}
-    return {room_id: client.restart_room(room_id) for room_id in room_ids}
+    answers, errors = per_room(room_ids, client.restart_room)
+    return {room_id: answers[room_id] if room_id in answers else errors[room_id] for room_id in room_ids}
 
 
 def run_api_task(client: ZoomClient, params: Mapping[str, Any], check_mode: bool = False,
@@ -192,14 +225,25 @@ def run_api_task(client: ZoomClient, params: Mapping[str, Any], check_mode: bool
         if changed_rooms:  # hand back what the API says now, not what it said before the change
             fresh, _unused, _unused = gather(client, changed_rooms, params["max_workers"])
             records.update(fresh)
+    failures = []  # per-room API errors: the task fails, with every room's result still in it
     if params.get("regenerate_activation_code") and records:
-        result["changed"] = True
-        if not check_mode:
-            result["activation_codes"] = regenerate_codes(client, sorted(records))
+        if check_mode:
+            result["changed"] = True
+        else:
+            codes, errors = regenerate_codes(client, sorted(records))
+            result.update(activation_codes=codes, activation_code_errors=errors)
+            result["changed"] = result["changed"] or bool(codes)
+            if errors:
+                failures.append(failure_message("new activation code", errors))
     if params.get("restart") and records:
         result["restarts"] = restart_rooms(client, sorted(records), check_mode)
         result["changed"] = result["changed"] or any(
             o["outcome"] in ("restart_requested", "would_restart") for o in result["restarts"].values())
+        errors = {room_id: o for room_id, o in result["restarts"].items() if o["outcome"] == "error"}
+        if errors:
+            failures.append(failure_message("restart", errors))
+    if failures:
+        result.update(failed=True, msg="; ".join(failures))
     return result
 
 

@@ -15,6 +15,11 @@ description:
     I(wait), polls the devices until the version moved or I(wait_timeout) passed. Zoom's refusals
     (codes 8001-8004) become per-room outcomes, not task failures.
   - With I(regenerate_activation_code), issues a new activation code for every selected room.
+  - With I(regenerate_activation_code) or I(restart), an API error of one room (for example Zoom's 400 code 200
+    "No permission to regenerate an activation code", or 404 code 1012 "Room does not exist") is recorded for
+    that room and the other rooms are still asked; the task then fails, naming those rooms, with every room's
+    result in it (the codes already issued replaced the old ones). Credential, rate-limit and network errors
+    stop the task at once.
   - Runs on the controller only (action plugin, no connection to the room). Use it once per run,
     for example in a play on C(localhost) or with C(run_once=true).
   - Credentials come from the options or the C(ZOOM_*) environment variables, as for the
@@ -52,6 +57,7 @@ options:
     description:
       - Issue a new activation code for every selected room (codes are valid for 10 days).
       - The new codes are returned in RV(activation_codes); set C(no_log) on the task if its output is kept.
+        Rooms Zoom refused are in RV(activation_code_errors).
     type: bool
     default: false
   restart:
@@ -203,8 +209,13 @@ outcomes:
     - Per room id, the result of I(app_version_action).
     - "C(outcome) is one of: upgraded, downgraded, cancelled, requested (wait=false), timeout,
       already_current_or_updating (8001), no_downgrade_target (8002), nothing_to_cancel (8003),
-      device_not_in_room (8004), rejected (another 400), no_room_computer, would_upgrade,
+      device_not_in_room (8004), rejected (another 400), possibly_requested, no_room_computer, would_upgrade,
       would_downgrade, would_cancel (check mode)."
+    - "C(possibly_requested): the request got a server error (5xx) and was retried, and the retry got 8002 (a
+      downgrade) or 8003 (a cancel), which Zoom also answers once the first attempt was carried out. Zoom may
+      have accepted it: C(ok) is false (listed in RV(summary)'s C(failed_room_ids)) and C(changed) true; read the room
+      again (diagnose.yml) to see which. An upgrade needs no such outcome: its retry gets 8001
+      (C(already_current_or_updating))."
   returned: when app_version_action is set
   type: dict
   contains:
@@ -226,12 +237,14 @@ summary:
 restarts:
   description:
     - Per room id, the answer to I(restart). C(outcome) is restart_requested, offline (code 300),
-      rejected (another refusal) or would_restart (check mode).
+      rejected (another 400 refusal), error (another API error of that room, for example 404 code 1012
+      "Room does not exist"; the task fails) or would_restart (check mode).
   returned: when restart is true
   type: dict
   contains:
     outcome: {description: See above., type: str}
     ok: {description: "Zoom accepted the restart (or would, in check mode).", type: bool}
+    status: {description: HTTP status of an error outcome., type: int}
     code: {description: Zoom error code of a refusal., type: int}
     message: {description: Zoom's message., type: str}
 configured:
@@ -239,7 +252,19 @@ configured:
   returned: when check_settings is true and the settings are good
   type: bool
 activation_codes:
-  description: Room id to the newly issued activation code.
+  description: Room id to the newly issued activation code (rooms Zoom refused are not in it).
   returned: when regenerate_activation_code is true and not in check mode
   type: dict
+activation_code_errors:
+  description:
+    - Room id to why Zoom issued no new code for it (for example 400 code 200 "No permission to regenerate
+      an activation code for a Zoom Room"); the task fails when it is not empty.
+  returned: when regenerate_activation_code is true and not in check mode
+  type: dict
+  contains:
+    outcome: {description: Always C(error)., type: str}
+    ok: {description: Always false., type: bool}
+    status: {description: HTTP status., type: int}
+    code: {description: Zoom error code., type: int}
+    message: {description: The client's message (Zoom's message in it; never a secret)., type: str}
 """

@@ -69,11 +69,20 @@ APP_VERSION_OUTCOMES = {
     8003: "nothing_to_cancel",
     8004: "device_not_in_room",
 }
+# A retry of a PUT app_version whose earlier attempt got a 5xx: these refusals are also what Zoom answers
+# once that attempt was carried out (Zoom Rooms OpenAPI: 8002 "... or the downgrade process has already
+# been initiated", 8003 "... not being downgraded or upgraded at the moment"), so they may be no refusal.
+MAYBE_ACCEPTED = {("downgrade", 8002), ("cancel", 8003)}
 ROOM_OFFLINE_CODE = 300  # PATCH /rooms/{id}/events: "Zoom Room is offline"
+# "Invalid access token, does not contain scopes:[...]", answered with HTTP 400 (github.com/zoom/
+# zoomapps-sample-js/issues/25, devforum.zoom.us): the app's setup, like a 401, not one room's problem.
+MISSING_SCOPE_CODE = 4711
+SCOPE_HINT = " (check the app's scopes: room:read:admin, room:write:admin)"
 
 DEVICE_ROLES = {
     "Zoom Rooms Computer": "room_computer",
-    "Controller": "controller",
+    "Controller": "controller",  # the Zoom Rooms OpenAPI enum
+    "Zoom Rooms Controller": "controller",  # Zoom's older samples (its Postman collection)
 }
 
 REDACTED = "********"
@@ -175,7 +184,8 @@ def platform_of(device_system: str | None) -> str:
     """Platform family from the API's free-text device_system.
 
     'Win10 Build 19043.1266' -> windows, 'macOS 14.4' -> macos, 'Linux ...' -> linux,
-    'iPadOS 17.4' -> ios, 'Android 10 (Poly Studio X50)' -> android, other text -> other, empty -> unknown.
+    'iPadOS 17.4' / 'iPad 13.6.1' / 'iPhone ...' -> ios, 'Android 10 (Poly Studio X50)' -> android,
+    other text -> other, empty -> unknown.
     """
     text = (device_system or "").strip().lower()
     if not text:
@@ -190,7 +200,7 @@ _PLATFORM_PREFIXES = (
     ("windows", ("win",)),
     ("macos", ("mac", "os x", "darwin")),
     ("linux", ("linux", "ubuntu", "debian")),
-    ("ios", ("ipados", "ios")),
+    ("ios", ("ipados", "ios", "ipad", "iphone")),  # real iPad controllers say 'iPad 13.6.1' (PSZoom sample)
     ("android", ("android",)),
 )
 
@@ -236,7 +246,11 @@ def normalise_device(device: Mapping[str, Any]) -> Dict[str, Any]:
 
 
 def room_summary(devices: List[Mapping[str, Any]]) -> Dict[str, Any]:
-    """Facts about a room derived from its normalised devices (the first room computer wins)."""
+    """Facts about a room derived from its normalised devices (the first room computer wins).
+
+    controller_versions holds the readable versions only: app_version is optional (Zoom Rooms OpenAPI)
+    and an offline room's controller may have none; such a device is still in the room's devices.
+    """
     computers = [d for d in devices if d["role"] == "room_computer"]
     computer = computers[0] if computers else None
     return {
@@ -244,7 +258,7 @@ def room_summary(devices: List[Mapping[str, Any]]) -> Dict[str, Any]:
         "platform": room_platform(computer["device_system"]) if computer else "unknown",
         "reported_ip": computer["ip_address"] if computer else None,
         "room_computer_version": computer["app_version"] if computer else None,
-        "controller_versions": [d["app_version"] for d in devices if d["role"] == "controller"],
+        "controller_versions": [d["app_version"] for d in devices if d["role"] == "controller" and d["app_version"]],
     }
 
 
@@ -433,6 +447,7 @@ class Reply:
     status: int
     headers: Dict[str, str]  # lower-case names
     body: bytes
+    after_server_error: bool = False  # an earlier attempt of this request got a 5xx: Zoom may have acted on it
 
     def json(self) -> Dict[str, Any]:
         if not self.body:
@@ -631,13 +646,22 @@ class ZoomClient:
     def set_app_version(self, room_id: str, device_id: str, action: str) -> Dict[str, Any]:
         """PUT .../devices/{deviceId}/app_version. Zoom's 400 answers become outcomes, not exceptions:
         {"ok": bool, "outcome": "requested" | already_current_or_updating | no_downgrade_target |
-        nothing_to_cancel | device_not_in_room | rejected, "code": int|None, "message": str}."""
+        nothing_to_cancel | device_not_in_room | rejected | possibly_requested, "code": int|None, "message": str}.
+
+        possibly_requested: the request was retried after a 5xx and the retry got the refusal Zoom also
+        gives once that earlier attempt was carried out (MAYBE_ACCEPTED); only a new read can tell.
+        """
         if action not in APP_VERSION_ACTIONS:
             raise ValueError(f"action: {action!r} is not one of {', '.join(APP_VERSION_ACTIONS)}")
         path = f"/rooms/{_quote(room_id)}/devices/{_quote(device_id)}/app_version"
         reply = self._call("PUT", path, body={"action": action}, accept=(400,))
         if reply.status == 400:
-            return _outcome_from_400(reply, APP_VERSION_OUTCOMES)
+            answer = _outcome_from_400(reply, APP_VERSION_OUTCOMES)
+            if reply.after_server_error and (action, answer["code"]) in MAYBE_ACCEPTED:
+                answer.update(outcome="possibly_requested", message=(
+                    f"an earlier attempt got a server error and may have been carried out; the retry got: "
+                    f"{answer['message']}"))
+            return answer
         return {"ok": True, "outcome": "requested", "code": None, "message": f"{action} requested"}
 
     def restart_room(self, room_id: str) -> Dict[str, Any]:
@@ -692,12 +716,15 @@ class ZoomClient:
               body: Mapping[str, Any] | None = None, accept: Tuple[int, ...] = ()) -> Reply:
         url = self.settings.base_url + path + (f"?{urllib.parse.urlencode(query)}" if query else "")
         data = json.dumps(body).encode() if body is not None else None
+        server_error = False  # any attempt, with either token, got a 5xx
         for refetched in (False, True):
             token = self._access_token()
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
             if data is not None:
                 headers["Content-Type"] = "application/json"
             reply = self._with_retries(method, url, headers, data, idempotent=method == "GET")
+            server_error = server_error or reply.after_server_error
+            reply.after_server_error = server_error
             if reply.status == 401 and not refetched:
                 # Expired or revoked early: Zoom has no refresh token, so fetch a new one once.
                 self._log(f"zoom api: {method} {path} -> 401, fetching a new access token", 2)
@@ -713,6 +740,7 @@ class ZoomClient:
         """Send, retrying per-second 429s and 5xx (and timeouts when idempotent) with jittered backoff."""
         path = urllib.parse.urlsplit(url).path
         attempts = int(self.settings.max_attempts)
+        server_error = False
         for attempt in range(1, attempts + 1):
             self._pace()
             started = self._clock()
@@ -731,7 +759,9 @@ class ZoomClient:
             if kind == "rate_limited" and is_daily_limit(reply.headers, reply.json()):
                 raise self._daily_limit_error(method, path, reply)
             if kind not in ("rate_limited", "server_error") or attempt == attempts:
+                reply.after_server_error = server_error
                 return reply
+            server_error = server_error or kind == "server_error"  # a 429 was not carried out; a 5xx may have been
             delay = self._retry_delay(attempt, reply)
             self._log(f"zoom api: {method} {path} -> {reply.status}, retry {attempt}/{attempts - 1} "
                       f"in {delay:.2f}s", 2)
@@ -797,9 +827,8 @@ class ZoomClient:
         message = self._redact(f"Zoom API {method} {path} failed: HTTP {reply.status}"
                                f"{f' code {code}' if code is not None else ''}: {detail}")
         kind = classify_status(reply.status)
-        if kind == "auth":
-            return ZoomAuthError(message + " (check the app's scopes: room:read:admin, room:write:admin)",
-                                 status=reply.status, code=code)
+        if kind == "auth" or code == MISSING_SCOPE_CODE:
+            return ZoomAuthError(message + SCOPE_HINT, status=reply.status, code=code)
         if reply.status == 404:
             return ZoomNotFoundError(message, status=404, code=code)
         if kind == "rate_limited":

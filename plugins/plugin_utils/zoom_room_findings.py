@@ -11,7 +11,11 @@ import datetime
 import ipaddress
 from typing import Any, Iterable
 
-from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import address_in_any, is_loopback
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
+    InvalidValue,
+    address_in_any,
+    is_loopback,
+)
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import (
     compare,
     normalise_version,
@@ -245,19 +249,35 @@ def api_findings(api: dict[str, Any], facts: dict[str, Any] | None, policy: dict
         found.append(finding("app_version_below_minimum", {"installed": normalise_version(room_version),
                                                            "minimum": normalise_version(minimum),
                                                            "source": "zoom_api"}, port))
-    drifting = [v for v in api.get("controller_versions") or []
-                if room_version and _major_minor_differs(room_version, v)]
-    if drifting:
-        found.append(finding("app_version_drift", {"room": normalise_version(room_version),
-                                                   "controllers": [normalise_version(v) for v in drifting]}, port))
+    found += drift_findings(room_version, list(api.get("controller_versions") or []), port)
     expired = activation_expired(api, policy)
     if expired:
         found.append(finding("activation_code_expired", expired, port))
     return found
 
 
-def _major_minor_differs(left: str, right: str) -> bool:
-    return parse_version(left)[:2] != parse_version(right)[:2]
+def drift_findings(room_version: Any, controller_versions: list[Any], port: int) -> list[dict[str, Any]]:
+    """Controllers whose major.minor differs from the room's. A controller without a readable version is
+    not compared (app_version is optional in the Zoom Rooms OpenAPI); it is kept in the evidence."""
+    room = major_minor(room_version)
+    drifting = [v for v in controller_versions if room and major_minor(v) not in (None, room)]
+    if not drifting:
+        return []
+    evidence = {"room": normalise_version(room_version), "controllers": [normalise_version(v) for v in drifting]}
+    unreadable = [v for v in controller_versions if major_minor(v) is None]
+    return [finding("app_version_drift", {**evidence, "unreadable_controllers": unreadable} if unreadable
+                    else evidence, port)]
+
+
+def major_minor(version: Any) -> tuple[int, ...] | None:
+    """(major, minor) of a version text; None when it is absent or no known form fits: such a version is
+    left out of every comparison (the drift finding here, update_versions' plan)."""
+    if not version or not isinstance(version, str):
+        return None
+    try:
+        return parse_version(version)[:2]
+    except InvalidValue:
+        return None
 
 
 def activation_expired(api: dict[str, Any], policy: dict[str, Any]) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import compare, parse_version
-from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import verify
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import major_minor, verify
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_report_entry import room_entry
 
 VERSION_CODES = ("app_version_below_minimum", "app_version_drift")
@@ -29,6 +29,9 @@ OUTCOME_TEXT = {
     "no_downgrade_target": "Zoom refused (8002): there is no earlier version to downgrade to, or a downgrade is "
                            "already in progress; nothing was changed",
     "nothing_to_cancel": "Zoom refused (8003): no upgrade or downgrade is in progress; nothing was changed",
+    "possibly_requested": "the first request got a server error and was retried; Zoom's answer to the retry "
+                          "(8002/8003) is also what it gives once the first was carried out: it may have been "
+                          "accepted, the re-read shows which",
     "device_not_in_room": "Zoom refused (8004): the room computer is not in this room any more (its devices "
                           "changed); nothing was changed, run again",
     "rejected": "Zoom refused the change",
@@ -61,13 +64,13 @@ def room_version(api_fact: Mapping[str, Any] | None, facts: Mapping[str, Any] | 
 
 
 def controllers_by_side(api_fact: Mapping[str, Any] | None, version: str) -> tuple[list[dict], list[dict]]:
-    """(controllers ahead of the room, behind it) in major.minor."""
+    """(controllers ahead of the room, behind it) in major.minor; one without a readable version is neither."""
     if not version:
         return [], []
     room = parse_version(version)[:2]
-    controllers = [c for c in (api_fact or {}).get("controllers") or [] if isinstance(c.get("app_version"), str)]
-    ahead = [c for c in controllers if parse_version(c["app_version"])[:2] > room]
-    behind = [c for c in controllers if parse_version(c["app_version"])[:2] < room]
+    sides = [(c, major_minor(c.get("app_version"))) for c in (api_fact or {}).get("controllers") or []]
+    ahead = [c for c, side in sides if side is not None and side > room]
+    behind = [c for c, side in sides if side is not None and side < room]
     return ahead, behind
 
 

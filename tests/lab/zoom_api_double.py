@@ -21,7 +21,13 @@ is answered 429 with ``X-RateLimit-Category: Medium`` and ``X-RateLimit-Type: QP
 were throttled.
 
 Lab control endpoints (not Zoom):
-  POST   /_lab/faults {"kind": per_second_429|daily_429|server_error|slow, "count": n, "delay": s}
+  POST   /_lab/faults {"kind": per_second_429|daily_429|server_error|slow|missing_scope|server_error_after_handling,
+                       "count": n, "delay": s, "status": n}
+                                                      missing_scope: 400 code 4711 "Invalid access token, does not
+                                                      contain scopes:[...]", as Zoom answers a token that lacks the
+                                                      operation's scope; server_error_after_handling: the request
+                                                      is carried out, then answered 500 (Zoom acted, the client
+                                                      cannot tell)
   GET    /_lab/faults, DELETE /_lab/faults
   POST   /_lab/rooms/{room_name}/report {"ip_address", "app_version", "status", "platform",
                                       "follows_updates", "update_error"}
@@ -81,7 +87,19 @@ DEFAULT_LATEST_VERSION = "6.3.0 (4781)"
 ROOM_STATUSES = ("Offline", "Available", "InMeeting", "UnderConstruction")
 ROOM_TYPES = ("Kiosk", "ZoomRoom", "StandaloneWhiteboard", "SchedulingDisplayOnly", "DigitalSignageOnly",
               "PersonalZoomRoom")
-FAULT_KINDS = ("per_second_429", "daily_429", "server_error", "slow")
+FAULT_KINDS = ("per_second_429", "daily_429", "server_error", "slow", "missing_scope", "server_error_after_handling")
+# HTTP status a fault answers with unless it names one ("status"). Zoom answers a token without the
+# operation's scope 400 code 4711 (github.com/zoom/zoomapps-sample-js/issues/25, devforum.zoom.us).
+FAULT_STATUS = {"missing_scope": 400}
+MISSING_SCOPE_CODE = 4711
+# The granular scope each Zoom operation needs (Zoom Rooms OpenAPI, x-granular-scopes), for 4711 messages.
+GRANULAR_SCOPES = {
+    "list_rooms": "zoom_rooms:read:list_rooms:admin",
+    "get_room": "zoom_rooms:read:room:admin",
+    "list_devices": "zoom_rooms:read:list_devices:admin",
+    "change_app_version": "zoom_rooms:update:device_app_version:admin",
+    "room_event": "zoom_rooms:update:room_control:admin",
+}
 # device_system of the room computer decides whether Zoom lets the API change its app version.
 UPGRADABLE_PLATFORMS = ("windows", "macos", "linux")  # linux: the lab's stand-in for a room PC
 EVENT_METHODS = ("zoomroom.check_in", "zoomroom.check_out", "zoomroom.mute", "zoomroom.unmute",
@@ -608,7 +626,8 @@ class LabState:
         if kind not in FAULT_KINDS:
             raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")
         count = int(fault.get("count", 1))
-        entry = {"kind": kind, "delay": float(fault.get("delay", 2.0)), "status": int(fault.get("status", 500))}
+        entry = {"kind": kind, "delay": float(fault.get("delay", 2.0)),
+                 "status": int(fault.get("status", FAULT_STATUS.get(kind, 500)))}
         with self.lock:
             self.faults.extend(dict(entry) for _unused in range(max(0, count)))
 
@@ -732,12 +751,13 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         self.body = self.rfile.read(length) if length else b""
         self._method, self._path = method, parts.path
+        self._lost_answer: int | None = None  # per request: the handler object serves a whole connection
         with self.state.lock:
             self.state.requests_served += 1
         route = self._route(method, parts.path)
         if route is None:
             self._send(404, _error(404, f"No such endpoint: {method} {parts.path}"))
-        elif not parts.path.startswith("/v2/") or not self._fault_or_auth_failed():
+        elif not parts.path.startswith("/v2/") or not self._fault_or_auth_failed(route[0]):
             name, args = route
             if not name.startswith("lab_"):
                 with self.state.lock:
@@ -751,12 +771,19 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
                 return name, [urllib.parse.unquote(g) for g in match.groups()]
         return None
 
-    def _fault_or_auth_failed(self) -> bool:
+    def _fault_or_auth_failed(self, operation: str) -> bool:
         """Apply an injected fault or reject a bad token; True when the response is already sent."""
         fault = self.state.take_fault()
         if fault:
             if fault["kind"] == "slow":
                 time.sleep(fault["delay"])
+            elif fault["kind"] == "server_error_after_handling":
+                self._lost_answer = fault["status"]  # the operation runs; _send answers this instead
+            elif fault["kind"] == "missing_scope":
+                scope = GRANULAR_SCOPES.get(operation, "room:read:admin")
+                self._send(fault["status"], _error(MISSING_SCOPE_CODE,
+                                                   f"Invalid access token, does not contain scopes:[{scope}]."))
+                return True
             elif fault["kind"] == "per_second_429":
                 self._send_per_second_429(20)
                 return True
@@ -841,6 +868,10 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
         regenerate = self.query.get("regenerate_activation_code", ["false"])[-1].lower()
         if regenerate not in ("true", "false"):
             self._send(400, _error(300, "Invalid field: regenerate_activation_code."))
+            return
+        if regenerate == "true" and room.get("_no_regenerate_permission"):
+            # Zoom Rooms OpenAPI, GET /rooms/{roomId}: 400 code 200 (set by tests, off by default)
+            self._send(400, _error(200, "No permission to regenerate an activation code for a Zoom Room."))
             return
         if regenerate == "true":
             self.state.regenerate_activation_code(room)
@@ -974,6 +1005,11 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
             return None
 
     def _send(self, status: int, body: Dict[str, Any] | None, headers: Dict[str, str] | None = None) -> None:
+        lost = getattr(self, "_lost_answer", None)
+        if lost is not None:  # server_error_after_handling: the work is done, the answer is a 5xx
+            status, headers = lost, None
+            body = _error(lost, "Internal server error (injected after the request was carried out).")
+            self._lost_answer = None
         data = json.dumps(body).encode() if body is not None else b""
         all_headers = {"Content-Length": str(len(data)), **(headers or {})}
         if data:

@@ -24,6 +24,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api imp
     ZoomTimeoutError,
     api_configured,
     backoff_delay,
+    classify_device,
     classify_devices,
     gather,
     is_daily_limit,
@@ -32,6 +33,7 @@ from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_api imp
     platform_of,
     room_file_name,
     room_platform,
+    room_record,
     settings_from,
     usable_address,
     version_key,
@@ -71,6 +73,43 @@ def test_classify_devices_by_device_type():
                                             "Controller", "Zoom Rooms Control System", "Companion Whiteboard")]
     groups = classify_devices(devices)
     assert [len(groups[k]) for k in ("room_computers", "controllers", "others")] == [1, 2, 3]
+
+
+# Zoom's Postman collection sample for "List Zoom Room devices": the older name of the controller type.
+POSTMAN_CONTROLLER = {"id": "pad", "device_type": "Zoom Rooms Controller", "app_version": "4.3.6 (265.0307)",
+                      "device_system": "iPad 12.3.1", "status": "Online"}
+
+
+def test_the_older_controller_type_name_is_a_controller():
+    """The Zoom Rooms OpenAPI enum says `Controller`; Zoom's older samples say `Zoom Rooms Controller`."""
+    assert classify_device(POSTMAN_CONTROLLER) == classify_device({"device_type": "Controller"}) == "controller"
+    record = room_record({"id": "r1"}, [{"id": "pc", "device_type": "Zoom Rooms Computer",
+                                         "app_version": "4.3.6 (265.0307)", "device_system": "Mac OS X 10.14"},
+                                        POSTMAN_CONTROLLER])
+    assert [d["role"] for d in record["devices"]] == ["room_computer", "controller"]
+    assert record["controller_versions"] == ["4.3.6.265"]
+
+
+@pytest.mark.parametrize("device_system", [
+    pytest.param("iPad 13.6.1", id="PSZoom Get-ZoomRoomDevices sample"),
+    pytest.param("iPad 12.3.1", id="Zoom Postman sample"),
+    pytest.param("iPhone 15.0", id="iphone"),
+])
+def test_ipad_and_iphone_device_systems_are_ios(device_system):
+    assert (platform_of(device_system), room_platform(device_system)) == ("ios", "appliance")
+
+
+def test_a_controller_without_a_readable_version_is_left_out_of_controller_versions():
+    """app_version is optional (Zoom Rooms OpenAPI); a real offline room's controller had none. The device
+    stays in the record (its raw version too); only the comparison list leaves it out."""
+    devices = [{"id": "pc", "device_type": "Zoom Rooms Computer", "app_version": "6.2.0 (4512)"},
+               {"id": "c1", "device_type": "Controller", "status": "Online", "device_firmware": "2.0.86"},
+               {"id": "c2", "device_type": "Controller", "app_version": "beta"},
+               {"id": "c3", "device_type": "Controller", "app_version": "6.1.5 (4410)"}]
+    record = room_record({"id": "r1"}, devices)
+    assert record["controller_versions"] == ["6.1.5.4410"]
+    assert [(d["id"], d["app_version"], d["app_version_raw"]) for d in record["devices"] if d["role"] == "controller"
+            ] == [("c1", None, None), ("c2", None, "beta"), ("c3", "6.1.5.4410", "6.1.5 (4410)")]
 
 
 @pytest.mark.parametrize("device_system, family, room", [
@@ -301,6 +340,23 @@ def test_wrong_credentials_say_what_to_check_without_the_secret(double):
     assert "wrong-secret-value" not in str(error.value) + repr(error.value)
 
 
+@pytest.mark.parametrize("status", [400, 403])
+def test_a_token_without_a_scope_is_an_auth_error_that_stops_the_batch(double, status):
+    """Zoom answers a token that lacks a scope with code 4711, "Invalid access token, does not contain
+    scopes:[...]" (HTTP 400: github.com/zoom/zoomapps-sample-js/issues/25). That is the app's setup, not
+    one room's problem: every room would lack its API data, so the read stops and names the scopes."""
+    h = harness(double)
+    ids = list(double.state.rooms)[:3]
+    h.client.get_room(ids[0])  # token first: faults apply to /v2 calls
+    double.state.add_fault({"kind": "missing_scope", "count": 3, "status": status})
+    with pytest.raises(ZoomAuthError) as error:
+        h.client.devices_by_room(ids, max_workers=1)
+    assert (error.value.status, error.value.code) == (status, 4711)
+    assert "does not contain scopes:[zoom_rooms:read:list_devices:admin]" in str(error.value)
+    assert "check the app's scopes: room:read:admin, room:write:admin" in str(error.value)
+    assert h.sleeps == [] and double.state.tokens_issued == 1  # neither retried nor a new token: same scopes
+
+
 @pytest.mark.parametrize("kind, count, outcome, sleeps", [
     pytest.param("per_second_429", 2, "ok", [0.5, 1.0], id="per-second 429 retried"),
     pytest.param("server_error", 3, "ok", [0.5, 1.0, 2.0], id="5xx retried then success"),
@@ -396,6 +452,37 @@ def test_set_app_version_outcomes(double, steps, expected):
     results = [client.set_app_version(room["id"], devices[which], action) for which, action in steps]
     assert [(r["outcome"], r["code"]) for r in results] == expected
     assert all(r["ok"] == (r["outcome"] == "requested") for r in results)
+
+
+@pytest.mark.parametrize("first, action, expected", [
+    pytest.param(None, "upgrade", ("already_current_or_updating", 8001), id="upgrade: 8001 says updating"),
+    pytest.param(None, "downgrade", ("possibly_requested", 8002), id="downgrade: 8002 once initiated"),
+    pytest.param("upgrade", "cancel", ("possibly_requested", 8003), id="cancel: 8003 once cancelled"),
+])
+def test_a_change_zoom_carried_out_before_a_5xx_is_not_reported_as_refused(double, first, action, expected):
+    """Zoom acts on the PUT but the answer is a 5xx, so the client retries. Zoom Rooms OpenAPI: the retry of a
+    downgrade answers 8002 ("... or the downgrade process has already been initiated") and of a cancel 8003
+    ("not being downgraded or upgraded at the moment"): the first attempt may have been accepted."""
+    h = harness(double)
+    room = upgradable_room(double)
+    computer = room["devices"][0]
+    if first:
+        h.client.set_app_version(room["id"], computer["id"], first)
+    double.state.add_fault({"kind": "server_error_after_handling"})
+    answer = h.client.set_app_version(room["id"], computer["id"], action)
+    assert (answer["outcome"], answer["code"], answer["ok"]) == (*expected, False)  # the action judges ok
+    assert h.sleeps == [0.5], "one retry, after the 5xx"
+    assert (computer["_pending"] or {}).get("action") == (None if action == "cancel" else action), \
+        "Zoom did carry out the first attempt"
+
+
+def test_a_refusal_without_an_earlier_5xx_stays_a_refusal(double):
+    h = harness(double)
+    room = upgradable_room(double)
+    computer = room["devices"][0]
+    double.state.add_fault({"kind": "server_error"})  # refused before Zoom acted: the retry is the only request
+    assert h.client.set_app_version(room["id"], computer["id"], "upgrade")["outcome"] == "requested"
+    assert h.client.set_app_version(room["id"], computer["id"], "downgrade")["outcome"] == "no_downgrade_target"
 
 
 def test_set_app_version_refuses_unknown_actions(double):

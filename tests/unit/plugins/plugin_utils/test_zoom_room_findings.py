@@ -104,6 +104,23 @@ def test_unreadable_version_is_evidence_not_dropped(policy_changes, evidence):
     assert [f["evidence"] for f in found if f["code"] == "app_version_below_minimum"] == evidence
 
 
+@pytest.mark.parametrize("controllers, drift", [
+    pytest.param([None], None, id="controller without app_version only: nothing to compare"),
+    pytest.param(["garbage"], None, id="unparsable controller version only"),
+    pytest.param([None, "garbage", "6.4.0 (10)"],
+                 {"room": "6.2.0.4512", "controllers": ["6.4.0.10"], "unreadable_controllers": [None, "garbage"]},
+                 id="the readable controller still drifts; the others are evidence"),
+    pytest.param([None, "6.2.9 (10)"], None, id="the readable controller agrees"),
+])
+def test_a_controller_without_a_readable_version_is_left_out_of_drift(controllers, drift):
+    """app_version is optional (Zoom Rooms OpenAPI): a controller without one, or with a text no version form
+    fits, is not compared (it used to raise InvalidValue and fail the room's diagnosis)."""
+    found = diagnose(HEALTHY, OPEN, {"room_computer_version": "6.2.0 (4512)", "controller_versions": controllers},
+                     POLICY)
+    assert [f["evidence"] for f in found if f["code"] == "app_version_drift"] == ([drift] if drift else [])
+    assert [f["code"] for f in found] == (["app_version_drift"] if drift else [])
+
+
 def test_every_finding_is_complete():
     found = diagnose(facts(firewall__verdicts=BLOCKED, **PROXY), TIMEOUT, {"reported_ip": "127.0.0.1"}, POLICY)
     for item in found:

@@ -54,6 +54,13 @@ def test_plan(findings, api_fact, action_name, wanted, reason):
     assert (plan["wanted"], plan["change"], plan["reason"]) == (wanted, wanted, reason)
 
 
+def test_controllers_without_a_readable_version_are_left_out_of_the_plan():
+    """The rule the diagnosis uses (zoom_room_findings.major_minor): absent or unparsable is not compared."""
+    plan = update.plan([DRIFT], FACTS, api(controllers=("6.2.0.4512", None, "beta")), "upgrade", "6.0")
+    assert (plan["wanted"], plan["controllers_ahead"], plan["controllers_behind"]) == (True, ["6.2.0.4512"], [])
+    assert update.controllers_to_update("room", api("6.2.0.4512", ("beta", None))) == []
+
+
 def test_a_room_unknown_to_zoom_is_wanted_but_not_asked_for():
     plan = update.plan([BELOW], FACTS, None, "upgrade", "6.0")
     assert (plan["wanted"], plan["change"], plan["room_id"], plan["room_version"]) == (True, False, "", "5.16.2.3001")
