@@ -157,7 +157,13 @@ def change_versions(client: ZoomClient, records: Mapping[str, Dict[str, Any]], p
         elif check_mode:
             outcomes[room_id] = outcome(f"would_{action}", device)
         else:
-            answer = client.set_app_version(room_id, device["id"], action)
+            try:
+                answer = client.set_app_version(room_id, device["id"], action)
+            except FATAL_ERRORS:
+                raise
+            except ZoomApiError as exc:  # one room's error (404, a 5xx after the retries): that room's outcome
+                outcomes[room_id] = outcome("error", device, code=exc.code, message=exc.message)
+                continue
             if not answer["ok"]:
                 outcomes[room_id] = outcome(answer["outcome"], device, code=answer["code"], message=answer["message"])
             elif action == "cancel":

@@ -209,7 +209,8 @@ outcomes:
     - Per room id, the result of I(app_version_action).
     - "C(outcome) is one of: upgraded, downgraded, cancelled, requested (wait=false), timeout,
       already_current_or_updating (8001), no_downgrade_target (8002), nothing_to_cancel (8003),
-      device_not_in_room (8004), rejected (another 400), possibly_requested, no_room_computer, would_upgrade,
+      device_not_in_room (8004), rejected (another 400), possibly_requested, error (another API error of
+      that room, for example a 404 or a 5xx after the retries), no_room_computer, would_upgrade,
       would_downgrade, would_cancel (check mode)."
     - "C(possibly_requested): the request got a server error (5xx) and was retried, and the retry got 8002 (a
       downgrade) or 8003 (a cancel), which Zoom also answers once the first attempt was carried out. Zoom may

@@ -35,6 +35,8 @@ OUTCOME_TEXT = {
     "device_not_in_room": "Zoom refused (8004): the room computer is not in this room any more (its devices "
                           "changed); nothing was changed, run again",
     "rejected": "Zoom refused the change",
+    "error": "the Zoom API answered the request with an error (see the message); read the room again to see "
+             "whether anything changed",
     "no_room_computer": "the Zoom API shows no room computer for this room; nothing was requested",
     "not_in_zoom_api": "the Zoom API has no room that matches this host (set zoom_room_id or name it as in Zoom)",
     "would_upgrade": "would upgrade the room app (check mode, nothing requested)",
@@ -168,7 +170,7 @@ def result_text(version: Mapping[str, Any] | None, room_plan: Mapping[str, Any])
     text = OUTCOME_TEXT.get(name, name)
     if name in ("upgraded", "downgraded"):
         text += f" ({version['before']} -> {version['after']})"
-    if version.get("message") and name in ("rejected", "timeout"):
+    if version.get("message") and name in ("rejected", "timeout", "error"):
         text += f": {version['message']}"
     if name == "not_requested":
         text += f": {room_plan['reason']}"

@@ -428,6 +428,27 @@ def test_restart_keeps_going_past_a_room_zoom_no_longer_has(world, monkeypatch):
     assert result["changed"] is True and result["failed"] is True and gone in result["msg"]
 
 
+def test_a_version_change_keeps_going_past_a_room_whose_request_fails(world, monkeypatch):
+    """One room's API error while the versions are changed (the double answers its PUT with a 404) is that room's
+    outcome; the rooms before and after it keep theirs."""
+    double, client, _unused = world
+    ids = sorted(r for r, room in double.state.rooms.items() if expected_outcome(room) == "upgraded")[:3]
+    failing = ids[1]
+    put = client.set_app_version
+
+    def put_failing_for_one_room(room_id, device_id, action_name):
+        if room_id == failing:
+            double.state.add_fault({"kind": "server_error", "status": 404})  # the next /v2 request: this PUT
+        return put(room_id, device_id, action_name)
+
+    monkeypatch.setattr(client, "set_app_version", put_failing_for_one_room)
+    result = run(world, room_ids=ids, app_version_action="upgrade")
+    outcomes = {r: o["outcome"] for r, o in result["outcomes"].items()}
+    assert outcomes == {ids[0]: "upgraded", failing: "error", ids[2]: "upgraded"}, outcomes
+    assert (result["outcomes"][failing]["ok"], result["outcomes"][failing]["code"]) == (False, 404)
+    assert failing in result["summary"]["failed_room_ids"] and result["changed"] is True
+
+
 def test_a_fatal_error_still_stops_the_restarts(world):
     double, client, _unused = world
     ids = sorted(double.state.rooms)[:3]

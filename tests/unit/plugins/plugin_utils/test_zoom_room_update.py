@@ -107,7 +107,10 @@ UPGRADED = {"outcome": "upgraded", "ok": True, "changed": True, "code": None, "m
      "version unchanged after 60s"),
     ({**UPGRADED, "outcome": "already_current_or_updating", "code": 8001}, "Zoom refused (8001): the room app is"),
     ({**UPGRADED, "outcome": "something_new"}, "something_new"),
-], ids=["upgraded", "timeout with Zoom's reason", "refusal", "an outcome without a text"])
+    ({**UPGRADED, "outcome": "error", "ok": False, "code": 404, "message": "Zoom API PUT ... failed: HTTP 404"},
+     "the Zoom API answered the request with an error (see the message); read the room again to see whether "
+     "anything changed: Zoom API PUT ... failed: HTTP 404"),
+], ids=["upgraded", "timeout with Zoom's reason", "refusal", "an outcome without a text", "one room's API error"])
 def test_result_text(outcome, text):
     plan = update.plan([BELOW], FACTS, api(), "upgrade", "6.0")
     assert update.result_text(outcome, plan).startswith(text)
