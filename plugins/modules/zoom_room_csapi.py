@@ -115,7 +115,8 @@ csapi:
       description:
         - answered, busy (another session holds the interface), displaced (a touch controller took over),
           no_answer, down (nothing accepts TCP 2244), timeout, unreachable, auth_failed, host_key_unknown,
-          host_key_mismatch, not_ssh or error.
+          host_key_mismatch, host_key_unsupported (the SSH server offers no host key algorithm the toolkit
+          accepts, rsa-sha2-512/256; a room app older than Zoom Rooms 5.17.0), not_ssh or error.
       type: str
     message: {description: "What happened, in words.", type: str}
     address: {description: The address asked., type: str}

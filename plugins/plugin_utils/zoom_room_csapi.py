@@ -9,8 +9,10 @@ it at once.
 What we send: `echo off`, `format json`, `zStatus SystemUnit` (room name, app version, platform) and
 `zStatus Call Status`, then `bye`. What we rely on beyond the developer pages comes from public
 clients (the ssh2 client zoom-rooms-control-system, PlaceOS's Zoom::ZrCSAPI driver, PepperDash
-Essentials' zStatus classes): user `zoom` with the passcode as password, JSON replies with `{` and
-`}` at the start of a line, `onUnsupported Command`. docs/zoom-csapi.md has the sources.
+Essentials' zStatus classes, Node-JF's tag-zoom_rooms): user `zoom` with the passcode as password, the
+greeting `*r Login successful`, JSON replies with `{` and `}` at the start of a line and a
+`"Status": {"message", "state"}`, zEvents as JSON objects after `format json`, `onUnsupported Command`.
+docs/zoom-csapi.md has the sources.
 
 Pure parts (`parse_messages`, `summarize`, `fingerprint`, `host_key_verdict`, `relay_failure`) are
 unit-tested on recorded replies; `read()` is the only function that touches the network. The
@@ -44,7 +46,11 @@ except ImportError:  # the action reports it; parsing works without it
 CSAPI_PORT = 2244
 CSAPI_USER = "zoom"
 HOST_KEY_TYPES = ("rsa-sha2-512", "rsa-sha2-256")  # all ZR-CSAPI offers from Zoom Rooms 5.17.0
-QUESTIONS = (("zStatus SystemUnit", "SystemUnit"), ("zStatus Call Status", "Call"))
+# (command, topKey of its reply, the field under the topKey that the reply must hold; () for any).
+QUESTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("zStatus SystemUnit", "SystemUnit", ()), ("zStatus Call Status", "Call", ("Status",)))
+# The Pipe zEvents the session acts on (developers.zoom.us/docs/rooms/cli/zEvents).
+CONTROLLER_LOGIN, RECONNECTING = "OtherControllerLogin", "Reconnecting"
 
 # Outcome states. Only `answered` means the app spoke; the rest say why not.
 ANSWERED = "answered"  # logged in, SystemUnit read
@@ -57,17 +63,24 @@ UNREACHABLE = "unreachable"  # no route to the address
 AUTH_FAILED = "auth_failed"  # ZR-CSAPI refused the passcode
 HOST_KEY_UNKNOWN = "host_key_unknown"  # refused before login: no known_hosts entry or pinned fingerprint
 HOST_KEY_MISMATCH = "host_key_mismatch"  # refused before login: the key differs from the one we trust
+# An SSH server answered, but offers no host key algorithm we accept (rsa-sha2-512/256): a room app older
+# than Zoom Rooms 5.17.0 offers only ssh-rsa / ssh-dss.
+HOST_KEY_UNSUPPORTED = "host_key_unsupported"
 NOT_SSH = "not_ssh"  # something answered on 2244, but not an SSH server we could talk to
 ERROR = "error"
 
 STATES = (ANSWERED, BUSY, DISPLACED, NO_ANSWER, DOWN, TIMEOUT, UNREACHABLE, AUTH_FAILED, HOST_KEY_UNKNOWN,
-          HOST_KEY_MISMATCH, NOT_SSH, ERROR)
+          HOST_KEY_MISMATCH, HOST_KEY_UNSUPPORTED, NOT_SSH, ERROR)
 # States in which the interface itself answered on 2244 (an SSH server spoke).
-SPOKE = (ANSWERED, BUSY, DISPLACED, NO_ANSWER, AUTH_FAILED, HOST_KEY_UNKNOWN, HOST_KEY_MISMATCH)
+SPOKE = (ANSWERED, BUSY, DISPLACED, NO_ANSWER, AUTH_FAILED, HOST_KEY_UNKNOWN, HOST_KEY_MISMATCH,
+         HOST_KEY_UNSUPPORTED)
 
 _EVENT = re.compile(r"^\*e\s+(?P<top>\S+)\s*(?P<rest>.*)$")
 _CLI = re.compile(r"^\*(?P<marker>[scr])\s+(?P<top>\S+)\s+(?P<path>.*?):\s?(?P<value>.*)$")
 _CLI_KINDS = {"s": "zStatus", "c": "zConfiguration", "r": "zCommand"}
+# The header of a CLI reply, `*r DialStartResult (status=OK):` (developers.zoom.us/docs/rooms/cli/zCommands):
+# the reply's status, not a data key.
+_CLI_STATUS = re.compile(r"\(status=(?P<state>[^)]*)\)$")
 
 
 class CsapiError(Exception):
@@ -98,7 +111,8 @@ def parse_messages(text: str) -> list[dict[str, Any]]:
     """Every reply in a transcript, in order: JSON objects, CLI `*s/*c/*r` blocks, `*e` events.
 
     A JSON reply spans the lines from one starting with `{` to one starting with `}`; a CLI block
-    runs to `** end`. Echoed commands and other lines are skipped.
+    runs to `** end`, and its `(status=...)` header becomes the block's "Status" as in JSON. Echoed
+    commands, `OK` and other lines are skipped.
     """
     messages: list[dict[str, Any]] = []
     json_lines: list[str] | None = None
@@ -128,11 +142,15 @@ def parse_messages(text: str) -> list[dict[str, Any]]:
         cli = _CLI.match(line)
         if cli:
             kind = _CLI_KINDS[cli["marker"]]
-            if block is None or block["topKey"] != cli["top"] or block["type"] != kind:
-                if block is not None:
+            status = _CLI_STATUS.search(cli["path"].strip())
+            if status or block is None or block["topKey"] != cli["top"] or block["type"] != kind:
+                if block is not None:  # a status header always starts a reply of its own
                     messages.append(block)
                 block = {"type": kind, "topKey": cli["top"], cli["top"]: {}}
-            block[cli["top"]][cli["path"].strip()] = cli["value"].strip()
+            if status:
+                block["Status"] = {"state": status["state"].strip(), "message": cli["value"].strip()}
+            else:
+                block[cli["top"]][cli["path"].strip()] = cli["value"].strip()
             continue
         if line.strip() == "onUnsupported Command":
             messages.append({"type": "zStatus", "topKey": "onUnsupported Command"})
@@ -166,8 +184,67 @@ def _last(messages: list[dict[str, Any]], top_key: str) -> dict[str, Any] | None
     return found[-1] if found else None
 
 
+def reply_status(message: dict[str, Any]) -> tuple[str, str]:
+    """(state, Zoom's message) of a reply: JSON `"Status": {"message": "", "state": "OK"}`, or the CLI
+    `(status=...)` header. A reply without one (CLI `*s` lines) counts as OK."""
+    status = message.get("Status")
+    if not isinstance(status, dict) or status.get("state") is None:
+        return "OK", ""
+    return str(status["state"]).strip(), str(status.get("message") or "").strip()
+
+
+def _ok(message: dict[str, Any]) -> bool:
+    # Node-JF's tag-zoom_rooms treats any Status.state but "OK" as an error.
+    return reply_status(message)[0].upper() == "OK"
+
+
+def status_reply(messages: list[dict[str, Any]], top_key: str,
+                 path: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """The last zStatus reply for `top_key` that holds `path` under it, or says it failed (Status not OK).
+
+    zConfiguration replies and pushes share the topKey (`{"Call": {"Microphone": {"Mute": false}},
+    "type": "zConfiguration"}`) and zEvents may too: neither is the status asked for."""
+    found = [m for m in messages if m.get("type") == "zStatus" and m.get("topKey") == top_key
+             and (not path or _field(m.get(top_key), *path) is not None or not _ok(m))]
+    return found[-1] if found else None
+
+
+def pipe_events(messages: list[dict[str, Any]]) -> list[str]:
+    """The Pipe zEvents, in order, by name ('' for one we do not know).
+
+    CLI text gives `*e Pipe <name>`; after `format json` a zEvent is a JSON object with "type": "zEvent"
+    (PepperDash Essentials ZoomRoom.cs, PlaceOS zr_csapi.cr, Node-JF tag-zoom_rooms) whose body's shape
+    for Pipe is not documented, so a known name is looked for anywhere in it."""
+    return [_event_name({k: v for k, v in m.items() if k not in ("type", "topKey")})
+            for m in messages if m.get("type") == "zEvent" and m.get("topKey") == "Pipe"]
+
+
+def _event_name(body: Any) -> str:
+    """CONTROLLER_LOGIN or RECONNECTING when the event body names it (as a key, or a word of a value)."""
+    if isinstance(body, dict):
+        for key, value in body.items():
+            name = key if key in (CONTROLLER_LOGIN, RECONNECTING) else _event_name(value)
+            if name:
+                return name
+    elif isinstance(body, list):
+        return next((name for name in map(_event_name, body) if name), "")
+    elif isinstance(body, str):
+        return next((word for word in body.split() if word in (CONTROLLER_LOGIN, RECONNECTING)), "")
+    return ""
+
+
 def _text(value: Any) -> str | None:
     return str(value).strip() or None if value is not None else None
+
+
+def _data(reply: dict[str, Any] | None, top_key: str) -> Any:
+    """A reply's data, only when its status is OK: an error reply carries none."""
+    return reply.get(top_key) if reply is not None and _ok(reply) else None
+
+
+def _failed(reply: dict[str, Any], question: str) -> str:
+    state, said = reply_status(reply)
+    return f"ZR-CSAPI answered {question} with status {state}" + (f": {said}" if said else "")
 
 
 def summarize(messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -175,10 +252,10 @@ def summarize(messages: list[dict[str, Any]]) -> dict[str, Any]:
 
     The account e-mail and meeting number in SystemUnit are left out: not needed to diagnose.
     """
-    system_unit = _last(messages, "SystemUnit")
+    system_reply, call_reply = status_reply(messages, "SystemUnit"), status_reply(messages, "Call", ("Status",))
+    system_unit, call = _data(system_reply, "SystemUnit"), _data(call_reply, "Call")
     login = _last(messages, "Login")
-    call = _last(messages, "Call")
-    events = [m["event"] for m in messages if m.get("type") == "zEvent" and m.get("topKey") == "Pipe"]
+    events = pipe_events(messages)
     version = _text(_field(system_unit, "room_version")) or _text(_field(login, "Zoom Room Release"))
     summary = {
         "room_name": _text(_field(system_unit, "room_info", "room_name")),
@@ -188,12 +265,18 @@ def summarize(messages: list[dict[str, Any]]) -> dict[str, Any]:
         "zaapi_release": _text(_field(login, "ZAAPI Release")),
         "unsupported": sum(1 for m in messages if m.get("topKey") == "onUnsupported Command"),
     }
-    if "OtherControllerLogin" in events:
+    if CONTROLLER_LOGIN in events:
         state, message = DISPLACED, "a touch controller logged in and took the room over from ZR-CSAPI"
     elif system_unit is not None:
         state, message = ANSWERED, "ZR-CSAPI answered"
+        if call_reply is not None and call is None:  # the room answered; only its call status is missing
+            message += "; " + _failed(call_reply, "zStatus Call Status")
+    elif system_reply is not None:
+        state, message = ERROR, _failed(system_reply, "zStatus SystemUnit")
     else:
         state, message = NO_ANSWER, "logged in to ZR-CSAPI, but it did not answer zStatus SystemUnit"
+        if RECONNECTING in events:
+            message += " (the pipe was reconnecting: zEvent Pipe Reconnecting)"
     return {"state": state, "message": message, **summary}
 
 
@@ -345,8 +428,16 @@ def read(target: Target) -> dict[str, Any]:
         result.update(summarize(parse_messages(_session(target, result))))
     except CsapiError as failure:
         result.update({"state": failure.state, "message": failure.message})
+    except Exception as error:  # a surprise (a reply misread, a paramiko fault): this room's error, no traceback
+        result.update({"state": ERROR, "message": _unexpected(error, target.passcode)})
     result["seconds"] = round(time.monotonic() - started, 3)
     return result
+
+
+def _unexpected(error: Exception, passcode: str) -> str:
+    """The message of an unexpected failure; the passcode masked should an exception ever carry it."""
+    text = f"reading ZR-CSAPI failed unexpectedly: {type(error).__name__}: {error}"
+    return text.replace(passcode, "********") if passcode else text
 
 
 def _session(target: Target, seen: dict[str, Any]) -> str:
@@ -378,7 +469,7 @@ def _session(target: Target, seen: dict[str, Any]) -> str:
             raise CsapiError(BUSY, f"ZR-CSAPI closed the connection after login ({error}): "
                                    "another session holds it") from None
         try:
-            return _converse(channel, time.monotonic() + target.timeout)
+            return _converse(channel, target.timeout)
         finally:
             _close(channel)
     finally:
@@ -460,6 +551,11 @@ def _open(target: Target):
 
 
 def _handshake_failure(error: Exception, proxy) -> CsapiError:
+    if _no_host_key_algorithm(error):  # first: an SSH server spoke, so the relay (if any) did its part
+        return CsapiError(HOST_KEY_UNSUPPORTED, (
+            f"the SSH server on 2244 offers no host key algorithm the toolkit accepts ({', '.join(HOST_KEY_TYPES)}): "
+            "a Zoom Rooms app older than 5.17.0 offers only ssh-rsa / ssh-dss; update the room's app "
+            f"(paramiko: {error})"))
     if proxy is not None:
         stderr = proxy.stderr()
         if stderr:
@@ -468,6 +564,12 @@ def _handshake_failure(error: Exception, proxy) -> CsapiError:
     if isinstance(error, (TimeoutError, socket.timeout)):
         return CsapiError(TIMEOUT, "the SSH handshake on 2244 timed out")
     return CsapiError(NOT_SSH, f"no SSH handshake on 2244 ({error})")
+
+
+def _no_host_key_algorithm(error: Exception) -> bool:
+    # paramiko's Transport._negotiate_keys: IncompatiblePeer (an SSHException) "Incompatible ssh peer (no
+    # acceptable host key)" when none of the server's host key algorithms is one we offer.
+    return "no acceptable host key" in str(error)
 
 
 def _trusted(target: Target) -> list[tuple[str, bytes]]:
@@ -493,40 +595,72 @@ def _login(transport, target: Target) -> None:
             from None
 
 
-def _converse(channel, deadline: float) -> str:
-    """The greeting, then each question until its reply (or the deadline); a pipe that was
-    reconnecting is asked once more, as the zEvents page says to."""
+def _converse(channel, timeout: float) -> str:
+    """The greeting, then each question until its reply, each with its own `timeout`. A question that
+    gets no reply ends the session: the app is not answering, the next question would only wait again."""
     channel.get_pty()
     channel.invoke_shell()
-    transcript = _read_until(channel, "", lambda t: "** end" in t or "ZAAPI" in t, min(deadline, time.monotonic() + 2))
+    transcript = _read_until(channel, "", _greeted, time.monotonic() + min(timeout, 2))
     for setup in ("echo off", "format json"):
         channel.sendall((setup + "\r").encode())
-    for command, top_key in QUESTIONS:
-        for _attempt in range(2):
-            channel.sendall((command + "\r").encode())
-            transcript = _read_until(channel, transcript, _replied(top_key), deadline)
-            if not _reconnecting(transcript, command):
-                break
+    for command, top_key, path in QUESTIONS:
         if _displaced(transcript):
+            break
+        transcript, answered = _ask(channel, transcript, command, _replied(top_key, path), timeout)
+        if not answered:
             break
     return transcript
 
 
-def _replied(top_key: str) -> Callable[[str], bool]:
-    def done(text: str) -> bool:
-        messages = parse_messages(text)
-        return any(m.get("topKey") in (top_key, "onUnsupported Command") for m in messages) or _displaced(text)
+def _greeted(text: str) -> bool:
+    # `*r Login successful` is the first line after login (PepperDash ZoomRoom.cs, PlaceOS zr_csapi.cr,
+    # zoom-rooms-control-system); a ZAAPI banner or a closed CLI block are still taken as a greeting.
+    return "Login successful" in text or "** end" in text or "ZAAPI" in text
+
+
+def _ask(channel, transcript: str, command: str, replied: Callable[[list[dict[str, Any]]], bool],
+         timeout: float) -> tuple[str, bool]:
+    """Send `command`, read until it is settled; (transcript, whether it was answered).
+
+    Only what arrived after the send counts, found by position: after `echo off` the command is not
+    echoed. `*e Pipe Reconnecting` means the command was not run and must be issued again (zEvents
+    page): it ends the wait at once, and the command is sent once more with a fresh deadline."""
+    outcome = None
+    for _attempt in range(2):
+        start = len(transcript)
+        channel.sendall((command + "\r").encode())
+        transcript = _read_until(channel, transcript, _settles(start, replied), time.monotonic() + timeout)
+        outcome = _outcome(transcript[start:], replied)
+        if outcome != RECONNECTING:
+            break
+    return transcript, outcome == "reply"
+
+
+def _outcome(text: str, replied: Callable[[list[dict[str, Any]]], bool]) -> str | None:
+    """What `text` (all that came after a question) says of it: "reply", CONTROLLER_LOGIN (the room was
+    taken over), RECONNECTING (the command was dropped), or None (nothing yet)."""
+    messages = parse_messages(text)
+    if replied(messages):
+        return "reply"
+    events = pipe_events(messages)
+    return next((event for event in (CONTROLLER_LOGIN, RECONNECTING) if event in events), None)
+
+
+def _settles(start: int, replied: Callable[[list[dict[str, Any]]], bool]) -> Callable[[str], bool]:
+    return lambda text: _outcome(text[start:], replied) is not None
+
+
+def _replied(top_key: str, path: tuple[str, ...] = ()) -> Callable[[list[dict[str, Any]]], bool]:
+    """Whether messages hold the reply to a question: the zStatus of `top_key` holding `path` (or saying
+    it failed), or `onUnsupported Command`."""
+    def done(messages: list[dict[str, Any]]) -> bool:
+        return status_reply(messages, top_key, path) is not None or any(
+            m.get("topKey") == "onUnsupported Command" for m in messages)
     return done
 
 
 def _displaced(text: str) -> bool:
-    return any(m.get("event") == "OtherControllerLogin" for m in parse_messages(text))
-
-
-def _reconnecting(text: str, command: str) -> bool:
-    """True when the last thing after `command` is a Pipe Reconnecting event (the command was dropped)."""
-    tail = text[text.rfind(command):] if command in text else text
-    return "*e Pipe Reconnecting" in tail and "topKey" not in tail
+    return CONTROLLER_LOGIN in pipe_events(parse_messages(text))
 
 
 def _read_until(channel, text: str, done: Callable[[str], bool], deadline: float) -> str:

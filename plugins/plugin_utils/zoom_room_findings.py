@@ -205,7 +205,9 @@ def version_findings(facts: dict[str, Any], policy: dict[str, Any], port: int,
     return []
 
 
-# States in which ZR-CSAPI did not answer at all (busy, auth or host key refusals mean it did).
+# States in which ZR-CSAPI did not answer at all (busy, auth or host key refusals mean it did). Not
+# host_key_unsupported either: an SSH server answered on 2244 but offers only host key algorithms the toolkit
+# refuses (ssh-rsa / ssh-dss of a room app before 5.17.0); its message says so and to update the app.
 CSAPI_SILENT = ("down", "timeout", "no_answer", "not_ssh")
 
 

@@ -1,9 +1,11 @@
-"""The ZR-CSAPI client: parsing recorded replies, and whole sessions against the lab's ZR-CSAPI
-simulator run in process on loopback (answer, busy, down, wrong passcode, host keys)."""
+"""The ZR-CSAPI client: parsing recorded replies, conversations with a scripted shell (pipe reconnecting),
+and whole sessions against the lab's ZR-CSAPI simulator run in process on loopback (answer, busy, down,
+wrong passcode, host keys)."""
 
 from __future__ import annotations
 
 import base64
+import json
 import socket
 import subprocess
 import sys
@@ -52,9 +54,160 @@ def test_summary_leaves_out_the_account_email_and_meeting_number():
     assert "5550001234" not in repr(summary)
 
 
+def test_parse_takes_the_cli_status_header_as_the_replys_status():
+    # `*r DialStartResult (status=OK):` (zCommands page): the header says how the command went; it is not data.
+    result = csapi.parse_messages(recorded("csapi/cli_dial_start.txt"))[0]
+    assert result["DialStartResult"] == {}
+    assert csapi.reply_status(result) == ("OK", "")
+    failed = csapi.parse_messages("*r DialStartResult (status=Error): no such meeting\r\n** end\r\n")[0]
+    assert csapi.reply_status(failed) == ("Error", "no such meeting")
+
+
+def json_reply(top_key: str, data, kind: str = "zStatus", state: str = "OK", message: str = "") -> str:
+    """A reply as ZR-CSAPI prints it after `format json` (the shape of json_system_unit.txt)."""
+    body = {top_key: data, "Status": {"message": message, "state": state}, "Sync": False, "topKey": top_key,
+            "type": kind}
+    return json.dumps(body, indent=2, sort_keys=True).replace("\n", "\r\n") + "\r\n"
+
+
+SYSTEM_UNIT = {"platform": "Windows 10", "room_version": "5.17.5 (3907)", "room_info": {"room_name": "Boardroom 4.01"}}
+
+
+def test_a_reply_whose_status_is_not_ok_is_an_error_not_data():
+    # Every JSON reply carries "Status": {"message", "state"}; Node-JF's tag-zoom_rooms takes a state other
+    # than "OK" as an error and reports Status.message.
+    failed = csapi.summarize(csapi.parse_messages(json_reply("SystemUnit", SYSTEM_UNIT, state="Error",
+                                                             message="Room is not logged in")))
+    assert (failed["state"], failed["room_name"], failed["app_version"]) == ("error", None, None)
+    assert failed["message"] == "ZR-CSAPI answered zStatus SystemUnit with status Error: Room is not logged in"
+    call_failed = csapi.summarize(csapi.parse_messages(
+        json_reply("SystemUnit", SYSTEM_UNIT) + json_reply("Call", {"Status": "IN_MEETING"}, state="Error")))
+    assert (call_failed["state"], call_failed["room_name"], call_failed["call_status"]) == (
+        "answered", "Boardroom 4.01", None)
+    assert "zStatus Call Status with status Error" in call_failed["message"]
+
+
+def test_call_status_comes_from_the_zstatus_not_a_zconfiguration_of_call():
+    # zConfiguration replies and pushes share the topKey Call; only zStatus Call holds Call.Status.
+    push = json_reply("Call", {"Microphone": {"Mute": False}}, kind="zConfiguration")
+    text = json_reply("SystemUnit", SYSTEM_UNIT) + json_reply("Call", {"Status": "NOT_IN_MEETING"}) + push
+    assert csapi.summarize(csapi.parse_messages(text))["call_status"] == "NOT_IN_MEETING"
+    assert csapi.status_reply(csapi.parse_messages(push), "Call", ("Status",)) is None
+
+
+def json_event(body) -> str:
+    """A zEvent after `format json`: a JSON object of "type": "zEvent" (PepperDash ZoomRoom.cs
+    `case eZoomRoomResponseType.zEvent`, PlaceOS zr_csapi.cr `when "zEvent"`, Node-JF `data.type == 'zEvent'`).
+    The shape of a Pipe event's body is not documented: these bodies are made up, naming the event."""
+    return json.dumps({"Pipe": body, "Status": {"message": "", "state": "OK"}, "Sync": False, "topKey": "Pipe",
+                       "type": "zEvent"}) + "\r\n"
+
+
+@pytest.mark.parametrize("body, events, state", [
+    ({"Event": "OtherControllerLogin"}, ["OtherControllerLogin"], "displaced"),
+    ({"OtherControllerLogin": {}}, ["OtherControllerLogin"], "displaced"),
+    ("Reconnecting", ["Reconnecting"], "no_answer"),
+    ({"state": "SomethingElse"}, [""], "no_answer"),
+], ids=["named in a value", "named as a key", "the body is the name", "an event we do not know"])
+def test_a_json_pipe_event_reads_like_the_cli_text(body, events, state):
+    messages = csapi.parse_messages(json_event(body))
+    assert csapi.pipe_events(messages) == events
+    assert csapi.summarize(messages)["state"] == state
+
+
 def test_a_broken_json_reply_is_skipped_not_fatal():
     text = "{\r\n  \"topKey\": \"SystemUnit\",\r\n  oops\r\n}\r\n" + recorded("csapi/placeos_one_line.txt")
     assert [m["topKey"] for m in csapi.parse_messages(text)] == ["SystemUnit", "Call"]
+
+
+# ----------------------------------------------------------------------------- conversations (scripted shell)
+
+class ScriptedShell:
+    """A ZR-CSAPI shell on a fake channel: each command it is sent gets the next of its scripted answers
+    (a list of chunks, read one per recv); nothing is echoed, as after `echo off`."""
+
+    def __init__(self, script: dict[str, list[list[str]]], greeting: str = "*r Login successful\r\n") -> None:
+        self.script = {command: list(answers) for command, answers in script.items()}
+        self.pending, self.sent, self.closed, self.timeout = [greeting], [], False, 0.5
+        self.sent_at: list[float] = []
+
+    def get_pty(self) -> None:
+        pass
+
+    def invoke_shell(self) -> None:
+        pass
+
+    def settimeout(self, timeout: float) -> None:
+        self.timeout = timeout
+
+    def sendall(self, data: bytes) -> None:
+        command = data.decode().strip()
+        self.sent.append(command)
+        self.sent_at.append(time.monotonic())
+        if self.script.get(command):
+            self.pending.extend(self.script[command].pop(0))
+
+    def recv(self, size: int) -> bytes:
+        if not self.pending:
+            time.sleep(min(self.timeout, 0.01))
+            raise TimeoutError()
+        return self.pending.pop(0).encode()
+
+
+def test_the_greeting_wait_ends_at_login_successful():
+    # `*r Login successful` is the first line after login (PepperDash ZoomRoom.cs, zoom-rooms-control-system,
+    # PlaceOS zr_csapi.cr): the client goes on at once instead of waiting for a ZAAPI banner that never comes.
+    shell = ScriptedShell({"zStatus SystemUnit": [[json_reply("SystemUnit", SYSTEM_UNIT)]],
+                           "zStatus Call Status": [[json_reply("Call", {"Status": "NOT_IN_MEETING"})]]})
+    started = time.monotonic()
+    csapi._converse(shell, 5.0)
+    assert shell.sent[0] == "echo off" and shell.sent_at[0] - started < 0.5
+    assert all(map(csapi._greeted, ["*r Login successful\r\n", "Welcome to ZAAPI\r\n", "*s Login x: y\r\n** end"]))
+
+
+ASKED_AGAIN = ["echo off", "format json", "zStatus SystemUnit", "zStatus SystemUnit", "zStatus Call Status"]
+
+
+@pytest.mark.parametrize("reconnecting", [["*e Pipe Reconnecting\r\n", "** end\r\n"], [json_event("Reconnecting")]],
+                         ids=["CLI text", "JSON zEvent"])
+def test_pipe_reconnecting_ends_the_wait_and_the_question_is_asked_again(reconnecting):
+    # zEvents page: on `*e Pipe Reconnecting` the command was not run and must be issued again.
+    shell = ScriptedShell({"zStatus SystemUnit": [reconnecting, [json_reply("SystemUnit", SYSTEM_UNIT)]],
+                           "zStatus Call Status": [[json_reply("Call", {"Status": "NOT_IN_MEETING"})]]})
+    started = time.monotonic()
+    summary = csapi.summarize(csapi.parse_messages(csapi._converse(shell, 5.0)))
+    assert time.monotonic() - started < 2.0  # not the 5 s a question may take
+    assert (summary["state"], summary["room_name"], summary["call_status"]) == (
+        "answered", "Boardroom 4.01", "NOT_IN_MEETING")
+    assert shell.sent == ASKED_AGAIN
+
+
+def test_a_pipe_that_keeps_reconnecting_is_asked_once_more_only():
+    again = ["*e Pipe Reconnecting\r\n** end\r\n"]
+    shell = ScriptedShell({"zStatus SystemUnit": [again, again, again]})
+    started = time.monotonic()
+    summary = csapi.summarize(csapi.parse_messages(csapi._converse(shell, 5.0)))
+    assert time.monotonic() - started < 2.0
+    assert shell.sent == ["echo off", "format json", "zStatus SystemUnit", "zStatus SystemUnit"]
+    assert summary["state"] == "no_answer" and "reconnecting" in summary["message"]
+
+
+def test_a_zconfiguration_push_does_not_answer_the_call_question():
+    push = json_reply("Call", {"Microphone": {"Mute": False}}, kind="zConfiguration")
+    shell = ScriptedShell({"zStatus SystemUnit": [[json_reply("SystemUnit", SYSTEM_UNIT)]],
+                           "zStatus Call Status": [[push, json_reply("Call", {"Status": "IN_MEETING"})]]})
+    summary = csapi.summarize(csapi.parse_messages(csapi._converse(shell, 5.0)))
+    assert summary["call_status"] == "IN_MEETING"
+
+
+def test_read_turns_an_unexpected_failure_into_the_error_state(monkeypatch):
+    def broken(target, seen):
+        raise KeyError(f"event {PASSCODE}")
+    monkeypatch.setattr(csapi, "_session", broken)
+    result = csapi.read(csapi.Target("10.0.0.3", PASSCODE, fingerprint="SHA256:x"))
+    assert result["state"] == "error"
+    assert result["message"].startswith("reading ZR-CSAPI failed unexpectedly: KeyError")
+    assert PASSCODE not in repr(result)
 
 
 # ----------------------------------------------------------------------------- host keys (pure)
@@ -233,6 +386,23 @@ def test_an_untrusted_host_key_is_refused_before_the_passcode_is_sent(server, tm
     assert server.slot.opened == 0
 
 
+def test_a_room_offering_no_host_key_algorithm_we_accept_is_host_key_unsupported(tmp_path):
+    # Rooms before Zoom Rooms 5.17.0 offer only ssh-rsa / ssh-dss, which paramiko no longer offers at all; an
+    # ECDSA-only server stands in for them here: paramiko's "Incompatible ssh peer (no acceptable host key)".
+    old_room = sim.CsapiServer(paramiko.ECDSAKey.generate(), PASSCODE, lambda: dict(ROOM))
+    port = old_room.start("127.0.0.1", 0)
+    try:
+        result = csapi.read(csapi.Target("127.0.0.1", PASSCODE, port=port, timeout=5.0,
+                                         known_hosts=str(tmp_path / "none")))
+    finally:
+        old_room.close()
+    assert result["state"] == "host_key_unsupported", result
+    assert "no host key algorithm the toolkit accepts (rsa-sha2-512, rsa-sha2-256)" in result["message"]
+    assert "older than 5.17.0" in result["message"]
+    assert old_room.logins == []  # no passcode sent
+    assert "host_key_unsupported" in csapi.SPOKE  # an SSH server did answer
+
+
 def test_a_pinned_fingerprint_replaces_known_hosts(server, tmp_path):
     pin = csapi.fingerprint(server.host_key.asbytes())
     result = csapi.read(target(server, tmp_path, known_hosts=None, fingerprint=pin))
@@ -297,13 +467,19 @@ def test_simulator_offers_only_rsa_sha2_host_keys(server, algorithm, works):
 
 def test_simulator_speaks_cli_until_format_json():
     session = sim.Session(dict(ROOM))
-    assert "*s Login ZAAPI Release: 1.1" in session.greeting()
+    # The real first line after login is `*r Login successful` (PepperDash Essentials ZoomRoom.cs ProcessMessage
+    # `case "*r login successful"`; zoom-rooms-control-system `line === '*r Login successful'`), not the
+    # Login status block this double used to make up; that status is still there for `zStatus Login`.
+    assert session.greeting() == "*r Login successful\r\n"
+    assert "*s Login ZAAPI Release: 1.1\r\n" in session.handle("zStatus Login")
     cli = session.handle("zStatus SystemUnit")
+    # zCommands page example: the command, `OK`, then the reply.
+    assert cli.startswith("zStatus SystemUnit\r\nOK\r\n*s SystemUnit ")
     assert "*s SystemUnit room_info room_name: zr-room-07\r\n" in cli and cli.endswith("** end\r\n")
-    session.handle("echo off")
-    session.handle("format json")
+    assert session.handle("echo off") == "echo off\r\nOK\r\n"
+    assert session.handle("format json") == "OK\r\n"
     reply = session.handle("zStatus Call Status")
-    assert reply.startswith("{\r\n") and reply.endswith("}\r\n")
+    assert reply.startswith("OK\r\n{\r\n") and reply.endswith("}\r\n")
     assert csapi.parse_messages(reply)[0]["Call"] == {"Status": "NOT_IN_MEETING"}
     assert session.handle("zStatus Nope").count("onUnsupported Command") == 1
 

@@ -40,11 +40,15 @@ def said(state: str, name: str | None = "zr-room-01", version: str | None = "6.2
     (said("auth_failed"), []),
     (said("host_key_unknown"), []),
     (said("host_key_mismatch"), []),
+    (said("host_key_unsupported"), []),
+    (said("not_ssh"), ["csapi_not_answering"]),
     (None, []),
 ], ids=["answers as itself", "name differs only in case", "answers as another room", "down while 9090 listens",
         "timeout while 9090 listens", "logged in, no SystemUnit", "busy: evidence only",
         "a controller took over: evidence only", "wrong passcode: evidence only", "unknown host key: evidence only",
-        "host key changed: evidence only", "not read"])
+        "host key changed: evidence only",
+        "only host key algorithms we refuse (an SSH server answered): evidence only, not silence",
+        "not an SSH server while 9090 listens", "not read"])
 def test_csapi_findings(csapi, expected):
     codes = [f["code"] for f in diagnose(copy.deepcopy(HEALTHY), OPEN, None, POLICY, csapi)]
     assert codes == expected
