@@ -4,6 +4,7 @@ One parser for all of them (docs/windows.md and docs/macos.md list where each fo
 
   `7.1.0.13088`              Info.plist CFBundleShortVersionString, Uninstall DisplayVersion, packages
   `5.9.1 (2581)`             Zoom API `app_version`, release notes
+  `7.0.0 (7.0.0.7486)`       the full version repeated in parentheses (winget-pkgs Zoom.ZoomRooms titles)
   `4.1.5 (4.1.33237.0924)`   legacy (4.x) releases: major.minor.build.MMDD in parentheses
   `4.6.0 (13614.1202)`       legacy: build.MMDD in parentheses
   `6, 2, 0, 4512`            a Windows file version resource written with commas
@@ -43,7 +44,8 @@ def _base(text: str) -> Tuple[int, ...] | None:
 
 
 def _build_in_parentheses(base: Tuple[int, ...], inner: str) -> int | None:
-    """`2581`; legacy `13614.1202` (build.MMDD); legacy `4.1.33237.0924` (major.minor.build.MMDD)."""
+    """`2581`; `7.0.0.7486` (the full version again); legacy `13614.1202` (build.MMDD);
+    legacy `4.1.33237.0924` (major.minor.build.MMDD)."""
     parts = inner.split(".")
     if not all(part.isdigit() for part in parts):
         return None
@@ -51,6 +53,8 @@ def _build_in_parentheses(base: Tuple[int, ...], inner: str) -> int | None:
         return int(parts[0])
     if len(parts) == 2 and len(parts[1]) == 4:
         return int(parts[0])
+    if len(parts) == 4 and tuple(int(part) for part in parts[:3]) == base[:3]:
+        return int(parts[3])
     if len(parts) == 4 and len(parts[3]) == 4 and (int(parts[0]), int(parts[1])) == base[:2]:
         return int(parts[2])
     return None

@@ -65,3 +65,17 @@ def test_version_report(installed, minimum, target, controllers, expected):
 ], ids=["readable", "legacy form", "unreadable text kept", "empty", "missing"])
 def test_read_version_keeps_what_it_cannot_read(text, expected):
     assert read_version(text, "info_plist") == expected
+
+
+@pytest.mark.parametrize("text, parsed", [
+    ("7.0.0 (7.0.0.7486)", (7, 0, 0, 7486)), ("7.1.5 (7.1.5.8017)", (7, 1, 5, 8017)),
+    ("7.1.7 (7.1.7.8297)", (7, 1, 7, 8297)),
+], ids=["7.0.0", "7.1.5", "7.1.7"])
+def test_full_version_repeated_in_parentheses(text, parsed):
+    """`X.Y.Z (X.Y.Z.build)`: winget-pkgs PR titles for Zoom.ZoomRooms (microsoft/winget-pkgs#353708
+    "version 7.0.0 (7.0.0.7486)", #411533 "7.1.5 (7.1.5.8017)", #437078 "7.1.7 (7.1.7.8297)"; installer
+    URLs cdn.zoom.us/prod/7.0.0.7486/...). The build is the fourth part, not the third as in the legacy
+    `4.1.5 (4.1.33237.0924)`, which still reads as 4.1.5.33237."""
+    assert parse_version(text) == parsed
+    assert compare(text, ".".join(str(part) for part in parsed)) == 0
+    assert parse_version("4.1.5 (4.1.33237.0924)") == (4, 1, 5, 33237)
