@@ -183,14 +183,13 @@ def service_proxy(web: Dict[str, Any], secure: Dict[str, Any], auto: Dict[str, A
 
 
 def _networksetup_server(server: str | None) -> str | None:
-    """`host:port` as networksetup takes it; a scheme is dropped, credentials and SOCKS are refused."""
+    """`host:port` as networksetup takes it; a scheme is dropped, SOCKS is refused (credentials already were,
+    by validate_policy for platform macos)."""
     if not server:
         return None
     parts = urlsplit(server if "://" in server else f"http://{server}")
     if parts.scheme not in ("http", "https"):
         raise InvalidValue(f"server: '{parts.scheme}://' proxies are not set through networksetup web proxies")
-    if parts.username or parts.password:
-        raise InvalidValue("server: networksetup keeps proxy credentials in the keychain; give host:port only")
     return _join_host_port(parts.hostname or "", parts.port or 0)
 
 
@@ -271,7 +270,7 @@ class NetworkSetupProxyBackend(NoteTaker):
         Every service gets the shared policy result with loopback and the controller subnets in its bypass.
         """
         policy, pac_url = params.get("policy", "keep"), params.get("pac_url")
-        validate_policy(policy, params.get("server"), pac_url)
+        validate_policy(policy, params.get("server"), pac_url, "macos")
         server = _networksetup_server(params.get("server")) if policy == "manual" else None
         required = required_bypass("macos", params.get("controller_subnets") or [])
         extra = list(params.get("bypass") or [])

@@ -66,8 +66,7 @@ def validate_policy(policy: str, server: str | None, pac_url: str | None, platfo
         if not server:
             raise InvalidValue("server: required when policy is 'manual'")
         if parse_proxy_url(server, "server").userinfo is not None and platform in CREDENTIALS_ELSEWHERE:
-            raise InvalidValue(f"server: '{redact_url(server)}' carries a user and password; "
-                               f"{CREDENTIALS_ELSEWHERE[platform]}: give host:port only")
+            raise InvalidValue(f"server: {CREDENTIALS_ELSEWHERE[platform]}; give host:port only")
     if policy == "pac":
         if not pac_url:
             raise InvalidValue("pac_url: required when policy is 'pac'")
