@@ -146,32 +146,29 @@ def change_versions(client: ZoomClient, records: Mapping[str, Dict[str, Any]], p
                     ) -> Dict[str, Dict[str, Any]]:
     """Request the app version change for every room, then poll until each version moved or time ran out."""
     action = params["app_version_action"]
+    wanted_ids = params.get("device_ids") or {}
+    devices = {room_id: target_device(record, wanted_ids.get(room_id)) for room_id, record in records.items()}
+    to_request = [] if check_mode else [room_id for room_id, device in devices.items() if device is not None]
+    answers, errors = per_room(to_request, lambda room_id: client.set_app_version(room_id, devices[room_id]["id"],
+                                                                                  action))
     outcomes: Dict[str, Dict[str, Any]] = {}
     pending: Dict[str, Dict[str, Any]] = {}
-    for room_id, record in records.items():
-        wanted_id = (params.get("device_ids") or {}).get(room_id)
-        device = target_device(record, wanted_id)
+    for room_id, device in devices.items():
+        answer = answers.get(room_id) or errors.get(room_id)
         if device is None:
+            wanted_id = wanted_ids.get(room_id)
             outcomes[room_id] = (outcome("device_not_in_room", None, message=f"{wanted_id} is not in this room")
                                  if wanted_id else outcome("no_room_computer", None, message="no room computer"))
         elif check_mode:
             outcomes[room_id] = outcome(f"would_{action}", device)
+        elif not answer["ok"]:  # a refusal, or one room's API error (404, a 5xx after the retries): outcome error
+            outcomes[room_id] = outcome(answer["outcome"], device, code=answer["code"], message=answer["message"])
+        elif action == "cancel":
+            outcomes[room_id] = outcome("cancelled", device)
+        elif not params["wait"]:
+            outcomes[room_id] = outcome("requested", device)
         else:
-            try:
-                answer = client.set_app_version(room_id, device["id"], action)
-            except FATAL_ERRORS:
-                raise
-            except ZoomApiError as exc:  # one room's error (404, a 5xx after the retries): that room's outcome
-                outcomes[room_id] = outcome("error", device, code=exc.code, message=exc.message)
-                continue
-            if not answer["ok"]:
-                outcomes[room_id] = outcome(answer["outcome"], device, code=answer["code"], message=answer["message"])
-            elif action == "cancel":
-                outcomes[room_id] = outcome("cancelled", device)
-            elif not params["wait"]:
-                outcomes[room_id] = outcome("requested", device)
-            else:
-                pending[room_id] = device
+            pending[room_id] = device
     outcomes.update(wait_for_versions(client, pending, action, params, sleep, clock))
     return outcomes
 
