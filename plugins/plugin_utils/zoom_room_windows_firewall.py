@@ -200,14 +200,13 @@ def rule_args(name: str, description: str, controller_subnets: Any, port: Any, p
             "profiles": mask_profiles(profile_mask(as_list(profiles))), "enabled": True, "state": "present"}
 
 
-def prepare_args(read: Any, name: str) -> dict[str, Any] | None:
+def prepare_args(existing: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
     """A first win_firewall_rule call that makes a same-named rule TCP before its port is set, or None.
 
-    The module sets LocalPorts before Protocol, and COM refuses a port on a rule whose protocol is Any or ICMP
-    (INetFwRule.LocalPorts: "The Protocol property must be set before the LocalPorts property").
+    `existing`: the rules of that name as read (the backup's `rules`). The module sets LocalPorts before
+    Protocol, and COM refuses a port on a rule whose protocol is Any or ICMP (INetFwRule.LocalPorts: "The
+    Protocol property must be set before the LocalPorts property").
     """
-    result, _unused = script_result(read)
-    existing = [r for r in as_list(result.get("existing_rules")) if isinstance(r, dict)]
     if any(int(rule.get("protocol") or 256) not in (6, 17) for rule in existing):
         return {"name": name, "protocol": "tcp", "state": "present"}
     return None
@@ -263,6 +262,7 @@ def firewall_plan(read: Any, name: str, description: str, controller_subnets: An
     differences = firewall_mismatches(read, name, controller_subnets, port, profiles, state)
     args = rule_args(name, description, controller_subnets, port, profiles, state)
     return {"changed": bool(differences), "differences": differences, "module_args": args,
-            "prepare_args": prepare_args(read, name) if state != "absent" and differences else None,
+            "prepare_args": prepare_args(review["backup"]["rules"], name) if state != "absent" and differences
+            else None,
             "backup": {"windows_firewall": {"name": name, **review["backup"]}}, "notes": review["notes"],
             "diff": {"before": render_rules(review["backup"]["rules"], name), "after": render_args(args)}}
