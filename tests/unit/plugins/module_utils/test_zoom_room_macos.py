@@ -876,6 +876,12 @@ def test_scutil_output_not_understood_says_so(text):
     assert parsed.value is None and "scutil --proxy" in parsed.note
 
 
+def office_mac_facts(mac):
+    """macos_facts of a fake Mac whose app is the recorded Info.plist."""
+    return macos_facts(mac, plist_reader({INFO: plistlib.loads(fixture("info_plist.txt").encode())}), 9090,
+                       SUBNETS, hostname="room-mac-01")
+
+
 def fixed_mac(**mac_options):
     """The office Mac after remediation: loopback and the controller subnets bypass every service's proxy."""
     mac = office_mac(apps={APP: True}, **mac_options)
@@ -887,8 +893,7 @@ def fixed_mac(**mac_options):
 
 def test_the_effective_proxy_agrees_with_the_services_once_they_are_fixed():
     mac = fixed_mac()
-    facts = macos_facts(mac, plist_reader({INFO: plistlib.loads(fixture("info_plist.txt").encode())}), 9090,
-                        SUBNETS, hostname="room-mac-01")
+    facts = office_mac_facts(mac)
     assert facts["errors"] == []
     assert facts["proxy"]["bypass_covers_local"] is True
     assert set(facts["proxy"]["bypass_covers_subnets"].values()) == {True}
@@ -903,8 +908,7 @@ def test_the_effective_proxy_agrees_with_the_services_once_they_are_fixed():
 def test_a_proxy_the_services_do_not_show_is_still_judged(mac_options):
     """networksetup shows the services fixed; the system uses another proxy, or no bypass: not covered."""
     mac = fixed_mac(**mac_options)
-    facts = macos_facts(mac, plist_reader({INFO: plistlib.loads(fixture("info_plist.txt").encode())}), 9090,
-                        SUBNETS, hostname="room-mac-01")
+    facts = office_mac_facts(mac)
     services = [source for source in facts["proxy"]["sources"] if source["source"] != EFFECTIVE_SOURCE]
     assert all(coverage(source, SUBNETS, "macos")["bypass_covers_local"] for source in services)
     assert facts["proxy"]["sources"][-1]["source"] == EFFECTIVE_SOURCE
