@@ -12,6 +12,7 @@ import selectors
 import socket
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, Mapping, Sequence
 
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_command import (
@@ -22,6 +23,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ne
     InvalidValue,
     Network,
     address_in_any,
+    as_address,
     ip_network_of,
     parse_ip_addr,
     parse_port,
@@ -36,6 +38,8 @@ NO_ROUTE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH}
 # Every target of a call is started at once up to this many: a target that does not answer holds its
 # slot for the whole timeout, so targets queued behind the limit finish a timeout later.
 DEFAULT_CONCURRENCY = 1024
+# Names are looked up at most this many at once: each lookup blocks a thread for as long as the resolver waits.
+RESOLVER_THREADS = 16
 # Descriptors the probe keeps for itself beside its sockets: stdio, the selector, the `ip` command's pipes.
 RESERVED_FILES = 32
 # zoom_room_reachability's options: the module and its action (which validates for the lean payload) share them.
@@ -222,17 +226,59 @@ def connected_subnets(run: Runner) -> list[str]:
     return sorted({str(ip_network_of(entry)) for entry in parse_ip_addr(out)})
 
 
+def resolve_name(name: str, port: int) -> str:
+    """The first address the probe host's resolver gives for `name` (the one a TCP client tries first);
+    OSError (socket.gaierror) when the name does not resolve."""
+    return str(socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)[0][4][0])
+
+
+def resolved_addresses(targets: Sequence[dict[str, Any]], resolve: Any = None) -> dict[str, str | OSError]:
+    """{host name: its address, or the resolver's error} for the targets given by name.
+
+    An inventory often names rooms by DNS name (`ansible_host: zr-01.corp.example`); the probe connects
+    to the address that name has on the controllers' segment. Names are looked up concurrently so that
+    one slow lookup does not hold up the others."""
+    names = sorted({t["address"] for t in targets if as_address(t["address"]) is None})
+    if not names:
+        return {}
+    resolve = resolve or resolve_name
+
+    def lookup(name: str, port: int) -> str | OSError:
+        try:
+            return resolve(name, port)
+        except OSError as error:
+            return error
+
+    ports = {t["address"]: t["port"] for t in targets}
+    with ThreadPoolExecutor(max_workers=min(RESOLVER_THREADS, len(names))) as pool:
+        lookups = {name: pool.submit(lookup, name, ports[name]) for name in names}
+        return {name: looked_up.result() for name, looked_up in lookups.items()}
+
+
+def unresolved_result(target: dict[str, Any], error: OSError) -> dict[str, Any]:
+    return {"address": target["address"], "port": int(target["port"]), "state": "error", "latency_ms": 0.0,
+            "error": f"the name does not resolve on the probe host: {error}"}
+
+
 def probe_report(params: Mapping[str, Any], run: Runner) -> dict[str, Any]:
     """The module's result (without `changed`): every target tried at once, plus the probe's subnets."""
     options = probe_options(params)
     targets = checked_targets(options)
     subnets = connected_subnets(run)
     started = time.monotonic()
-    concurrency = socket_slots(min(len(targets), int(options["concurrency"])))
-    results = probe_many(targets, float(options["timeout"]), concurrency)
+    names = resolved_addresses(targets)
+    unresolved = {t["name"]: unresolved_result(t, names[t["address"]]) for t in targets
+                  if isinstance(names.get(t["address"]), OSError)}
+    to_connect = [{**t, "address": names.get(t["address"], t["address"])} for t in targets
+                  if t["name"] not in unresolved]
+    concurrency = socket_slots(min(len(to_connect), int(options["concurrency"])))
+    results = {**probe_many(to_connect, float(options["timeout"]), concurrency), **unresolved}
     networks = _networks(subnets)
     for target in targets:
-        results[target["name"]]["in_connected_subnet"] = address_in_any(target["address"], networks)
+        result = results[target["name"]]
+        if target["address"] in names and target["name"] not in unresolved:
+            result["resolved_address"], result["address"] = result["address"], target["address"]
+        result["in_connected_subnet"] = address_in_any(result.get("resolved_address", result["address"]), networks)
     return {"reachability": results, "connected_subnets": subnets, "concurrency": concurrency,
             "elapsed_ms": round((time.monotonic() - started) * 1000, 1)}
 

@@ -12,7 +12,8 @@ description:
     at once (bounded concurrency, one timeout per target). This is what a touch controller does when it
     connects to the room computer on TCP 9090.
   - Classifies each target as C(open), C(refused) (host up, nothing listening or a reject rule),
-    C(timeout) (silently dropped), C(no_route) (no route to that network) or C(error).
+    C(timeout) (silently dropped), C(no_route) (no route to that network) or C(error) (for example a host
+    name that does not resolve on the probe host).
   - Also reports whether each target address lies in one of the probe's own connected subnets.
   - Read-only. One call per probe per run, whatever the number of rooms.
   - The probe host needs Python 3 and, for I(in_connected_subnet), the C(ip) command (iproute2).
@@ -26,7 +27,12 @@ options:
     required: true
     suboptions:
       name: {description: Inventory name of the room., type: str, required: true}
-      address: {description: Address the controller uses., type: str, required: true}
+      address:
+        description:
+          - Address the controller uses, an IP address or a host name. A name is looked up on the probe host (its
+            first address, as a TCP client tries first); a name that does not resolve there gives C(error).
+        type: str
+        required: true
       port: {description: Port; default I(port)., type: int}
   port:
     description: Default port for targets that name none.
@@ -74,11 +80,15 @@ EXAMPLES = r"""
 
 RETURN = r"""
 reachability:
-  description: Per target name, the outcome.
+  description:
+    - Per target name, the outcome. C(address) is the target's address as given; C(resolved_address), only for a
+      target given by host name, is the address the probe connected to.
   returned: always
   type: dict
   sample:
     boardroom: {address: 10.20.1.15, port: 9090, state: open, latency_ms: 0.4, error: null, in_connected_subnet: true}
+    huddle-2: {address: zr-huddle-2.corp.example, resolved_address: 10.20.1.16, port: 9090, state: open,
+               latency_ms: 0.5, error: null, in_connected_subnet: true}
 connected_subnets:
   description: The probe's own connected subnets.
   returned: always

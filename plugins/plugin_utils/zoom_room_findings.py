@@ -14,6 +14,7 @@ from typing import Any, Iterable
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
     InvalidValue,
     address_in_any,
+    as_address,
     is_loopback,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import (
@@ -165,12 +166,15 @@ def host_findings(facts: dict[str, Any], port: int) -> list[dict[str, Any]]:
 
 def path_findings(facts: dict[str, Any], probe: dict[str, Any] | None, policy: dict[str, Any], port: int,
                   host_codes: list[str]) -> list[dict[str, Any]]:
-    """What the probe on the controller segment saw, blamed on the network only when the host explains nothing."""
+    """What the probe on the controller segment saw, blamed on the network only when the host explains nothing.
+
+    Without a probe result nothing is said of the path: a room outside the controller subnets is a routed
+    path, which works when it admits the port (Zoom asks for no shared subnet). A refused connection proves
+    a route. A room given by host name is judged by the address the probe resolved."""
     address = policy.get("address")
     subnets = [ipaddress.ip_network(s, strict=False) for s in policy.get("controller_subnets", [])]
-    routable = address is None or not subnets or address_in_any(address, subnets)
     state = (probe or {}).get("state")
-    if state == "no_route" or (not routable and state != "open"):
+    if state == "no_route" or (state == "timeout" and off_every_subnet(probed_address(address, probe), subnets)):
         return [finding("controller_segment_unroutable",
                         {"address": address, "controller_subnets": [str(s) for s in subnets], "probe": probe}, port)]
     if state in ("timeout", "refused", "error") and not any(c in EXPLAINS_PROBE_FAILURE for c in host_codes):
@@ -178,6 +182,16 @@ def path_findings(facts: dict[str, Any], probe: dict[str, Any] | None, policy: d
         return [finding("controller_port_blocked", {"address": address, "probe": probe,
                                                     "host_firewall_verdicts": verdicts}, port)]
     return []
+
+
+def probed_address(address: str | None, probe: dict[str, Any] | None) -> str | None:
+    """The IP address the probe tried: the name's lookup where the room is given by host name."""
+    return (probe or {}).get("resolved_address") or address
+
+
+def off_every_subnet(address: str | None, subnets: list[Any]) -> bool:
+    """True only for an IP address outside every controller subnet (a name or no subnets: not known)."""
+    return bool(subnets) and as_address(address) is not None and not address_in_any(address, subnets)
 
 
 def version_findings(facts: dict[str, Any], policy: dict[str, Any], port: int,

@@ -75,6 +75,26 @@ def test_diagnose_then_remediate(healed, tmp_path, scenario):
     assert "changed=0" in again.stdout and " changed=1" not in again.stdout, again.stdout[-3000:]
 
 
+def test_a_room_given_by_dns_name_is_diagnosed_and_fixed(healed, tmp_path):
+    """`zoom_room_address` as a DNS name (the probe host resolves it; here from its /etc/hosts, so no resolver
+    traffic leaves the lab): the room's own fault is found and fixed, and the path is judged by the address
+    the name has, not called another segment."""
+    room, name = healed.rooms[0], "zr-by-name.lab.example"
+    by_name = tmp_path / "by_name.yml"
+    by_name.write_text(json.dumps({"zoom_rooms": {"hosts": {room: {"zoom_room_address": name}}}}))
+    inventories = ("-i", str(healed.inventory), "-i", str(by_name))
+    hosts = healed.sh(healed.probe, "cat /etc/hosts")
+    healed.sh(healed.probe, f"echo '{healed.state['rooms'][room]['address']} {name}' >> /etc/hosts")
+    healed.labctl("fault", room, "firewall_block")
+    try:
+        _unused, diagnosed = run(healed, "diagnose", tmp_path, *inventories)
+        assert codes(diagnosed, room) == ["host_firewall_blocks_controller_port"]
+        _unused, remediated = run(healed, "remediate", tmp_path, *inventories, "-e", "zoom_rooms_batch=100%")
+        assert remediated["rooms"][room]["status"] == "fixed", remediated["rooms"][room]
+    finally:
+        healed.run(["podman", "exec", "-i", healed.probe, "sh", "-c", "cat > /etc/hosts"], input=hosts)
+
+
 def without_latency(value):
     """The probe's latency differs between two runs; everything else in a finding must not."""
     if isinstance(value, dict):

@@ -208,6 +208,23 @@ def test_reachability_classifies_from_the_probe(healed, args, flags, runs_module
     assert ("discovered_interpreter_python" in result.get("ansible_facts", {})) is discovers
 
 
+def test_reachability_probes_a_room_named_by_dns_name(healed):
+    """Inventories often give rooms by DNS name: the probe looks the name up on its own host (here its
+    /etc/hosts, so no resolver traffic leaves the lab) and connects to that address."""
+    room = healed.rooms[0]
+    address = healed.state["rooms"][room]["address"]
+    hosts = healed.sh(healed.probe, "cat /etc/hosts")
+    healed.sh(healed.probe, f"echo '{address} zr-by-name.lab.example' >> /etc/hosts")
+    try:
+        result = module(healed, healed.probe, "zoom_room_reachability",
+                        {"targets": [{"name": room, "address": "zr-by-name.lab.example"}], "timeout": 1.5})
+    finally:
+        healed.run(["podman", "exec", "-i", healed.probe, "sh", "-c", "cat > /etc/hosts"], input=hosts)
+    entry = result["reachability"][room]
+    assert (entry["state"], entry["address"], entry["resolved_address"]) == ("open", "zr-by-name.lab.example", address)
+    assert entry["in_connected_subnet"] is True
+
+
 def test_reachability_rejects_a_bad_port_before_the_probe_runs(healed):
     result = module(healed, healed.probe, "zoom_room_reachability",
                     {"targets": [{"name": "x", "address": "10.0.0.1", "port": 70000}]}, check=False)

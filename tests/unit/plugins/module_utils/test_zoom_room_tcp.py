@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from ansible_collections.zoomrooms.remediation.plugins.module_utils import zoom_room_tcp
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tcp import (
     PROBE_ARGUMENT_SPEC,
@@ -19,6 +20,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_tc
     probe_many,
     probe_options,
     probe_report,
+    resolved_addresses,
 )
 from fixture_files import PROJECT
 
@@ -191,3 +193,46 @@ def test_timeouts_free_their_slots_oldest_first(listener, unanswered_port):
 def test_lean_probe_turns_bad_input_into_a_failure():
     expected = {"failed": True, "msg": "timeout must be > 0 and concurrency >= 1"}
     assert lean_probe({"targets": [], "timeout": -1}) == expected
+
+
+# ------------------------------------------------ rooms named by DNS name (ansible_host: zr-01.corp.example)
+
+def test_a_room_named_by_dns_name_is_probed_at_its_address(listener):
+    """`localhost` resolves from /etc/hosts: no resolver traffic leaves the machine."""
+    open_port, _closed = listener
+    params = {"targets": [{"name": "by-name", "address": "localhost", "port": open_port}], "timeout": 2.0}
+    entry = probe_report(params, lambda argv: (0, IP_ADDR, ""))["reachability"]["by-name"]
+    assert entry["state"] == "open"
+    assert entry["address"] == "localhost"  # as the inventory gave it
+    assert entry["resolved_address"] in ("127.0.0.1", "::1")
+
+
+def test_a_name_that_does_not_resolve_is_an_error_naming_the_resolver(monkeypatch, listener):
+    open_port, _closed = listener
+
+    def no_such_name(name, port):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(zoom_room_tcp, "resolve_name", no_such_name)
+    params = {"targets": [{"name": "gone", "address": "zr-gone.corp.example", "port": open_port},
+                          {"name": "ip", "address": "127.0.0.1", "port": open_port}], "timeout": 2.0}
+    report = probe_report(params, lambda argv: (0, IP_ADDR, ""))["reachability"]
+    assert report["gone"]["state"] == "error"
+    assert "does not resolve on the probe host" in report["gone"]["error"]
+    assert "resolved_address" not in report["gone"]
+    assert report["ip"]["state"] == "open" and "resolved_address" not in report["ip"]
+
+
+def test_each_name_is_looked_up_once_and_addresses_are_not_looked_up():
+    asked = []
+
+    def resolver(name, port):
+        asked.append(name)
+        return {"zr-01.corp.example": "10.89.1.21"}[name]
+
+    targets = [{"name": "a", "address": "zr-01.corp.example", "port": 9090},
+               {"name": "b", "address": "zr-01.corp.example", "port": 9090},
+               {"name": "c", "address": "10.89.1.22", "port": 9090},
+               {"name": "d", "address": "fd00:1::5", "port": 9090}]
+    assert resolved_addresses(targets, resolver) == {"zr-01.corp.example": "10.89.1.21"}
+    assert asked == ["zr-01.corp.example"]

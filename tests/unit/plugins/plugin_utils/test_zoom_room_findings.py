@@ -223,3 +223,30 @@ def test_status_is_fixed_while_the_api_still_lags():
     before = diagnose(facts(**PROXY), OPEN, api, POLICY)
     verified = verify(before, diagnose(HEALTHY, OPEN, api, POLICY), ["proxy"])
     assert room_status(before, "apply", ["proxy"], verified) == "fixed"
+
+
+ROUTED = {"address": "10.20.0.10"}  # the rooms' VLAN, routed to the controllers' 10.89.1.0/24
+BY_NAME = {"address": "zr-01.corp.example"}
+
+
+@pytest.mark.parametrize("probe, policy_changes, codes", [
+    pytest.param(OPEN, ROUTED, [], id="routed path, port open"),
+    pytest.param(None, ROUTED, [], id="routed path, no probe: nothing seen, nothing said"),
+    pytest.param(REFUSED, ROUTED, ["controller_port_blocked"], id="routed path, refused: the route works"),
+    pytest.param(TIMEOUT, ROUTED, ["controller_segment_unroutable"], id="routed path, no answer"),
+    pytest.param(NO_ROUTE, ROUTED, ["controller_segment_unroutable"], id="no route"),
+    pytest.param(None, {}, [], id="controller subnet, no probe"),
+    pytest.param({"state": "open", "resolved_address": "10.20.0.10"}, BY_NAME, [], id="by name, open"),
+    pytest.param(None, BY_NAME, [], id="by name, no probe"),
+    pytest.param({"state": "timeout", "resolved_address": "10.89.1.21"}, BY_NAME, ["controller_port_blocked"],
+                 id="by name on the controller subnet, no answer: the network drops it"),
+    pytest.param({"state": "timeout", "resolved_address": "10.20.0.10"}, BY_NAME, ["controller_segment_unroutable"],
+                 id="by name on another subnet, no answer"),
+    pytest.param({"state": "error", "error": "the name does not resolve on the probe host"}, BY_NAME,
+                 ["controller_port_blocked"], id="by name, does not resolve: not called another segment"),
+])
+def test_the_path_is_judged_on_what_the_probe_saw(probe, policy_changes, codes):
+    """A room outside the controller subnets is a routed path, which works when it admits the port: only
+    what the probe saw blames the network (a room named by DNS name is judged by its probed address)."""
+    found = diagnose(HEALTHY, probe, None, {**POLICY, **policy_changes})
+    assert [f["code"] for f in found] == codes
