@@ -62,6 +62,13 @@ ALL, SOME, NONE, UNKNOWN = "all", "some", "none", "unknown"
 # RemoteAddress keywords for the room's own subnets; a 4 or 6 suffix restricts one to that IP version
 # (Set-NetFirewallRule -RemoteAddress).
 LOCAL_SUBNET_VERSIONS = {"localsubnet": None, "localsubnet4": 4, "localsubnet6": 6}
+# The keys each of the collector's try blocks sets (windows_facts.ps1): a failed block leaves its keys out.
+APP_KEYS = ("uninstall_entries", "executables")
+LISTENER_KEYS = ("listeners",)
+RULE_KEYS = ("firewall_rules",)
+ADDRESS_KEYS = ("addresses",)
+# PolicyStoreSourceType as [string] when the store was not traced: empty, or the enum's None.
+UNREAD_SOURCES = frozenset({"", "none"})
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -83,6 +90,15 @@ def text(value: Any) -> str:
 def is_any(value: Any, wildcards: frozenset[str] = ANY) -> bool:
     tokens = [text(v).lower() for v in as_list(value)]
     return not tokens or any(token in wildcards for token in tokens)
+
+
+def section_unread(result: dict[str, Any], keys: Sequence[str], errors: Sequence[str]) -> bool:
+    """True when a section of the collector's read failed: a key it sets is missing and an error was recorded.
+
+    The collector sets every key of a section unless that section's try block threw (its `what: why` line is in
+    errors) or the whole run failed (a `facts script:` line); an absent key is then "not read", never "none".
+    """
+    return bool(errors) and any(key not in result for key in keys)
 
 
 def script_result(raw: Any) -> tuple[dict[str, Any], list[str]]:
@@ -116,10 +132,12 @@ def is_zoom_rooms_entry(entry: dict[str, Any]) -> bool:
             and fnmatch.fnmatchcase(publisher.lower(), PUBLISHER_PATTERN.lower()))
 
 
-def app_facts(result: dict[str, Any]) -> dict[str, Any]:
+def app_facts(result: dict[str, Any], errors: Sequence[str] = ()) -> dict[str, Any]:
     """DisplayVersion of the newest matching Uninstall entry (either registry view); else ZoomRooms.exe's version.
 
     A version text the shared parser cannot read is kept as `raw_version` with `version_status: unreadable`.
+    Nothing found is `installed: False` only when both places were read; after a failed read it is None
+    (unknown), since the findings report `app_not_installed` on False alone.
     """
     entries = [e for e in as_list(result.get("uninstall_entries")) if isinstance(e, dict) and is_zoom_rooms_entry(e)]
     executables = [e for e in as_list(result.get("executables")) if isinstance(e, dict)]
@@ -141,7 +159,8 @@ def app_facts(result: dict[str, Any]) -> dict[str, Any]:
     if entries or executables:
         return {"installed": True, "name": text(entries[0].get("display_name")) if entries else "ZoomRooms.exe",
                 **read_version(None, None)}
-    return {"installed": False, "name": None, **read_version(None, None)}
+    installed = None if section_unread(result, APP_KEYS, errors) else False
+    return {"installed": installed, "name": None, **read_version(None, None)}
 
 
 def app_executables(result: dict[str, Any]) -> list[str]:
@@ -155,7 +174,11 @@ def strip_zone(address: str) -> str:
     return address.split("%", 1)[0]
 
 
-def listener_facts(result: dict[str, Any]) -> dict[str, Any]:
+def listener_facts(result: dict[str, Any], errors: Sequence[str] = ()) -> dict[str, Any]:
+    """Who listens on the port; `listening: None` (unknown) when Get-NetTCPConnection failed, so a failed read
+    never reads as "nothing listens" (`app_not_listening` fires on False alone)."""
+    if section_unread(result, LISTENER_KEYS, errors):
+        return {"listening": None, "addresses": [], "process": None}
     listeners = [entry for entry in as_list(result.get("listeners")) if isinstance(entry, dict)]
     addresses: list[str] = []
     for entry in listeners:
@@ -234,6 +257,10 @@ def remote_address_match(tokens: list[Any], subnet: Network, context: dict[str, 
     unknown: list[str] = []
     for token in (text(t) for t in tokens):
         lowered = token.lower()
+        if lowered in LOCAL_SUBNET_VERSIONS and context["local_subnets_unread"]:
+            # The room's own subnets are what the keyword means: unread, it may cover the subnet or not.
+            unknown.append(f"{token} (local subnets not read)")
+            continue
         if lowered in LOCAL_SUBNET_VERSIONS:  # "LocalSubnet4"/"LocalSubnet6": that IP version's only
             wanted = LOCAL_SUBNET_VERSIONS[lowered]
             networks.extend(n for n in context["local_networks"] if wanted is None or n.version == wanted)
@@ -339,27 +366,67 @@ def profile_settings(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return settings
 
 
-def relevant_profiles(result: dict[str, Any], subnet: Network, addresses: list[dict[str, Any]]) -> list[str]:
-    """The profile(s) of the interface(s) controller traffic from `subnet` most likely arrives on.
-
-    An interface on the subnet itself; else the interface(s) with a default route; else every connected one;
-    with no connection profile data, all three.
-    """
+def interface_profiles(result: dict[str, Any]) -> dict[Any, str]:
+    """Interface index -> firewall profile of its connection (Get-NetConnectionProfile)."""
     category = {}
     for entry in as_list(result.get("connection_profiles")):
         if isinstance(entry, dict):
             profile = CATEGORY_PROFILE.get(text(entry.get("network_category")).lower())
             if profile:
                 category[entry.get("interface_index")] = profile
+    return category
+
+
+def on_link_networks(addresses: list[dict[str, Any]], category: dict[Any, str],
+                     subnet: Network) -> list[tuple[str, Network]]:
+    """(profile, network) of each profiled interface address whose network shares addresses with `subnet`."""
+    linked = []
+    for address in addresses:
+        network = ipaddress.ip_interface(f"{address['address']}/{address['prefix']}").network
+        if address["interface_index"] in category and network.version == subnet.version \
+                and network.overlaps(subnet):  # type: ignore[arg-type]
+            linked.append((category[address["interface_index"]], network))
+    return linked
+
+
+def relevant_profiles(result: dict[str, Any], subnet: Network, addresses: list[dict[str, Any]]) -> list[str]:
+    """The profile(s) of the interface(s) controller traffic from `subnet` arrives on, as routing decides it.
+
+    The subnet wholly inside an interface's network: that interface (the longest such prefix, as routing
+    matches). Interface networks on only part of a larger subnet: those interfaces, and for the part none of
+    them is on (routed) the default-route interface(s) too. No interface on it: the default-route
+    interface(s); else every connected one; with no connection profile data, all three.
+    """
+    category = interface_profiles(result)
     if not category:
         return list(PROFILES)
-    on_subnet = [category[a["interface_index"]] for a in addresses
-                 if a["interface_index"] in category
-                 and ipaddress.ip_interface(f"{a['address']}/{a['prefix']}").network.overlaps(subnet)]  # type: ignore[arg-type]
+    linked = on_link_networks(addresses, category, subnet)
     routed = [category[r.get("interface_index")] for r in as_list(result.get("default_routes"))
               if isinstance(r, dict) and r.get("interface_index") in category]
-    chosen = on_subnet or routed or list(category.values())
-    return [p for p in PROFILES if p in chosen]
+    containing = [(p, n) for p, n in linked if subnet.subnet_of(n)]  # type: ignore[arg-type]
+    if containing:
+        longest = max(n.prefixlen for _unused, n in containing)
+        chosen = [p for p, n in containing if n.prefixlen == longest]
+    else:
+        chosen = [p for p, _unused in linked]
+        if address_coverage([n for _unused, n in linked], subnet) != ALL:
+            chosen += routed
+    return [p for p in PROFILES if p in (chosen or list(category.values()))]
+
+
+STORE_UNREAD_REASON = ("its policy store was not read: a local rule is ignored where Group Policy sets"
+                       " AllowLocalFirewallRules False")
+
+
+def store_unread(rule: dict[str, Any], settings: dict[str, Any]) -> bool:
+    """A rule whose source store is unknown (PolicyStoreSourceType empty) on a profile that ignores local rules:
+    it may be a local rule Windows ignores there or a Group Policy one it enforces, so it decides nothing.
+
+    Microsoft's Get-NetFirewallRule page fills PolicyStoreSourceType for ActiveStore reads made with source
+    tracing (the collector passes -TracePolicyStore); third-party scripts filter on it without tracing. Until
+    a Windows host shows which holds, an empty source is not taken for a Group Policy rule.
+    """
+    return not settings["allow_local_firewall_rules"] and text(rule.get("source")).lower() in UNREAD_SOURCES
 
 
 def profile_verdict(profile: str, settings: dict[str, Any], rules: list[dict[str, Any]], subnet: Network,
@@ -377,6 +444,8 @@ def profile_verdict(profile: str, settings: dict[str, Any], rules: list[dict[str
     for rule in applicable:
         outcome, reason = rule_match(rule, subnet, port, context)
         is_block = text(rule.get("action")).lower() == "block"
+        if outcome in (ALL, SOME) and (is_block or outcome == ALL) and store_unread(rule, settings):
+            outcome, reason = UNKNOWN, STORE_UNREAD_REASON
         if outcome in (ALL, SOME):
             (blocking if is_block else admitting if outcome == ALL else allow_some).append(rule)
         elif outcome == UNKNOWN:
@@ -407,12 +476,15 @@ def rule_name(rule: dict[str, Any]) -> str:
     return text(rule.get("display_name")) or text(rule.get("name"))
 
 
-def firewall_context(result: dict[str, Any], addresses: list[dict[str, Any]]) -> dict[str, Any]:
-    """What rule conditions are compared with: local subnets, the program that listens (or will listen)."""
+def firewall_context(result: dict[str, Any], addresses: list[dict[str, Any]],
+                     errors: Sequence[str] = ()) -> dict[str, Any]:
+    """What rule conditions are compared with: local subnets (and whether they were read), the program that
+    listens (or will listen)."""
     paths = listener_paths(result) or app_executables(result) \
         or [text(p) for p in as_list(result.get("app_paths")) if text(p)] or list(DEFAULT_APP_PATHS)
     names = [text(e.get("process_name")).lower() for e in as_list(result.get("listeners")) if isinstance(e, dict)]
     return {"local_networks": local_networks(addresses),
+            "local_subnets_unread": section_unread(result, ADDRESS_KEYS, errors),
             "program_paths": {expand_program(p) for p in paths},
             "listener_is_service_host": any(n in ("svchost", "svchost.exe") for n in names)}
 
@@ -430,40 +502,72 @@ def evaluate_subnet(result: dict[str, Any], rules: list[dict[str, Any]], setting
             "per_profile": per_profile}
 
 
-def firewall_facts(result: dict[str, Any], subnets: Sequence[Network], port: int,
-                   addresses: list[dict[str, Any]], read_errors: list[str]) -> dict[str, Any]:
-    if "firewall_rules" not in result and "firewall_profiles" not in result:
-        return {"backend": "windows_defender", "active": True,
-                "verdicts": [{"subnet": str(s), "verdict": "unknown", "decided_by": "firewall state not read"}
-                             for s in subnets],
-                "block_all": False, "notes": []}
-    rules = [r for r in as_list(result.get("firewall_rules")) if isinstance(r, dict)]
-    settings = profile_settings(result)
-    context = firewall_context(result, addresses)
-    connected = sorted({p for s in subnets for p in relevant_profiles(result, s, addresses)}, key=PROFILES.index) \
-        or list(PROFILES)
-    notes: list[str] = []
-    verdicts = []
-    for subnet in subnets:
-        profiles = relevant_profiles(result, subnet, addresses)
-        outcome = evaluate_subnet(result, rules, settings, subnet, port, profiles, context)
-        verdicts.append({"subnet": str(subnet), "verdict": outcome["verdict"], "decided_by": outcome["decided_by"]})
-        for verdict in outcome["per_profile"]:
-            for rule in verdict["blocking_rules"]:
-                profiles = text(rule.get("profile")) or "Any"
-                note = (f"block rule '{rule_name(rule)}' (profiles {profiles}) blocks TCP {port} from {subnet};"
-                        " block rules win over allow rules, so no allow rule can admit it"
-                        " (the toolkit reports it and does not delete it)")
-                if note not in notes:
-                    notes.append(note)
+RULES_UNREAD_NOTE = ("the firewall profiles were read but not the rules (see errors): every verdict is unknown,"
+                     " since an allow or block rule could decide it whatever the default action")
+
+
+def unread_layer(what: str, read_errors: Sequence[str]) -> dict[str, str]:
+    """The `firewall.unreadable` entry (as Linux layers give it) that makes the diagnosis say the room's own
+    firewall is unknown (host_firewall_unreadable) instead of blaming the network for a failed probe."""
+    why = [e for e in read_errors if e.startswith(("firewall", "facts script"))]
+    return {"backend": "windows_defender", "reason": f"{what}: {why[0]}" if why else what}
+
+
+def unknown_verdicts(subnets: Sequence[Network], why: str) -> list[dict[str, Any]]:
+    return [{"subnet": str(s), "verdict": "unknown", "decided_by": why} for s in subnets]
+
+
+def block_rule_notes(per_profile: list[dict[str, Any]], subnet: Network, port: int) -> list[str]:
+    notes = []
+    for verdict in per_profile:
+        for rule in verdict["blocking_rules"]:
+            profiles = text(rule.get("profile")) or "Any"
+            notes.append(f"block rule '{rule_name(rule)}' (profiles {profiles}) blocks TCP {port} from {subnet};"
+                         " block rules win over allow rules, so no allow rule can admit it"
+                         " (the toolkit reports it and does not delete it)")
+    return notes
+
+
+def profile_notes(result: dict[str, Any], settings: dict[str, dict[str, Any]], connected: list[str]) -> list[str]:
+    notes = []
     for profile in connected:
         if not settings[profile]["allow_local_firewall_rules"]:
             notes.append(f"Group Policy sets AllowLocalFirewallRules False on the {profile} profile: "
                          "locally created rules (like the toolkit's) are ignored there")
         if not settings[profile]["known"] and "firewall_profiles" in result:
             notes.append(f"{profile} profile settings not read; Windows defaults assumed")
+    return notes
+
+
+def firewall_facts(result: dict[str, Any], subnets: Sequence[Network], port: int,
+                   addresses: list[dict[str, Any]], read_errors: list[str]) -> dict[str, Any]:
+    if "firewall_rules" not in result and "firewall_profiles" not in result:
+        return {"backend": "windows_defender", "active": True,
+                "verdicts": unknown_verdicts(subnets, "firewall state not read"), "block_all": False, "notes": [],
+                "unreadable": [unread_layer("firewall state not read", read_errors)]}
+    settings = profile_settings(result)
+    connected = sorted({p for s in subnets for p in relevant_profiles(result, s, addresses)}, key=PROFILES.index) \
+        or list(PROFILES)
     active = any(settings[p]["enabled"] for p in connected)
     block_all = any(settings[p]["enabled"] and not settings[p]["allow_inbound_rules"] for p in connected)
+    if section_unread(result, RULE_KEYS, read_errors):
+        # Profiles without rules: the default action alone would call every subnet blocked.
+        return {"backend": "windows_defender", "active": active, "block_all": block_all,
+                "verdicts": unknown_verdicts(subnets, "firewall rules not read"),
+                "notes": [RULES_UNREAD_NOTE, *profile_notes(result, settings, connected)],
+                "unreadable": [unread_layer("firewall rules not read", read_errors)]}
+    rules = [r for r in as_list(result.get("firewall_rules")) if isinstance(r, dict)]
+    context = firewall_context(result, addresses, read_errors)
+    notes: list[str] = []
+    verdicts = []
+    for subnet in subnets:
+        outcome = evaluate_subnet(result, rules, settings, subnet, port, relevant_profiles(result, subnet, addresses),
+                                  context)
+        verdicts.append({"subnet": str(subnet), "verdict": outcome["verdict"], "decided_by": outcome["decided_by"]})
+        for note in block_rule_notes(outcome["per_profile"], subnet, port):
+            if note not in notes:  # one rule blocking on several profiles is named once
+                notes.append(note)
+    notes.extend(profile_notes(result, settings, connected))
     if any(e.startswith("firewall") for e in read_errors):
         notes.append("firewall rules were read only in part; see errors")
     return {"backend": "windows_defender", "active": active, "verdicts": verdicts, "block_all": block_all,
@@ -650,8 +754,8 @@ def windows_facts(raw: Any, controller_subnets: Any, port: Any = 9090) -> dict[s
         "os": {"name": text(host.get("os_name")) or None, "version": text(host.get("os_version")) or None},
         "hostname": text(host.get("hostname")) or None,
         "controller_port": port_number,
-        "app": app_facts(result),
-        "listener": listener_facts(result),
+        "app": app_facts(result, errors),
+        "listener": listener_facts(result, errors),
         "firewall": firewall_facts(result, subnets, port_number, addresses, errors),
         "proxy": proxy_facts(result, subnets, errors),
         "addresses": [{k: a[k] for k in ("interface", "address", "prefix")} for a in addresses],

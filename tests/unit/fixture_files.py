@@ -53,13 +53,23 @@ def windows_fixture(name: str) -> dict:
 
 
 def windows_variant(name: str) -> dict:
-    """A recorded Windows facts-script result with the values fixtures/windows/variants.json changes for `name`."""
+    """A recorded Windows facts-script result with the values fixtures/windows/variants.json changes (`set`) and
+    the keys it leaves out (`drop`: a collector section that failed) for `name`."""
     variant = json.loads((FIXTURES / "windows" / "variants.json").read_text())["variants"][name]
     result = json.loads((FIXTURES / "windows" / f"{variant['base']}.json").read_text())
     for path, value in variant["set"].items():
-        *parents, last = path.split(".")
-        target = result
-        for key in parents:
-            target = target[int(key)] if isinstance(target, list) else target[key]
-        target[int(last) if isinstance(target, list) else last] = value
+        target, last = _parent(result, path)
+        target[last] = value
+    for path in variant.get("drop", []):
+        target, last = _parent(result, path)
+        del target[last]
     return result
+
+
+def _parent(result: dict, path: str) -> tuple:
+    """The container a dotted path (`result.firewall_rules.3.source`) ends in, and the last key or index."""
+    *parents, last = path.split(".")
+    target = result
+    for key in parents:
+        target = target[int(key)] if isinstance(target, list) else target[key]
+    return target, int(last) if isinstance(target, list) else last

@@ -55,7 +55,10 @@ try {
     $appFilters = Get-FilterTable { Get-NetFirewallApplicationFilter -All -PolicyStore ActiveStore }
     $serviceFilters = Get-FilterTable { Get-NetFirewallServiceFilter -All -PolicyStore ActiveStore }
     $interfaceFilters = Get-FilterTable { Get-NetFirewallInterfaceTypeFilter -All -PolicyStore ActiveStore }
-    $inboundRules = @(Get-NetFirewallRule -PolicyStore ActiveStore -Direction Inbound -Enabled True)
+    # -TracePolicyStore: Get-NetFirewallRule's documentation fills PolicyStoreSourceType (Local/GroupPolicy,
+    # read as `source`) only for ActiveStore reads made with policy store tracing; without it a local rule that
+    # AllowLocalFirewallRules False makes Windows ignore cannot be told from a Group Policy one.
+    $inboundRules = @(Get-NetFirewallRule -PolicyStore ActiveStore -TracePolicyStore -Direction Inbound -Enabled True)
     $facts.firewall_rules = @(foreach ($rule in $inboundRules) {
         $portFilter = $portFilters[$rule.Name]
         if ($null -eq $portFilter -or @('TCP', 'Any', '6') -notcontains [string]$portFilter.Protocol) { continue }
@@ -259,10 +262,13 @@ try {
             $targets.Add(@{ scope = 'user'; account = $account; sid = $sid; path = $path })
         } else {
             # No account named and no auto-logon: every loaded interactive hive but the one we connect as.
+            # User SIDs: S-1-5-21-* (local and Active Directory accounts) and S-1-12-1-* (Entra ID accounts of an
+            # Entra-joined room: "S-1-12-1-" and the object ID's four 32-bit words, okieselbach/Intune
+            # Convert-AzureAdObjectIdToSid.ps1). Service hives (S-1-5-18/19/20), .DEFAULT and *_Classes do not match.
             $self = [System.Security.Principal.WindowsIdentity]::GetCurrent().User.Value
             foreach ($hive in @(Get-ChildItem -LiteralPath 'Registry::HKEY_USERS')) {
                 $sid = $hive.PSChildName
-                if ($sid -notmatch '^S-1-5-21-[\d-]+$' -or $sid -eq $self) { continue }
+                if ($sid -notmatch '^S-1-(5-21|12-1)-[\d-]+$' -or $sid -eq $self) { continue }
                 $name = $sid
                 try {
                     $securityIdentifier = [System.Security.Principal.SecurityIdentifier]$sid

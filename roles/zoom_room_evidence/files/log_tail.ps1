@@ -49,7 +49,10 @@ function Read-LogTail ([string]$Path, [string]$Requested) {
             $newline = [Array]::IndexOf($buffer, [byte]10, 0, $read)
             $start = if ($newline -ge 0) { $newline + 1 } else { $read }
         }
-        $mtime = [System.IO.File]::GetLastWriteTimeUtc($Path).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'")
+        # ':' in a custom format string is the culture's DateTimeFormatInfo.TimeSeparator, not a literal colon
+        # (learn.microsoft.com): the invariant culture keeps the POSIX module's ISO 8601 UTC form on every room.
+        $mtime = [System.IO.File]::GetLastWriteTimeUtc($Path).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'",
+            [Globalization.CultureInfo]::InvariantCulture)
         New-LogEntry $Path $Requested 'collected' @{
             size = $size; mtime = $mtime; truncated = $truncated
             content_b64 = [Convert]::ToBase64String($buffer, $start, $read - $start)

@@ -10,10 +10,16 @@ from typing import Any
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.zoomrooms.remediation.plugins.filter.zoom_room_windows import FilterModule
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import parse_cidrs
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import host_findings
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_inputs import input_errors
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows import (
     DEFAULT_APP_PATHS,
+    RULES_UNREAD_NOTE,
+    STORE_UNREAD_REASON,
+    interface_addresses,
     parse_winhttp_settings,
+    relevant_profiles,
     windows_facts,
 )
 from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_windows_firewall import (
@@ -171,7 +177,8 @@ def test_proxy_credentials_never_reach_the_facts():
 def test_a_failed_read_gives_partial_facts_not_a_failure(raw, error):
     facts = windows_facts(raw, SUBNETS, 9090)
     assert error in facts["errors"]
-    assert facts["app"]["installed"] is False
+    assert facts["app"]["installed"] is None  # unknown: not read is not "not installed"
+    assert facts["listener"]["listening"] is None
     assert facts["firewall"]["verdicts"] == [{"subnet": SUBNET, "verdict": "unknown",
                                               "decided_by": "firewall state not read"}]
 
@@ -282,6 +289,12 @@ NO_ALLOW = P + "default inbound action Block, no allow rule for TCP 9090 from 10
          ("blocked", NO_ALLOW)),
         ([rule(display_name="gpo rule", source="GroupPolicy")], {"Private": {"allow_local_firewall_rules": "False"}},
          SUBNET, ("admitted", P + "allow rule 'gpo rule'")),
+        ([rule(display_name="untraced", source="None")], {"Private": {"allow_local_firewall_rules": "False"}},
+         SUBNET, ("unknown", P + f"allow rule 'untraced' may apply ({STORE_UNREAD_REASON})")),
+        ([rule(display_name="gpo allow", source="GroupPolicy"),
+          rule(display_name="untraced block", action="Block", source="")],
+         {"Private": {"allow_local_firewall_rules": "False"}},
+         SUBNET, ("unknown", P + f"block rule 'untraced block' may apply ({STORE_UNREAD_REASON})")),
     ],
     ids=["no rule: default block", "allow from any address", "allow on any port", "allow on a port range",
          "other ports and keywords", "udp only", "allow from a wider cidr", "allow from an ip range",
@@ -292,7 +305,9 @@ NO_ALLOW = P + "default inbound action Block, no allow rule for TCP 9090 from 10
          "LocalSubnet4 covers an attached IPv4 subnet", "LocalSubnet6 covers no IPv4 subnet",
          "block beats allow", "block on part of the subnet",
          "block rule that may apply", "allow rule the evaluator cannot decide", "shields up", "profile off",
-         "profile default allow", "gpo ignores local rules", "gpo rule still applies"],
+         "profile default allow", "gpo ignores local rules", "gpo rule still applies",
+         "gpo ignores local rules, store not read: allow undecided", "gpo ignores local rules, store not read: block"
+         " undecided"],
 )
 def test_verdict(rules, profiles, subnet, expected):
     assert verdict_of(room(rules, **profiles), subnet) == expected
@@ -314,6 +329,29 @@ def test_profile_of_the_interface_on_the_controller_subnet_decides():
                                 "prefix": 24})
     assert verdict_of(raw) == ("admitted", "Windows Defender Firewall (Domain): allow rule 'domain only'")
     assert verdict_of(raw, "10.77.0.0/24")[0] == "blocked"  # routed: the default-route interface (Private) decides
+
+
+WSL = "wsl_hyper_v_interface"
+
+
+def test_interfaces_count_for_a_subnet_as_routing_decides():
+    result = windows_variant(WSL)["result"]
+    profiles = {subnet: relevant_profiles(result, parse_cidrs([subnet], "subnet")[0], interface_addresses(result))
+                for subnet in ("172.18.0.0/16", "172.18.32.0/24", "172.16.0.0/12", "10.77.0.0/24")}
+    assert profiles == {
+        "172.18.0.0/16": ["Domain", "Public"],  # partly on the WSL /20, the rest routed by the Ethernet default route
+        "172.18.32.0/24": ["Public"],  # inside the WSL /20: that interface alone
+        "172.16.0.0/12": ["Domain", "Public"],  # both interfaces on part of it, the rest routed
+        "10.77.0.0/24": ["Domain"],  # on no interface: routed
+    }
+
+
+def test_the_longest_interface_prefix_holding_the_subnet_decides():
+    result = windows_variant(WSL)["result"]
+    result["addresses"].append({"interface_alias": "vEthernet (WSL (Hyper-V firewall))", "interface_index": 45,
+                                "address": "172.20.9.1", "prefix": 16})  # a wider network holding Ethernet's /24
+    network = parse_cidrs(["172.20.5.0/24"], "subnet")[0]
+    assert relevant_profiles(result, network, interface_addresses(result)) == ["Domain"]
 
 
 def test_gpo_ignoring_local_rules_is_noted():
@@ -679,8 +717,17 @@ NOT_LOCAL = ("Windows Defender Firewall (Private): default inbound action Block,
              " from 10.89.90.0/24")
 
 
+# Variants about routing are read with controller subnets of their own addresses.
+VARIANT_SUBNETS = {WSL: ["172.18.0.0/16", "172.18.32.0/24"]}
+
+
 def variant_facts(name: str) -> dict[str, Any]:
-    return windows_facts(windows_variant(name), SUBNETS, 9090)
+    return windows_facts(windows_variant(name), VARIANT_SUBNETS.get(name, SUBNETS), 9090)
+
+
+def no_allow(profile: str, subnet: str) -> str:
+    return (f"Windows Defender Firewall ({profile}): default inbound action Block, no allow rule for TCP 9090"
+            f" from {subnet}")
 
 
 VARIANTS = [
@@ -712,12 +759,48 @@ VARIANTS = [
       "version_source": "registry", "version_status": "unreadable"}),
     ("app_removed", lambda f: (f["app"], f["listener"]),
      ({"installed": False, "name": None, **NO_VERSION}, {"listening": False, "addresses": [], "process": None})),
+    # A section that failed is unknown, never "none": not installed, not listening, blocked by the default action.
+    ("app_read_failed", lambda f: (f["app"], f["listener"]),
+     ({"installed": None, "name": None, **NO_VERSION}, LISTENING)),
+    ("listener_read_failed", lambda f: (f["app"], f["listener"]),
+     (APP, {"listening": None, "addresses": [], "process": None})),
+    ("firewall_rules_read_failed", lambda f: f["firewall"],
+     {"backend": "windows_defender", "active": True, "block_all": False, "notes": [RULES_UNREAD_NOTE],
+      "verdicts": [{"subnet": SUBNET, "verdict": "unknown", "decided_by": "firewall rules not read"}],
+      "unreadable": [{"backend": "windows_defender", "reason": "firewall rules not read: firewall: Invalid class"}]}),
+    ("addresses_read_failed_local_subnet_rule", lambda f: f["firewall"]["verdicts"],
+     [{"subnet": SUBNET, "verdict": "unknown",
+       "decided_by": f"{MASK_RULE} may apply (remote address keyword LocalSubnet (local subnets not read))"}]),
+    ("rule_source_untraced", lambda f: f["firewall"]["verdicts"],
+     [{"subnet": SUBNET, "verdict": "unknown", "decided_by": f"{MASK_RULE} may apply ({STORE_UNREAD_REASON})"}]),
+    (WSL, lambda f: f["firewall"]["verdicts"],
+     [{"subnet": "172.18.0.0/16", "verdict": "blocked",
+       "decided_by": f"{no_allow('Domain', '172.18.0.0/16')}; {no_allow('Public', '172.18.0.0/16')}"},
+      {"subnet": "172.18.32.0/24", "verdict": "blocked", "decided_by": no_allow("Public", "172.18.32.0/24")}]),
 ]
 
 
 @pytest.mark.parametrize("name, pick, expected", VARIANTS, ids=[row[0] for row in VARIANTS])
 def test_recorded_variant(name, pick, expected):
     assert pick(variant_facts(name)) == expected
+
+
+@pytest.mark.parametrize("name, codes", [
+    ("app_read_failed", []), ("listener_read_failed", []), ("addresses_read_failed_local_subnet_rule", []),
+    ("firewall_rules_read_failed", ["host_firewall_unreadable"]),
+])
+def test_a_failed_read_is_no_false_host_finding(name, codes):
+    """Not read is unknown: never "not installed", "not listening" or "blocked"; a firewall that could not be
+    read says so (host_firewall_unreadable), so a failed probe is not blamed on the network."""
+    facts = variant_facts(name)
+    assert facts["errors"] and [f["code"] for f in host_findings(facts, 9090)] == codes
+
+
+def test_a_whole_failed_read_names_the_unread_firewall():
+    facts = windows_facts({"failed": True, "msg": "Access is denied"}, SUBNETS, 9090)
+    assert facts["firewall"]["unreadable"] == [{"backend": "windows_defender",
+                                                "reason": "firewall state not read: facts script: Access is denied"}]
+    assert [f["code"] for f in host_findings(facts, 9090)] == ["host_firewall_unreadable"]
 
 
 def test_every_variant_names_its_source_and_is_tested():
