@@ -120,9 +120,12 @@ def parse_lsof_listeners(text: str, port: int) -> Parsed:
     return Parsed(listeners)
 
 
-_IF_HEADER = re.compile(r"^([A-Za-z0-9_.-]+):\s+flags=")
+_IF_HEADER = re.compile(r"^([A-Za-z0-9_.-]+):\s+flags=\w*<([^>]*)>")
 _INET = re.compile(r"^inet\s+(\S+)(?:\s+-->\s+\S+)?\s+netmask\s+(\S+)")
-_INET6 = re.compile(r"^inet6\s+(\S+)\s+prefixlen\s+(\d+)")
+_INET6 = re.compile(r"^inet6\s+(\S+)\s+prefixlen\s+(\d+)(.*)")
+# IPv6 address states (ifconfig(8), the in6_ifaddr flags) of an address no new connection is made to: the
+# Windows reader likewise keeps only addresses in state Preferred.
+_INET6_UNUSABLE = frozenset({"deprecated", "detached", "duplicated", "tentative"})
 
 
 def _netmask_prefix(mask: str) -> int | None:
@@ -134,22 +137,26 @@ def _netmask_prefix(mask: str) -> int | None:
 
 
 def parse_ifconfig(text: str) -> Parsed:
-    """`ifconfig` -> [{"interface", "address", "prefix"}], loopback and IPv6 link-local left out.
+    """`ifconfig` -> [{"interface", "address", "prefix"}]: loopback interfaces, IPv6 link-local and IPv6
+    addresses no new connection is made to (deprecated, tentative, ...) left out.
 
     macOS prints the IPv4 netmask in hex (`netmask 0xffffff00`) and IPv6 with `%scope` and `prefixlen`.
     """
     addresses = []
-    interface = None
+    interface, loopback = None, False
     for raw in (text or "").splitlines():
         header = _IF_HEADER.match(raw)
         if header:
-            interface = header.group(1)
+            # A loopback interface's every address is local, aliases too (VM tools add 10.254.254.254 to lo0).
+            interface, loopback = header.group(1), "LOOPBACK" in header.group(2).split(",")
             continue
         line = raw.strip()
         inet, inet6 = _INET.match(line), _INET6.match(line)
+        if loopback:
+            continue
         if inet:
             address, prefix = inet.group(1), _netmask_prefix(inet.group(2))
-        elif inet6:
+        elif inet6 and not _INET6_UNUSABLE.intersection(inet6.group(3).split()):
             address, prefix = inet6.group(1).split("%", 1)[0], int(inet6.group(2))
         else:
             continue
@@ -257,10 +264,14 @@ def _section(errors: List[str], what: str, read: Callable[[], Any], fallback: An
     return value
 
 
-def _unknown_firewall(controller_subnets: Sequence[Network]) -> Dict[str, Any]:
+def _unknown_firewall(controller_subnets: Sequence[Network], errors: List[str]) -> Dict[str, Any]:
+    """socketfilterfw could not be read: every verdict unknown, and the layer named in `unreadable` (as Linux
+    layers are), so the diagnosis says the room's firewall is unknown instead of blaming the network."""
+    why = [error for error in errors if error.startswith("firewall:")]
     return {"backend": AppFirewallBackend.name, "active": True, "block_all": None, "notes": [PER_APP_NOTE],
             "verdicts": [{"subnet": str(subnet), "verdict": "unknown", "decided_by": "firewall unreadable"}
-                         for subnet in controller_subnets]}
+                         for subnet in controller_subnets],
+            "unreadable": [{"backend": AppFirewallBackend.name, "reason": why[0] if why else "firewall unreadable"}]}
 
 
 def _unknown_proxy(controller_subnets: Sequence[Network]) -> Dict[str, Any]:
@@ -299,7 +310,7 @@ def macos_facts(
         "app": _section(errors, "app", lambda: read_app(read_plist, app_path), _app_fallback()),
         "listener": _section(errors, "listener", lambda: read_listener(run, port),
                              {"listening": None, "addresses": [], "process": None}),
-        "firewall": (_unknown_firewall(controller_subnets) if fw_state is None
+        "firewall": (_unknown_firewall(controller_subnets, errors) if fw_state is None
                      else firewall.firewall_facts(fw_state, controller_subnets, port)),
         "proxy": (_unknown_proxy(controller_subnets) if proxy_state is None
                   else proxy.proxy_facts(proxy_state, controller_subnets, effective_proxy)),

@@ -197,6 +197,15 @@ def app_firewall_verdict(state: Dict[str, Any]) -> Tuple[str, str]:
     return "unknown", f"{app}: firewall entry unreadable"
 
 
+def refuse_block_all(before: Dict[str, Any], params: Dict[str, Any]) -> None:
+    """'Block all incoming connections' wins over any app entry: without permission to switch it off the app
+    cannot be admitted, so fail before writing (check mode too) rather than add an entry and then fail."""
+    if before.get("block_all") and not params.get("allow_disable_block_all"):
+        raise InvalidValue("allow_disable_block_all: 'Block all incoming connections' is on and admits no app, "
+                           "so the controller cannot reach the Zoom Rooms app; set allow_disable_block_all=true "
+                           "to switch it off, or switch it off on the Mac")
+
+
 class AppFirewallBackend(NoteTaker):
     """The macOS Application Firewall (socketfilterfw): per-application allow/block, plus 'block all'."""
 
@@ -252,28 +261,57 @@ class AppFirewallBackend(NoteTaker):
 
     def desired(self, before: Dict[str, Any], params: Dict[str, Any]) -> Dict[str, Any]:
         """Pure. present: app listed and permitted; block-all off only with allow_disable_block_all; a firewall
-        that is off stays off (nothing to do). absent: the app's entry removed (--remove)."""
+        that is off stays off (nothing to do). absent: the app's entry removed (--remove).
+
+        Raises InvalidValue, before anything is written, when the plan cannot admit the app (block-all on
+        without permission) or would change an entry whose state was not read (`check_plan`).
+        """
         after = dict(before)
         state = params.get("state", "present")
         if state == "absent":
             after["app_state"] = "absent"
+            self.check_plan(before, after)
             return after
         if state != "present":
             raise InvalidValue(f"state: '{state}' is not one of present, absent")
         if before.get("enabled") is False:
             return after
+        refuse_block_all(before, params)
         after["app_state"] = "permitted"
         if before.get("block_all") and params.get("allow_disable_block_all"):
             after["block_all"] = False
+        self.check_plan(before, after)
         return after
+
+    def check_plan(self, before: Dict[str, Any], after: Dict[str, Any]) -> None:
+        """Refuse to change the app's entry when either side of the change is an unread state (app_state None).
+
+        A rollback puts `before` back by planning from it; from an entry nobody read it would plan nothing and
+        leave our change in place. A restore to an unread state has the same hole, so both are refused.
+        """
+        have, want = before.get("app_state"), after.get("app_state")
+        if have == want or None not in (have, want):
+            return
+        path = after.get("app_path") or before.get("app_path") or self.app_path
+        if have is None:
+            read_notes = f" ({'; '.join(self.notes)})" if self.notes else ""
+            raise InvalidValue(f"socketfilterfw: the firewall entry of {path} could not be read{read_notes}, so it "
+                               "is not changed: a failed change could not be put back")
+        raise InvalidValue(f"restore: the backup holds no readable firewall entry of {path}, so there is "
+                           "nothing to put back")
 
     def commands(self, before: Dict[str, Any], after: Dict[str, Any]) -> List[List[str]]:
         """Pure plan: the socketfilterfw calls that turn `before` into `after` (app entry, then block-all).
 
-        Stealth, global state and signed-software settings are reported, never written.
+        Stealth, global state and signed-software settings are reported, never written. An unread `before`
+        entry is planned from (a rollback after an unreadable re-read still writes the known state); an unread
+        `after` entry is refused, rather than planning nothing and reporting it put back.
         """
         path = after.get("app_path") or self.app_path
         have, want = before.get("app_state"), after.get("app_state")
+        if want is None and have is not None:
+            raise InvalidValue(f"socketfilterfw: cannot set the firewall entry of {path} to a state that was "
+                               "never read")
         plan: List[List[str]] = []
         if want != have and want in ("permitted", "blocked"):
             if have in ("absent", None):

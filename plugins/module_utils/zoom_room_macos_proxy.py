@@ -224,6 +224,33 @@ def proxy_section(sources: Sequence[Dict[str, Any]], controller_subnets: Sequenc
     }
 
 
+def known_services(requested: Sequence[str], listed: Sequence[str]) -> List[str]:
+    """The requested service names, once each is known to exist; else InvalidValue naming them.
+
+    Checked against -listallnetworkservices before the first per-service command: networksetup answers a
+    name it does not know with 'NAME is not a recognized network service.' and exit 4 (docs/macos.md).
+    """
+    unknown = [name for name in requested if name not in listed]
+    if unknown:
+        raise InvalidValue(f"services: {', '.join(repr(name) for name in unknown)} not among this Mac's network "
+                           f"services ({', '.join(listed) or 'none listed'})")
+    return list(requested)
+
+
+def services_to_restore(saved: Any, now: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    """`after` for a restore: every service the backup holds gets its saved proxy back; a service the backup
+    lacks (added or enabled since) stays as it is now. A saved service no longer read here is refused: its
+    proxy could be neither written back nor checked."""
+    if not isinstance(saved, dict) or not all(isinstance(proxy, dict) for proxy in saved.values()):
+        raise InvalidValue("restore: not a networksetup backup ({service: proxy}) of this module")
+    gone = [name for name in saved if name not in now]
+    if gone:
+        raise InvalidValue(f"restore: the backup's network services {', '.join(repr(name) for name in gone)} are "
+                           "not read on this Mac now (removed, renamed or disabled since); name a disabled "
+                           "service in services to restore it")
+    return {name: canonical_proxy(saved[name]) if name in saved else proxy for name, proxy in now.items()}
+
+
 class NetworkSetupProxyBackend(NoteTaker):
     """Web, secure-web and auto-proxy (PAC) settings and bypass domains, per network service."""
 
@@ -240,15 +267,20 @@ class NetworkSetupProxyBackend(NoteTaker):
         return {name: self._read_service(name) for name in self._service_names()}
 
     def _service_names(self) -> List[str]:
+        listed = self._listed_services()
         if self.services is not None:
-            return list(self.services)
+            return known_services(self.services, [service["name"] for service in listed])
+        skipped = [service["name"] for service in listed if not service["enabled"]]
+        if skipped:
+            self.notes.append(f"disabled network services skipped: {', '.join(skipped)}")
+        return [service["name"] for service in listed if service["enabled"]]
+
+    def _listed_services(self) -> List[Dict[str, Any]]:
+        """Every network service, enabled or not; asked also when services are named, to check the names."""
         parsed = parse_network_services(read_stdout(self.run, [NETWORKSETUP, "-listallnetworkservices"]))
         if parsed.value is None:
             raise MacCommandError(parsed.note)
-        skipped = [service["name"] for service in parsed.value if not service["enabled"]]
-        if skipped:
-            self.notes.append(f"disabled network services skipped: {', '.join(skipped)}")
-        return [service["name"] for service in parsed.value if service["enabled"]]
+        return parsed.value
 
     def _ask(self, parser: Callable[[str], Parsed], flag: str, service: str) -> Any:
         parsed = parser(read_stdout(self.run, [NETWORKSETUP, flag, service]))

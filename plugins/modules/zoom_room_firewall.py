@@ -44,10 +44,18 @@ description:
     are C(unknown) with the reason, and a change fails before touching the host.
   - macOS. The Application Firewall (socketfilterfw) permits the Zoom Rooms app. It filters per
     application, not per address, so the scope to controller subnets cannot be expressed there.
-    "Block all incoming connections" is only switched off when I(allow_disable_block_all=true).
-  - Our rules carry the comment C(zoom-rooms controller tcp/PORT); for firewalld, ours are the rich rules of
-    the form above.
-    C(state=absent) removes them and nothing else.
+    "Block all incoming connections" is only switched off when I(allow_disable_block_all=true). With it on
+    and I(allow_disable_block_all=false), C(state=present) fails before changing anything (in check mode
+    too) and names that option, since no app entry admits the controller then.
+  - macOS. When the app's firewall entry cannot be read (C(socketfilterfw --listapps) lists it without a
+    verdict, or its output is not understood), the module changes nothing and fails, in check mode too,
+    because a rollback could not put back a state it never read. The same holds for a restore whose backup
+    has no readable entry.
+  - macOS. C(state=absent) runs C(socketfilterfw --remove) on the app, whoever added the entry. An entry an
+    administrator added is removed too. Unless the firewall is off or "automatically allow downloaded signed
+    software" is on, the app is then blocked and the controller can no longer reach the room.
+  - Linux. Our rules carry the comment C(zoom-rooms controller tcp/PORT); for firewalld, ours are the rich
+    rules of the form above. C(state=absent) removes them and nothing else.
   - Windows. The action plugin of the same name reads the room with the read-only collector, plans in
     Python and sets one inbound allow rule named I(rule_name) with M(community.windows.win_firewall_rule)
     (TCP I(port), remote addresses = I(sources), I(profiles)). It reads the rule back and, if Windows does
@@ -67,7 +75,10 @@ options:
     type: int
     default: 9090
   state:
-    description: C(present) admits; C(absent) removes our admission rules.
+    description:
+      - C(present) admits; C(absent) removes our admission rules.
+      - On macOS C(absent) removes the app's firewall entry even if an administrator added it, which can
+        block the controller.
     type: str
     choices: [present, absent]
     default: present
@@ -104,7 +115,10 @@ options:
     type: int
     default: 5
   allow_disable_block_all:
-    description: macOS. Allow switching off "Block all incoming connections", which otherwise wins over any app rule.
+    description:
+      - macOS. Allow switching off "Block all incoming connections", which otherwise wins over any app rule.
+      - When it is false and block-all is on, C(state=present) fails before changing anything, in check
+        mode too.
     type: bool
     default: false
   app_path:
@@ -236,6 +250,10 @@ class MacAppFirewallLayer(BeforeAfterLayer):
         return self.backend.desired(before, {"state": "present" if present else "absent",
                                              "allow_disable_block_all": self.allow_disable_block_all})
 
+    def check_plan(self, before: dict[str, Any], after: dict[str, Any]) -> None:
+        """A restore's target is not computed by desired(), so its plan is checked here (unread app entry)."""
+        self.backend.check_plan(before, after)
+
     def verdicts(self, subnets: list[Network]) -> list[dict[str, str]]:
         return self.backend.firewall_facts(self.backend.read(), subnets, self.port)["verdicts"]
 
@@ -278,6 +296,9 @@ def run_module(module: AnsibleModule) -> dict[str, Any]:
         before = {layer.name: layer.read() for layer in layers}
         after = (restore_target(before, restore) if restore is not None else
                  {layer.name: layer.desired(before[layer.name], subnets, present) for layer in layers})
+        for layer in layers:
+            if hasattr(layer, "check_plan"):  # macOS: a plan whose rollback could not work is refused
+                layer.check_plan(before[layer.name], after[layer.name])
     except (RuntimeError, ValueError) as error:
         module.fail_json(msg=f"{error}; nothing was changed")
     conflict = changed_since(layers, before, module.params["expect"]) if restore is not None else []

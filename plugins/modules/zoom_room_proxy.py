@@ -59,7 +59,11 @@ options:
     type: path
     default: /etc/environment
   services:
-    description: macOS. Network services to manage; default every enabled service.
+    description:
+      - macOS. Network services to manage; default every enabled service.
+      - Each name must be one that C(networksetup -listallnetworkservices) lists (a disabled service may be
+        named). The names are checked before anything is changed, also in check mode; an unknown name fails
+        the task, naming it.
     type: list
     elements: str
   restore:
@@ -68,6 +72,9 @@ options:
       - Linux. Only the proxy lines go back to what they were; every other line stays as it is now, so a
         line added meanwhile survives. Only while the proxy lines are still what that run wrote; if
         someone changed them since, nothing is changed and the module fails with RV(conflict).
+      - macOS. Each network service the backup holds gets its saved proxy settings back; a service added or
+        enabled since the backup stays as it is. If a service of the backup is no longer read (removed,
+        renamed or disabled since), nothing is changed and the module fails naming it.
     type: dict
   backup_dir:
     description:
@@ -155,8 +162,10 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_li
     EnvironmentFileProxy,
     RollbackConflict,
 )
+from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_cli import MacCommandError
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_macos_proxy import (
     NetworkSetupProxyBackend,
+    services_to_restore,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
     InvalidValue,
@@ -185,6 +194,11 @@ class MacProxyLayer(BeforeAfterLayer):
 
     def proxy_facts(self, state: dict[str, Any], subnets: list[Network]) -> dict[str, Any]:
         return self.backend.proxy_facts(state, subnets)
+
+    def state_from_backup(self, saved: Any, current: dict[str, Any]) -> dict[str, Any]:
+        """Only the backup's services go back; one added or enabled since stays as it is, so that the restore
+        does not fail its whole-state check on a service it never saved."""
+        return services_to_restore(saved, current)
 
 
 class RedactedLayer:
@@ -253,13 +267,27 @@ def hide_credentials(module: AnsibleModule) -> None:
         module.no_log_values.add(userinfo)
 
 
+def read_or_fail(module: AnsibleModule, layer: Any, result: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The layer's state, or a clean failure for what networksetup refuses or prints that no parser knows (a
+    `services` name this Mac lacks is refused before any per-service command), instead of a traceback.
+
+    `result`: the run so far, when the read is the one after the plan (the result's `proxy`).
+    """
+    try:
+        return layer.read()
+    except (MacCommandError, InvalidValue) as error:
+        applied = result is not None and result["changed"] and not module.check_mode
+        outcome = "the change was applied and verified; reading it again failed" if applied else "nothing was changed"
+        module.fail_json(msg=f"{error}; {outcome}", **(result or {"changed": False}))
+
+
 def run_module(module: AnsibleModule) -> dict[str, Any]:
     params = validated(module)
     if platform.system() == "Darwin":
         layer: Any = MacProxyLayer(module)
     else:
         layer = EnvironmentFileProxy(read_file, file_writer(module), module.params["environment_file"])
-    before = {layer.name: layer.read()}
+    before = {layer.name: read_or_fail(module, layer)}
     try:
         after = {layer.name: desired_or_restored(layer, before[layer.name], params, module.params["restore"])}
     except RollbackConflict as error:
@@ -280,7 +308,7 @@ def run_module(module: AnsibleModule) -> dict[str, Any]:
         problem = apply_with_rollback([layer], before, after, check)
         if problem:
             module.fail_json(msg=f"{problem}; the previous proxy setting was put back", **result)
-    result["proxy"] = layer.proxy_facts(layer.read(), params["controller_subnets"])
+    result["proxy"] = layer.proxy_facts(read_or_fail(module, layer, result), params["controller_subnets"])
     return result
 
 

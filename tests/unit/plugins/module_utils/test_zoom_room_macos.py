@@ -45,12 +45,15 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ma
     parse_scutil_dictionary,
     parse_web_proxy,
     scutil_proxy,
+    services_to_restore,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import InvalidValue
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_proxy_policy import (
     coverage,
     required_bypass,
 )
+from ansible_collections.zoomrooms.remediation.plugins.modules import zoom_room_firewall, zoom_room_proxy
+from ansible_collections.zoomrooms.remediation.plugins.plugin_utils.zoom_room_findings import host_findings
 from fixture_files import FIXTURES as ALL_FIXTURES
 
 FIXTURES = ALL_FIXTURES / "macos"
@@ -240,8 +243,8 @@ def test_parse_network_services(text, expected):
      (fixture("ns_webproxy_disabled.txt"), {"enabled": False, "server": None, "port": None, "authenticated": False}),
      ("Enabled: Yes\nServer: ::1\nPort: 3128\n", {"enabled": True, "server": "::1", "port": 3128,
                                                   "authenticated": None}),
-     ("Wi-Fi is not a recognized network service.\n** Error: The parameters were not valid.\n", None)],
-    ids=["enabled", "disabled, empty server", "IPv6 server keeps its colons", "unknown service"],
+     (fixture("ns_unknown_service.txt"), None)],
+    ids=["enabled", "disabled, empty server", "IPv6 server keeps its colons", "unknown service (crc#1990)"],
 )
 def test_parse_web_proxy(text, expected):
     check(parse_web_proxy(text), expected)
@@ -294,8 +297,12 @@ def test_parse_lsof_skips_connections_and_rejects_other_output():
     "name, expected",
     [("ifconfig_yosemite.txt", [("en0", "172.30.7.47", 16)]),
      ("ifconfig_catalina.txt", [("en0", "192.168.6.15", 24), ("en0", "2001:db8:10::15", 64),
-                                ("utun3", "10.8.0.6", 32)])],
-    ids=["10.10: hex netmask, loopback and link-local left out", "10.15: secured v6, point-to-point"],
+                                ("utun3", "10.8.0.6", 32)]),
+     ("ifconfig_alias_deprecated.txt", [("en0", "192.168.12.139", 24),
+                                        ("en0", "fd86:415c:c5f9::c72:1c02:f044:65de", 64),
+                                        ("en0", "fd86:415c:c5f9::508d:685b:6a66:b3ce", 64)])],
+    ids=["10.10: hex netmask, loopback and link-local left out", "10.15: secured v6, point-to-point",
+         "an alias on lo0 and a deprecated temporary v6 address left out"],
 )
 def test_parse_ifconfig(name, expected):
     parsed = parse_ifconfig(fixture(name))
@@ -378,14 +385,14 @@ PRESENT = {"state": "present", "allow_disable_block_all": False}
     [({**FW, "enabled": False, "app_state": "absent"}, PRESENT, {}),
      ({**FW, "app_state": "blocked"}, PRESENT, {"app_state": "permitted"}),
      ({**FW, "app_state": "absent"}, PRESENT, {"app_state": "permitted"}),
-     ({**FW, "block_all": True}, PRESENT, {}),
+     ({**FW, "enabled": False, "block_all": True, "app_state": None}, PRESENT, {}),
      ({**FW, "block_all": True, "app_state": "absent"}, {**PRESENT, "allow_disable_block_all": True},
       {"block_all": False, "app_state": "permitted"}),
      (FW, PRESENT, {}),
      (FW, {"state": "absent"}, {"app_state": "absent"}),
      ({**FW, "block_all": True}, {"state": "absent", "allow_disable_block_all": True}, {"app_state": "absent"})],
     ids=["firewall off: nothing to do", "app blocked: unblocked", "app absent: added",
-         "block-all on without permission stays on", "block-all on with permission: switched off",
+         "firewall off: block-all and an unread entry do not matter", "block-all on with permission: switched off",
          "already right", "absent removes the entry", "absent leaves block-all alone"],
 )
 def test_firewall_desired(before, params, changes):
@@ -397,6 +404,35 @@ def test_firewall_desired(before, params, changes):
 def test_firewall_desired_rejects_unknown_state():
     with pytest.raises(InvalidValue, match="state: 'gone' is not one of present, absent"):
         AppFirewallBackend(None).desired(FW, {"state": "gone"})
+
+
+@pytest.mark.parametrize("app_state", ["permitted", "absent"], ids=["app allowed", "app unlisted"])
+def test_firewall_desired_refuses_block_all_without_permission(app_state):
+    """Block-all admits no app: present fails up front naming the option, instead of adding an entry first."""
+    with pytest.raises(InvalidValue, match=r"^allow_disable_block_all: 'Block all incoming connections' is on"):
+        AppFirewallBackend(None).desired({**FW, "block_all": True, "app_state": app_state}, PRESENT)
+
+
+@pytest.mark.parametrize("wanted", [PRESENT, {"state": "absent"}], ids=["present", "absent"])
+def test_firewall_desired_refuses_to_change_an_unread_entry(wanted):
+    """A rollback to an entry nobody read would plan nothing and leave the change in place."""
+    backend = AppFirewallBackend(None)
+    backend.notes = ["socketfilterfw --listapps: no verdict"]
+    with pytest.raises(InvalidValue, match=re.escape(f"firewall entry of {APP} could not be read (socketfilterfw "
+                                                     "--listapps: no verdict), so it is not changed")):
+        backend.desired({**FW, "app_state": None}, wanted)
+
+
+@pytest.mark.parametrize(
+    "before, after, message",
+    [({**FW, "app_state": None}, FW, "could not be read"),
+     (FW, {**FW, "app_state": None}, "the backup holds no readable firewall entry")],
+    ids=["entry unread now", "restore to an unread entry"],
+)
+def test_firewall_check_plan_refuses_an_unread_side(before, after, message):
+    with pytest.raises(InvalidValue, match=message):
+        AppFirewallBackend(None).check_plan(before, after)
+    AppFirewallBackend(None).check_plan({**before, "app_state": None}, {**after, "app_state": None})  # no change
 
 
 class Recorder:
@@ -432,6 +468,12 @@ def test_firewall_apply_runs_exact_argv(before, after, expected):
     runner = Recorder()
     AppFirewallBackend(runner).apply(before, after)
     assert runner.calls == expected
+
+
+def test_firewall_commands_refuse_to_put_back_an_unread_entry():
+    """Planning nothing here would let a rollback report the entry put back while our change stays."""
+    with pytest.raises(InvalidValue, match="never read"):
+        AppFirewallBackend(Recorder()).commands(FW, {**FW, "app_state": None})
 
 
 def test_firewall_apply_runs_nothing_when_nothing_changes():
@@ -691,9 +733,9 @@ class FakeMac:
             names = "".join(("" if svc["enabled"] else "*") + f"{name}\n" for name, svc in self.services.items())
             return 0, f"An asterisk (*) denotes that a network service is disabled.\n{names}", ""
         service = self.services.get(args[0]) if args else None
-        if service is None:
+        if service is None:  # the recorded answer to a name networksetup does not know, exit 4 (crc#1990)
             unknown = args[0] if args else ""
-            return 4, f"{unknown} is not a recognized network service.\n** Error: The parameters were not valid.\n", ""
+            return 4, fixture("ns_unknown_service.txt").replace("*Wi-Fi", unknown, 1), ""
         kind = "secure" if "secure" in flag else "web"
         if flag in ("-getwebproxy", "-getsecurewebproxy"):
             proxy = service[kind]
@@ -823,13 +865,38 @@ def test_proxy_round_trip_on_a_fake_mac_skips_disabled_services(wanted):
 def test_proxy_reads_named_services_only():
     mac = office_mac()
     assert list(NetworkSetupProxyBackend(mac, ["Bluetooth PAN"]).read()) == ["Bluetooth PAN"]
-    reads = ["-getwebproxy", "-getsecurewebproxy", "-getautoproxyurl", "-getproxybypassdomains"]
+    reads = ["-listallnetworkservices", "-getwebproxy", "-getsecurewebproxy", "-getautoproxyurl",
+             "-getproxybypassdomains"]
     assert [call[1] for call in mac.calls] == reads
 
 
+def test_proxy_read_refuses_a_service_name_the_mac_does_not_list():
+    """Checked against -listallnetworkservices before any per-service command (networksetup exits 4 on it)."""
+    mac = office_mac()
+    with pytest.raises(InvalidValue, match=r"^services: 'Ethernet' not among this Mac's network services \(Wi-Fi, "):
+        NetworkSetupProxyBackend(mac, ["Wi-Fi", "Ethernet"]).read()
+    assert [call[1] for call in mac.calls] == ["-listallnetworkservices"]
+
+
+class VanishingServiceMac(FakeMac):
+    """Lists a service that networksetup then does not know (removed between the two commands)."""
+
+    def _networksetup(self, argv):
+        if argv[1] == "-listallnetworkservices":
+            return 0, "An asterisk (*) denotes that a network service is disabled.\nEthernet\n", ""
+        return super()._networksetup(argv)
+
+
 def test_proxy_read_names_the_service_whose_output_it_cannot_parse():
-    with pytest.raises(MacCommandError, match="Ethernet"):
-        NetworkSetupProxyBackend(office_mac(), ["Ethernet"]).read()
+    with pytest.raises(MacCommandError, match=r"^networksetup:Ethernet: .*not a recognized network service"):
+        NetworkSetupProxyBackend(VanishingServiceMac(), ["Ethernet"]).read()
+
+
+def test_services_to_restore_refuses_a_saved_service_no_longer_read():
+    with pytest.raises(InvalidValue, match="restore: the backup's network services 'Ethernet' are not read"):
+        services_to_restore({"Ethernet": ETHERNET, "Wi-Fi": WIFI}, {"Wi-Fi": ETHERNET})
+    with pytest.raises(InvalidValue, match="restore: not a networksetup backup"):
+        services_to_restore({"Wi-Fi": "direct"}, {"Wi-Fi": ETHERNET})
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -982,6 +1049,11 @@ def test_macos_facts_collect_errors_and_never_raise():
     assert [error.split(":", 1)[0] for error in facts["errors"]] == [
         "firewall", "proxy", "proxy (effective)", "os", "app", "listener"]
     assert [item["verdict"] for item in facts["firewall"]["verdicts"]] == ["unknown", "unknown"]
+    # named as an unreadable layer, so the diagnosis says the room's firewall is unknown (not the network's fault)
+    assert facts["firewall"]["unreadable"] == [{"backend": facts["firewall"]["backend"],
+                                                "reason": facts["errors"][0]}]
+    assert facts["errors"][0].startswith("firewall: ")
+    assert "host_firewall_unreadable" in [f["code"] for f in host_findings(facts, 9090)]
     assert facts["app"] == {"installed": True, "name": "us.zoom.ZoomPresence", **ABSENT}
     assert facts["listener"]["listening"] is None
     assert facts["proxy"]["bypass_covers_local"] is None and facts["addresses"] == []
@@ -1001,3 +1073,133 @@ def test_bypass_domains_in_cidr_form_cover_the_controller_subnets():
     assert coverage(proxy, SUBNETS, "macos") == {"bypass_covers_local": True,
                                                  "bypass_covers_subnets": {"10.89.90.0/24": True,
                                                                            "10.89.91.0/24": True}}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# the zoom_room_firewall and zoom_room_proxy modules on a fake Mac (run_module, without Ansible)
+
+
+class Failed(Exception):
+    """fail_json of FakeModule: the keyword arguments the module failed with."""
+
+
+class FakeModule:
+    def __init__(self, params, check_mode=False):
+        self.params, self.check_mode, self.no_log_values = params, check_mode, set()
+
+    def fail_json(self, **result):
+        raise Failed(result)
+
+
+FIREWALL_PARAMS = {"sources": ["10.89.90.0/24"], "port": 9090, "state": "present", "backend": "socketfilterfw",
+                   "persist": True, "restore": None, "expect": None, "backup_dir": "/nonexistent/backups",
+                   "backup_keep": 5, "allow_disable_block_all": False, "app_path": APP}
+PROXY_PARAMS = {"policy": "keep", "server": None, "bypass": [], "pac_url": None,
+                "controller_subnets": ["10.89.90.0/24"], "environment_file": "/nonexistent/environment",
+                "services": None, "restore": None, "backup_dir": "/nonexistent/backups", "backup_keep": 5,
+                "windows_proxy_user": ""}
+
+
+def writes(mac):
+    """The changing commands the fake Mac was given (socketfilterfw --add/..., networksetup -set...)."""
+    return [call[1:] for call in mac.calls
+            if call[1] in ("--add", "--remove", "--unblockapp", "--blockapp", "--setblockall")
+            or call[1].startswith("-set")]
+
+
+def run_firewall(monkeypatch, mac, check_mode=False, **params):
+    monkeypatch.setattr(zoom_room_firewall, "command_runner", lambda module: mac)
+    return zoom_room_firewall.run_module(FakeModule({**FIREWALL_PARAMS, **params}, check_mode))
+
+
+def run_proxy(monkeypatch, mac, check_mode=False, **params):
+    monkeypatch.setattr(zoom_room_proxy.platform, "system", lambda: "Darwin")
+    monkeypatch.setattr(zoom_room_proxy, "command_runner", lambda module: mac)
+    return zoom_room_proxy.run_module(FakeModule({**PROXY_PARAMS, **params}, check_mode))
+
+
+class NoVerdictMac(FakeMac):
+    """`--listapps` rows without their verdict lines: the app's entry cannot be read (app_state None)."""
+
+    def _socketfilterfw(self, argv):
+        if argv[1] != "--listapps":
+            return super()._socketfilterfw(argv)
+        rows = "".join(f"{index} : {path}\n" for index, path in enumerate(self.apps, 1))
+        return 0, f"Total number of apps = {len(self.apps)}\n{rows}", ""
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check mode"])
+@pytest.mark.parametrize("state", ["present", "absent"])
+def test_firewall_module_refuses_to_change_an_unread_entry(monkeypatch, check_mode, state):
+    """Before: --add/--unblockapp ran, and the rollback to an unread state planned nothing while the message
+    said the previous state was put back (the app stayed permitted)."""
+    mac = NoVerdictMac(apps={APP: False})
+    with pytest.raises(Failed) as failed:
+        run_firewall(monkeypatch, mac, check_mode, state=state)
+    assert f"the firewall entry of {APP} could not be read" in failed.value.args[0]["msg"]
+    assert failed.value.args[0]["msg"].endswith("; nothing was changed")
+    assert writes(mac) == [] and mac.apps == {APP: False}
+
+
+def test_firewall_module_refuses_a_restore_to_an_unread_entry(monkeypatch):
+    mac = office_mac(apps={APP: True})
+    backup = {"socketfilterfw": {**run_firewall(monkeypatch, mac)["backup"]["socketfilterfw"], "app_state": None}}
+    with pytest.raises(Failed, match="the backup holds no readable firewall entry"):
+        run_firewall(monkeypatch, mac, True, restore=backup)
+    assert writes(mac) == []
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check mode"])
+def test_firewall_module_fails_up_front_on_block_all_without_permission(monkeypatch, check_mode):
+    """Before: check mode reported a change, and a real run added and unblocked the app, found it still
+    blocked, removed it again and only then failed."""
+    mac = office_mac(block_all=True)
+    with pytest.raises(Failed) as failed:
+        run_firewall(monkeypatch, mac, check_mode)
+    assert failed.value.args[0]["msg"].startswith("allow_disable_block_all: ")
+    assert writes(mac) == [] and mac.block_all is True and APP not in mac.apps
+
+
+def test_firewall_module_switches_block_all_off_with_permission(monkeypatch):
+    mac = office_mac(block_all=True)
+    result = run_firewall(monkeypatch, mac, allow_disable_block_all=True)
+    assert result["changed"] and [v["verdict"] for v in result["verdicts"]] == ["admitted"]
+    assert writes(mac) == [["--add", APP], ["--unblockapp", APP], ["--setblockall", "off"]]
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check mode"])
+def test_proxy_module_fails_cleanly_on_a_service_the_mac_lacks(monkeypatch, check_mode):
+    """Before: networksetup's 'Ethernet is not a recognized network service' escaped as a traceback."""
+    mac = office_mac()
+    with pytest.raises(Failed) as failed:
+        run_proxy(monkeypatch, mac, check_mode, policy="manual", server="proxy.corp.example:3128",
+                  services=["Wi-Fi", "Ethernet"])
+    assert failed.value.args[0] == {
+        "msg": "services: 'Ethernet' not among this Mac's network services (Wi-Fi, USB 10/100/1000 LAN, "
+               "Bluetooth PAN); nothing was changed", "changed": False}
+    assert [call[1] for call in mac.calls] == ["-listallnetworkservices"]
+
+
+def test_proxy_module_restore_leaves_a_service_added_since_alone(monkeypatch):
+    """Before: the backup lacked the new service, so the whole-state check failed and nothing was put back."""
+    mac = office_mac()
+    changed = run_proxy(monkeypatch, mac, policy="manual", server="proxy.corp.example:3128")
+    backup = changed["backup"]["networksetup"]
+    assert changed["changed"] and set(backup) == {"Wi-Fi", "USB 10/100/1000 LAN"}
+    mac.services["Thunderbolt Bridge"] = mac_service(web="10.7.7.7:8080", bypass=["*.local"])
+    added = NetworkSetupProxyBackend(mac, ["Thunderbolt Bridge"]).read()
+    mac.calls.clear()
+    restored = run_proxy(monkeypatch, mac, restore=changed["backup"])
+    assert restored["changed"]
+    assert NetworkSetupProxyBackend(mac).read() == {**backup, **added}
+    assert writes(mac) and not any("Thunderbolt Bridge" in call for call in writes(mac))
+
+
+def test_proxy_module_refuses_a_restore_of_a_service_no_longer_read(monkeypatch):
+    mac = office_mac()
+    backup = run_proxy(monkeypatch, mac, policy="manual", server="proxy.corp.example:3128")["backup"]
+    mac.services["Wi-Fi"]["enabled"] = False
+    mac.calls.clear()
+    with pytest.raises(Failed, match="restore: the backup's network services 'Wi-Fi' are not read"):
+        run_proxy(monkeypatch, mac, restore=backup)
+    assert writes(mac) == []
