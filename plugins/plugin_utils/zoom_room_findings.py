@@ -102,15 +102,23 @@ SUMMARY = {
 # Findings read from the Zoom API: they lag the room by the app's next report.
 API_CODES = frozenset({"room_reports_loopback_ip", "room_offline", "app_version_drift", "activation_code_expired",
                        "api_data_missing"})
+# controller_segment_unroutable's second trigger: the Zoom API shows a controller outside the controller subnets.
+CONTROLLER_OUTSIDE_SUMMARY = "A controller the Zoom API shows online is outside every controller subnet"
+CONTROLLER_OUTSIDE_NEXT_STEP = ("The room's firewall admits TCP {port} only from zoom_room_controller_subnets and the "
+                                "probe tests from there: move the controller onto the controllers' network, or add "
+                                "its subnet to zoom_room_controller_subnets and run remediate.yml.")
 # A probe that cannot connect is explained by these, so the network is not blamed for it.
 # An unreadable firewall may be the cause too: the network is not blamed while the host is unknown.
 EXPLAINS_PROBE_FAILURE = ("app_not_installed", "app_not_listening", "host_firewall_blocks_controller_port",
                           "host_firewall_unreadable", "controller_segment_unroutable")
 
 
-def finding(code: str, evidence: dict[str, Any], port: int = 9090) -> dict[str, Any]:
-    return {"code": code, "severity": SEVERITY[code], "summary": SUMMARY[code].format(port=port),
-            "evidence": evidence, "next_step": NEXT_STEP[code].format(port=port), "fixed_by": FIXED_BY.get(code)}
+def finding(code: str, evidence: dict[str, Any], port: int = 9090, summary: str | None = None,
+            next_step: str | None = None) -> dict[str, Any]:
+    """One finding; `summary` / `next_step` replace the code's texts where one code has two triggers."""
+    return {"code": code, "severity": SEVERITY[code], "summary": (summary or SUMMARY[code]).format(port=port),
+            "evidence": evidence, "next_step": (next_step or NEXT_STEP[code]).format(port=port),
+            "fixed_by": FIXED_BY.get(code)}
 
 
 def diagnose(facts: dict[str, Any] | None, probe: dict[str, Any] | None = None, api: dict[str, Any] | None = None,
@@ -265,11 +273,39 @@ def api_findings(api: dict[str, Any], facts: dict[str, Any] | None, policy: dict
         found.append(finding("app_version_below_minimum", {"installed": normalise_version(room_version),
                                                            "minimum": normalise_version(minimum),
                                                            "source": "zoom_api"}, port))
+    found += controller_segment_findings(list(api.get("controllers") or []), policy, port)
     found += drift_findings(room_version, list(api.get("controller_versions") or []), port)
     expired = activation_expired(api, policy)
     if expired:
         found.append(finding("activation_code_expired", expired, port))
     return found
+
+
+def controllers_off_subnets(controllers: list[dict[str, Any]], subnets: list[Any]) -> list[dict[str, Any]]:
+    """Online controllers whose private address (as the device reported it to Zoom) lies outside every
+    controller subnet. A public address may be a NAT's, and an offline controller's a stale one: neither
+    says where the controller is now, so both are left out."""
+    outside = []
+    for controller in controllers:
+        address = as_address(controller.get("address"))
+        if (controller.get("status") == "Online" and address is not None and address.is_private
+                and not (address.is_loopback or address.is_link_local or address.is_unspecified)
+                and not address_in_any(str(address), subnets)):
+            outside.append(controller)
+    return outside
+
+
+def controller_segment_findings(controllers: list[dict[str, Any]], policy: dict[str, Any],
+                                port: int) -> list[dict[str, Any]]:
+    """A controller on another segment than the controller subnets: the room's firewall admits only those
+    subnets and the probe tests from them, so the room can look healthy while that controller gets Error 2002."""
+    subnets = [ipaddress.ip_network(s, strict=False) for s in policy.get("controller_subnets", [])]
+    outside = controllers_off_subnets(controllers, subnets) if subnets else []
+    if not outside:
+        return []
+    evidence = {"controllers_outside_subnets": outside, "controller_subnets": [str(s) for s in subnets]}
+    return [finding("controller_segment_unroutable", evidence, port,
+                    summary=CONTROLLER_OUTSIDE_SUMMARY, next_step=CONTROLLER_OUTSIDE_NEXT_STEP)]
 
 
 def drift_findings(room_version: Any, controller_versions: list[Any], port: int) -> list[dict[str, Any]]:
@@ -319,12 +355,14 @@ def _parse_time(value: Any) -> datetime.datetime | None:
 
 
 def dedupe(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen, result = set(), []
+    """One finding per code, the first; a later one of the same code adds the evidence keys it alone has
+    (the probe's no route and the API's controller outside the subnets are one finding, both shown)."""
+    first: dict[str, dict[str, Any]] = {}
     for item in findings:
-        if item["code"] not in seen:
-            seen.add(item["code"])
-            result.append(item)
-    return result
+        kept = first.setdefault(item["code"], item)
+        if kept is not item:
+            kept["evidence"] = {**item["evidence"], **kept["evidence"]}
+    return list(first.values())
 
 
 def fixes(findings: list[dict[str, Any]]) -> list[str]:

@@ -105,6 +105,9 @@ def api_view_of_fact(fact: Any, room_vars: Mapping[str, Any]) -> dict[str, Any] 
         "room_computer_version": fact.get("room_computer_version"),
         "controller_versions": list(fact.get("controller_versions") or []),
     }
+    controllers = controller_addresses(fact.get("controllers"))
+    if controllers:
+        view["controllers"] = controllers
     if fact.get("read_error"):
         view["read_error"] = fact["read_error"]
     # The API does not say when a code was issued: the fact carries it when something knew it.
@@ -114,6 +117,15 @@ def api_view_of_fact(fact: Any, room_vars: Mapping[str, Any]) -> dict[str, Any] 
         activated = room_vars.get("zoom_room_activated", False)
     _add_activation(view, activated, issued)
     return view
+
+
+def controller_addresses(controllers: Any) -> list[dict[str, Any]]:
+    """Where the fact's controllers (normalised API devices) say they are, for the controller segment check;
+    a controller that gave no address says nothing of it."""
+    return [{"address": d["ip_address"], "status": d.get("status"), "hostname": d.get("hostname"),
+             "device_system": d.get("device_system")}
+            for d in (controllers if isinstance(controllers, list) else [])
+            if isinstance(d, Mapping) and d.get("ip_address")]
 
 
 def _add_activation(view: dict[str, Any], activated: Any, issued_at: Any) -> None:

@@ -7,6 +7,7 @@ the rooms run from the rooms themselves.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 import urllib.request
@@ -106,6 +107,29 @@ def test_diagnose_sees_the_api_side_of_static_rooms(api_lab, tmp_path):
     # The API data adds nothing to a room that has nothing wrong.
     assert report["rooms"][clean]["status"] == "healthy", report["rooms"][clean]
     assert "room_reports_loopback_ip" not in codes(report, old)
+
+
+def test_a_controller_outside_the_controller_subnets_is_found(api_lab, tmp_path):
+    """The controller on another segment: the room's firewall admits only the controller subnets and the probe
+    tests from them, so only the address the controller reports to Zoom shows it."""
+    lab = api_lab
+    room = lab.rooms[3]
+    subnet = ipaddress.ip_network(lab.state["networks"]["ctl"]["subnet"])
+    outside = next(str(ipaddress.ip_address(f"10.{n}.7.23")) for n in range(250, 200, -1)
+                   if ipaddress.ip_address(f"10.{n}.7.23") not in subnet)
+    try:
+        lab_api(lab, "POST", f"/_lab/rooms/{room}/controller", {"ip_address": outside})
+        report = run(lab, tmp_path, "diagnose")
+        assert codes(report, room) == {"controller_segment_unroutable"}
+        found = report["rooms"][room]["findings"][0]
+        assert [c["address"] for c in found["evidence"]["controllers_outside_subnets"]] == [outside]
+        assert found["evidence"]["controller_subnets"] == [str(subnet)]
+        assert "outside every controller subnet" in found["summary"]
+
+        lab_api(lab, "POST", f"/_lab/rooms/{room}/controller", {"ip_address": str(subnet[200])})
+        assert run(lab, tmp_path, "diagnose")["rooms"][room]["status"] == "healthy"
+    finally:
+        lab_api(lab, "POST", f"/_lab/rooms/{room}/controller", {"ip_address": ""})
 
 
 def test_loopback_finding_clears_after_remediate_once_the_room_reports(api_lab, tmp_path):

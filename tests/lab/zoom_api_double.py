@@ -36,7 +36,7 @@ Lab control endpoints (not Zoom):
                                                       S seconds (at most MAX_PENDING_WAIT); 404 for a room
                                                       that never reported. Lets an idle room wait for a
                                                       change without reporting every few seconds.
-  POST   /_lab/rooms/{room_name}/controller {"app_version"}
+  POST   /_lab/rooms/{room_name}/controller {"app_version", "ip_address"} (either or both: what its controllers report)
   POST   /_lab/rooms/{room_name}/app_version_error {"code": 8001..8004 (or another), "count": n}
   POST   /_lab/rooms/{room_name}/devices_error {"status": 503, "count": n}   that room's device reads fail
   GET    /_lab/rooms                                  raw state, including internal fields
@@ -490,14 +490,18 @@ class LabState:
         self.rooms[room_id] = room
         return room
 
-    def set_controller_version(self, name: str, version: str) -> Dict[str, Any]:
+    def set_controller_version(self, name: str, version: str | None, ip_address: str | None = None) -> Dict[str, Any]:
+        """What the lab room's controllers report: their app version and / or their address (None: unchanged)."""
         with self.lock:
             room = self.rooms.get(stable_id("lab", name))
             if room is None:
                 raise KeyError(name)
             controllers = [d for d in room["devices"] if d["device_type"] == "Controller"]
             for device in controllers:
-                device["app_version"] = version
+                if version is not None:
+                    device["app_version"] = version
+                if ip_address is not None:
+                    device["ip_address"] = ip_address
             self.save()
             return {"room_id": room["id"], "controllers": [d["id"] for d in controllers]}
 
@@ -958,11 +962,13 @@ class ZoomApiHandler(BaseHTTPRequestHandler):
     def lab_controller(self, name: str) -> None:
         body = self._json_body()
         version = body.get("app_version") if isinstance(body, dict) else None
-        if not version:
-            self._send(400, {"error": "app_version is required"})
+        address = body.get("ip_address") if isinstance(body, dict) else None
+        if not version and address is None:
+            self._send(400, {"error": "app_version or ip_address is required"})
             return
         try:
-            self._send(200, self.state.set_controller_version(name, str(version)))
+            self._send(200, self.state.set_controller_version(name, str(version) if version else None,
+                                                              None if address is None else str(address)))
         except KeyError:
             self._send(404, {"error": f"no lab room named {name!r}; report it first"})
 

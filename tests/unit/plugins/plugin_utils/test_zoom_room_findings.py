@@ -250,3 +250,34 @@ def test_the_path_is_judged_on_what_the_probe_saw(probe, policy_changes, codes):
     what the probe saw blames the network (a room named by DNS name is judged by its probed address)."""
     found = diagnose(HEALTHY, probe, None, {**POLICY, **policy_changes})
     assert [f["code"] for f in found] == codes
+
+
+def controller(address, status="Online"):
+    return {"address": address, "status": status, "hostname": "boardroom-ipad", "device_system": "iPadOS 17.4"}
+
+
+@pytest.mark.parametrize("controllers, probe, outside", [
+    pytest.param([controller("10.50.0.23")], OPEN, ["10.50.0.23"], id="online, another private segment"),
+    pytest.param([controller("10.89.1.23")], OPEN, [], id="online, on a controller subnet"),
+    pytest.param([controller("10.50.0.23", "Offline")], OPEN, [], id="offline: its address may be stale"),
+    pytest.param([controller("8.8.8.8")], OPEN, [], id="a public address may be a NAT's"),
+    pytest.param([controller(""), controller("127.0.0.1")], OPEN, [], id="no address, loopback"),
+    pytest.param([controller("10.89.1.23"), controller("fd00:50::23")], OPEN, ["fd00:50::23"],
+                 id="one of two outside, IPv6"),
+])
+def test_a_controller_outside_the_controller_subnets_is_a_segment_finding(controllers, probe, outside):
+    found = diagnose(HEALTHY, probe, {"controllers": controllers}, POLICY)
+    if not outside:
+        assert found == []
+        return
+    assert [f["code"] for f in found] == ["controller_segment_unroutable"]
+    assert [c["address"] for c in found[0]["evidence"]["controllers_outside_subnets"]] == outside
+    assert found[0]["summary"] == "A controller the Zoom API shows online is outside every controller subnet"
+
+
+def test_no_route_and_a_controller_outside_are_one_finding_with_both_evidences():
+    found = diagnose(HEALTHY, NO_ROUTE, {"controllers": [controller("10.50.0.23")]}, {**POLICY, **ROUTED})
+    assert [f["code"] for f in found] == ["controller_segment_unroutable"]
+    assert found[0]["evidence"]["probe"] == NO_ROUTE  # the probe's finding comes first and keeps its texts
+    assert found[0]["summary"] == "The controller segment has no route to the room's address"
+    assert [c["address"] for c in found[0]["evidence"]["controllers_outside_subnets"]] == ["10.50.0.23"]

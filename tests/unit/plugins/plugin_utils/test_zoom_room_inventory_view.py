@@ -32,7 +32,15 @@ PLUGIN_VARS = {"zoom_room_id": "r1", "zoom_room_status": "Offline", "zoom_room_r
     ({"zoom_room_api": FACT, "zoom_room_activated": True, "zoom_room_activation_code_issued_at": "2026-01-01"},
      {"room": {"status": "Available"}, "reported_ip": "127.0.0.1", "room_computer_version": "6.2.0.4512",
       "controller_versions": ["5.17.5.3410"], "activated": True, "activation_code_issued_at": "2026-01-01"}),
+    ({"zoom_room_api": {**FACT, "controllers": [
+        {"id": "c1", "role": "controller", "ip_address": "10.50.0.23", "status": "Online", "hostname": "ipad-1",
+         "device_system": "iPadOS 17.4", "app_version": "5.17.5.3410"},
+        {"id": "c2", "role": "controller", "ip_address": "", "status": "Offline"}]}},
+     {"room": {"status": "Available"}, "reported_ip": "127.0.0.1", "room_computer_version": "6.2.0.4512",
+      "controller_versions": ["5.17.5.3410"], "controllers": [
+          {"address": "10.50.0.23", "status": "Online", "hostname": "ipad-1", "device_system": "iPadOS 17.4"}]}),
 ], ids=["no API data", "static host, no fact", "inventory plugin host vars", "fact wins over host vars",
-        "API configured, no such room", "activation from the fact", "activation from host vars"])
+        "API configured, no such room", "activation from the fact", "activation from host vars",
+        "where the controllers that gave an address are"])
 def test_api_view(room_vars, expected):
     assert api_view(room_vars) == expected
