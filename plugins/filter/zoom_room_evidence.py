@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import hashlib
 import json
 import re
@@ -152,6 +153,28 @@ def _decode(content_b64: str) -> str:
         data = base64.b64decode(content_b64 or "", validate=True)
     except (binascii.Error, ValueError):
         return ""
+    return decode_log_bytes(data)
+
+
+def decode_log_bytes(data: bytes) -> str:
+    """A log's bytes as text: UTF-16 where a BOM says so or every other byte is NUL, else UTF-8.
+
+    Windows writes UTF-16LE logs (`msiexec /l*v`, Windows PowerShell 5.1 `>` and Out-File), and a tail cut
+    after its first newline byte starts one byte into a character (`\n` is `0A 00`). Read as UTF-8 its text
+    is letters between NULs, which no redaction pattern matches: a secret in it would reach the pack.
+    """
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                       (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            return data[len(bom):].decode(codec, errors="replace")
+    sample = data[:4096]
+    evens, odds = sample[0::2], sample[1::2]
+    if odds and evens:
+        even_nuls, odd_nuls = evens.count(0) / len(evens), odds.count(0) / len(odds)
+        if odd_nuls > 0.3 and even_nuls < 0.05:  # UTF-16LE from a character's start
+            return data.decode("utf-16-le", errors="replace")
+        if even_nuls > 0.3 and odd_nuls < 0.05:  # UTF-16LE cut one byte in (or UTF-16BE): skip that byte
+            return data[1:].decode("utf-16-le", errors="replace")
     return data.decode("utf-8", errors="replace")
 
 

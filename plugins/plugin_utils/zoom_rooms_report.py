@@ -71,8 +71,9 @@ _SECRET_METADATA_SUFFIXES = frozenset(
 # `user:password@host` without a scheme; a span holding `://` belongs to a URL, which
 # zoom_room_url.redact_urls_in_text has parsed already.
 _BARE_USERINFO = re.compile(r"(?<![\w.%+/:-])(?P<user>[\w.%+-]+):(?!//)(?![^\s@\"']*://)(?P<password>[^\s@\"']+)@(?=[\w.-])")
+_SECRET_TEXT_WORDS = r"(?:password|passwd|passphrase|passcode|secret|token|api[_-]?key|private[_-]?key|activation[_-]?code)"
 _SECRET_ASSIGNMENT = re.compile(
-    r"(?i)(?P<key>\b[\w.-]*?(?:password|passwd|passphrase|secret|token|api[_-]?key|private[_-]?key)[\"']?)"
+    r"(?i)(?P<key>\b[\w.-]*?" + _SECRET_TEXT_WORDS + r"[\"']?)"
     r"(?P<sep>[ \t]*[:=][ \t]*)"
     r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s\"',;&]+)"
 )
@@ -80,6 +81,13 @@ _AUTHORIZATION = re.compile(
     r"(?i)(?P<key>\b(?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*[\"']?)"
     r"(?:(?P<scheme>bearer|basic|digest|negotiate|ntlm)[ \t]+)?(?P<value>[^\s\"',;]+)"
 )
+# An MSI verbose log (msiexec /l*v) names a property's values in quotes after its name: "PROPERTY CHANGE:
+# Adding TOKEN property. Its value is 'v'." / "Modifying X property. Its current value is 'a'. Its new value: 'b'."
+_INSTALLER_PROPERTY = re.compile(r"(?i)\b(?:adding|modifying|deleting)\s+[\w.]*?" + _SECRET_TEXT_WORDS
+                                 + r"[\w.]*\s+property\.[^\r\n]*")
+_QUOTED = re.compile(r"'[^'\r\n]*'")
+# A Zoom join link's `pwd` query value is the meeting passcode in encoded form (devforum.zoom.us/t/3363).
+_URL_PASSCODE = re.compile(r"(?i)(?P<key>[?&]pwd=)(?P<value>[^&\s\"'#<>]+)")
 _BEARER = re.compile(r"(?i)\b(?P<scheme>bearer)[ \t]+(?!<redacted>)[A-Za-z0-9._~+/=-]{8,}")
 
 
@@ -102,13 +110,16 @@ def is_secret_key(key: object) -> bool:
 
 
 def redact_text(text: str) -> str:
-    """Remove credentials from free text: URL userinfo, key=value secrets, Authorization headers."""
+    """Remove credentials from free text: URL userinfo, key=value secrets (passcodes and activation codes
+    too), a join link's `pwd`, an MSI log's secret properties, Authorization headers."""
     text = redact_urls_in_text(text, REDACTED)
     text = _BARE_USERINFO.sub(f"{REDACTED}@", text)
     text = _AUTHORIZATION.sub(
         lambda m: f"{m['key']}{m['scheme'] + ' ' if m['scheme'] else ''}{REDACTED}", text
     )
     text = _SECRET_ASSIGNMENT.sub(lambda m: f"{m['key']}{m['sep']}{REDACTED}", text)
+    text = _URL_PASSCODE.sub(lambda m: f"{m['key']}{REDACTED}", text)
+    text = _INSTALLER_PROPERTY.sub(lambda m: _QUOTED.sub(f"'{REDACTED}'", m.group(0)), text)
     return _BEARER.sub(lambda m: f"{m['scheme']} {REDACTED}", text)
 
 

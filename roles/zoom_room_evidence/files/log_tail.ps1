@@ -67,16 +67,24 @@ function Read-LogTail ([string]$Path, [string]$Requested) {
 $logs = [System.Collections.Generic.List[object]]::new()
 foreach ($requested in $Paths) {
     $path = [Environment]::ExpandEnvironmentVariables($requested)
-    if (Test-Path -LiteralPath $path -PathType Container) {
-        $files = @(Get-ChildItem -LiteralPath $path -File -ErrorAction SilentlyContinue |
-            Sort-Object -Property LastWriteTimeUtc -Descending | Select-Object -First $MaxFilesPerDir)
-        if ($files.Count -eq 0) {
-            $logs.Add((New-LogEntry $path $requested 'empty_dir' @{ error = 'folder holds no regular file' }))
-            continue
+    # One path that cannot be read is that path's 'unreadable' entry; the others are still read. Test-Path
+    # writes an access error and returns $false (microsoft/PowerShellForGitHub#48), which Stop turns into a
+    # throw that would otherwise end the script and leave every path of the room unread.
+    try {
+        if (Test-Path -LiteralPath $path -PathType Container) {
+            # Stop, not SilentlyContinue: a folder that cannot be listed is unreadable, not empty.
+            $files = @(Get-ChildItem -LiteralPath $path -File -ErrorAction Stop |
+                Sort-Object -Property LastWriteTimeUtc -Descending | Select-Object -First $MaxFilesPerDir)
+            if ($files.Count -eq 0) {
+                $logs.Add((New-LogEntry $path $requested 'empty_dir' @{ error = 'folder holds no regular file' }))
+                continue
+            }
+            foreach ($file in $files) { $logs.Add((Read-LogTail $file.FullName $requested)) }
+        } else {
+            $logs.Add((Read-LogTail $path $requested))
         }
-        foreach ($file in $files) { $logs.Add((Read-LogTail $file.FullName $requested)) }
-    } else {
-        $logs.Add((Read-LogTail $path $requested))
+    } catch {
+        $logs.Add((New-LogEntry $path $requested 'unreadable' @{ error = $_.Exception.Message }))
     }
 }
 $Ansible.Result = @{ logs = @($logs) }

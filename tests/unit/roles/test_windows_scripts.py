@@ -104,3 +104,25 @@ def test_signed_in_user_hives_include_entra_id_accounts():
               "S-1-12-1-1943430372-1249052806-2496021943-3034400218_Classes"]
     assert [sid for sid in users if not pattern.search(sid)] == []
     assert [sid for sid in others if pattern.search(sid)] == []
+
+
+LOG_TAIL = "roles/zoom_room_evidence/files/log_tail.ps1"
+
+
+def test_each_log_path_is_read_in_its_own_try():
+    """Test-Path writes an access error and returns $false (microsoft/PowerShellForGitHub#48): under the script's
+    ErrorActionPreference Stop that throws, and outside a try it ended the script, every path of the room unread.
+    Each requested path is read inside a try whose catch records that path as unreadable; a folder that cannot
+    be listed throws there too (-ErrorAction Stop) instead of reading as empty."""
+    loops = [(node, source) for node, source in nodes(LOG_TAIL, "foreach_statement")
+             if node_text(node, source).startswith("foreach ($requested in $Paths)")]
+    assert len(loops) == 1, "the loop over the requested paths is gone"
+    loop, source = loops[0]
+    body = next(c for c in loop.children if c.type == "statement_block")
+    statements = next(c for c in body.children if c.type == "statement_list").children
+    reads = [s for s in statements if s.type != "comment" and "Test-Path" in node_text(s, source)]
+    assert reads and all(s.type == "try_statement" for s in reads)
+    catch = node_text(next(c for c in reads[0].children if c.type == "catch_clauses"), source)
+    assert "'unreadable'" in catch
+    listings = [node_text(n, text) for n, text in nodes(LOG_TAIL, "command") if "Get-ChildItem" in node_text(n, text)]
+    assert listings and all("-ErrorAction Stop" in text for text in listings)

@@ -98,6 +98,22 @@ REDACTION_CASES = [
                   "token": None, "secret": False},
                  {"bypass": ["localhost"], "passed": True, "password_set": True, "token_expiry": "2026-01-01",
                   "token": None, "secret": False}, id="not secrets: bypass, passed, metadata, empty values"),
+    pytest.param("joining https://example.zoom.us/j/602226123?pwd=UzlBbktJMjZib255L1huQlhkLzBvQT09&uname=x",
+                 f"joining https://example.zoom.us/j/602226123?pwd={REDACTED}&uname=x",
+                 id="a join link's pwd (the passcode, encoded: devforum.zoom.us/t/3363)"),
+    pytest.param("meeting_passcode=483920 activation_code: 5821-1234 activation_code_age_days=12",
+                 f"meeting_passcode={REDACTED} activation_code: {REDACTED} activation_code_age_days=12",
+                 id="passcode and activation code in text, not the code's age"),
+    # MSI verbose log lines, as real logs print them (public install logs: "PROPERTY CHANGE: Modifying
+    # ZITI_ENABLE_FIPS property. Its current value is '0'. Its new value: '1'.", "Adding OLDPRODUCTS property.
+    # Its value is '{...}'.", "Deleting SECONDSEQUENCE property. Its current value is '1'.")
+    pytest.param("MSI (s) (F0:34) [19:00:21:599]: PROPERTY CHANGE: Modifying ZR_API_TOKEN property. Its current value "
+                 "is 'a1b2'. Its new value: 'c3d4'.",
+                 "MSI (s) (F0:34) [19:00:21:599]: PROPERTY CHANGE: Modifying ZR_API_TOKEN property. Its current value "
+                 f"is '{REDACTED}'. Its new value: '{REDACTED}'.", id="MSI log: a secret property's values"),
+    pytest.param("MSI (s) (C4:C8) [23:43:52:562]: PROPERTY CHANGE: Adding INSTALLDIR property. Its value is 'C:\\ZR'.",
+                 "MSI (s) (C4:C8) [23:43:52:562]: PROPERTY CHANGE: Adding INSTALLDIR property. Its value is 'C:\\ZR'.",
+                 id="MSI log: other properties unchanged"),
     pytest.param("Failed to connect to the host via ssh: root@127.0.0.1: Permission denied (publickey,password).",
                  "Failed to connect to the host via ssh: root@127.0.0.1: Permission denied (publickey,password).",
                  id="ssh error without credentials unchanged"),
