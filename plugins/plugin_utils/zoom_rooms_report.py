@@ -71,7 +71,8 @@ _SECRET_METADATA_SUFFIXES = frozenset(
 # `user:password@host` without a scheme; a span holding `://` belongs to a URL, which
 # zoom_room_url.redact_urls_in_text has parsed already.
 _BARE_USERINFO = re.compile(r"(?<![\w.%+/:-])(?P<user>[\w.%+-]+):(?!//)(?![^\s@\"']*://)(?P<password>[^\s@\"']+)@(?=[\w.-])")
-_SECRET_TEXT_WORDS = r"(?:password|passwd|passphrase|passcode|secret|token|api[_-]?key|private[_-]?key|activation[_-]?code)"
+_SECRET_TEXT_WORDS = (r"(?:password|passwd|passphrase|passcode|secret|token|api[_-]?key|private[_-]?key"
+                      r"|activation[_-]?code)")
 _SECRET_ASSIGNMENT = re.compile(
     r"(?i)(?P<key>\b[\w.-]*?" + _SECRET_TEXT_WORDS + r"[\"']?)"
     r"(?P<sep>[ \t]*[:=][ \t]*)"
