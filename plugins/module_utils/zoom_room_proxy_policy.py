@@ -73,7 +73,8 @@ def validate_policy(policy: str, server: str | None, pac_url: str | None, platfo
         check_text(pac_url, "pac_url")
         parts = urlsplit(pac_url)
         if parts.scheme not in ("http", "https", "file") or not (parts.netloc or parts.path):
-            raise InvalidValue(f"pac_url: '{pac_url}' is not an http(s) or file URL")
+            # Redacted: the message reaches the console and the AWX job log.
+            raise InvalidValue(f"pac_url: '{redact_url(pac_url)}' is not an http(s) or file URL")
 
 
 def desired_proxy(

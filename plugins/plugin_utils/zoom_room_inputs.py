@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable, Mapping
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -64,8 +65,20 @@ def _check_platform(value: Any, _unused: bool) -> None:
         raise InvalidValue(f"zoom_room_platform: {value!r} is not one of {', '.join(PLATFORMS)}")
 
 
-# The platforms zoom_room_common's argument specs allow: windows, else the POSIX tasks.
-PLATFORMS = ("windows", "posix", "linux", "macos", "appliance")
+def _check_min_version(value: Any, _unused: bool) -> None:
+    # YAML reads an unquoted 5.10 as the float 5.1: the version meant is lost before it gets here, so a
+    # float is refused rather than read as 5.1.0.0 (a str or an int is a version as it is).
+    if isinstance(value, float):
+        raise InvalidValue(f"zoom_room_min_version: {value!r} is a number, not a version (YAML reads 5.10 as 5.1); "
+                           "quote it, for example '5.10'")
+    if value not in (None, ""):
+        parse_version(value, "zoom_room_min_version")
+
+
+# The platforms zoom_room_common's argument specs allow: windows, else the POSIX tasks. `unknown` is what
+# the Zoom API inventory sets for a room computer that reports no system: the playbooks read it over SSH
+# like any POSIX room (an unreachable one is reported so), so it must not stop the run for the others.
+PLATFORMS = ("windows", "posix", "linux", "macos", "appliance", "unknown")
 
 # Each room's contract values (docs/design.md; roles/zoom_room_common/meta/argument_specs.yml), all checked
 # here at once: the playbooks run this before any room is touched, instead of per-room role validation.
@@ -80,18 +93,72 @@ CHECKS: dict[str, Callable[[Any, bool], None]] = {
     "zoom_room_platform": _check_platform,
     "zoom_room_controller_subnets": _check_subnets,
     "zoom_room_controller_port": lambda value, _unused: parse_port(value, "zoom_room_controller_port"),
-    "zoom_room_min_version": lambda value, _unused: (
-        value in (None, "") or parse_version(value, "zoom_room_min_version")),
+    "zoom_room_min_version": _check_min_version,
 }
 
 
+# Run-wide values: one per run (extra vars), checked once rather than per room.
+_BATCH = re.compile(r"(\d+)(%?)")
+# What the `bool` filter reads without coercion (ansible-core's to_bool; strings in any case, ints 0 and 1):
+# anything else it reads as false with only a deprecation warning, which for zoom_rooms_plan_only applies changes.
+_BOOLEANS = ("true", "false", "yes", "no", "on", "off", "1", "0")
+
+
+def _check_batch(value: Any, _unused: bool) -> None:
+    """serial's wave size: rooms (1 or more) or 1%-100%, or a list of them (Ansible's serial takes one).
+
+    Ansible reads 0 (and a negative count) as one batch of every room: a bad change would reach the whole
+    fleet at once. `10.5%` or a word would only fail once the rollout play starts.
+    """
+    for entry in value if isinstance(value, list) and value else [value]:
+        match = None if isinstance(entry, (bool, float)) else _BATCH.fullmatch(str(entry).strip())
+        number = int(match.group(1)) if match else 0
+        if number < 1 or (match and match.group(2) and number > 100):
+            raise InvalidValue(f"zoom_rooms_batch: {value!r} is not a wave size; give a number of rooms (1 or more) "
+                               "or a percentage from 1% to 100%")
+
+
+def _check_boolean(name: str) -> Callable[[Any, bool], None]:
+    def check(value: Any, _unused: bool) -> None:
+        # None too: `bool` reads a null as false.
+        if str(value).lower() not in _BOOLEANS:
+            raise InvalidValue(f"{name}: {value!r} is not a boolean; give true or false")
+    return check
+
+
+# The run-wide values remediate.yml reads (docs/usage.md), as the playbook reads them (its defaults applied).
+RUN_CHECKS: dict[str, Callable[[Any, bool], None]] = {
+    "zoom_rooms_batch": _check_batch,
+    "zoom_rooms_plan_only": _check_boolean("zoom_rooms_plan_only"),
+    "zoom_rooms_api_enabled": _check_boolean("zoom_rooms_api_enabled"),
+}
+
+
+def run_errors(run_values: Mapping[str, Any]) -> list[str]:
+    """One message per bad run-wide value, `run: variable: why` (no host: the value is the whole run's)."""
+    errors = []
+    for name, value in run_values.items():
+        try:
+            RUN_CHECKS[name](value, False)
+        except InvalidValue as error:
+            errors.append(f"run: {error}")
+    return errors
+
+
 PROXY_VARIABLES = ("zoom_room_proxy_policy", "zoom_room_proxy_server", "zoom_room_proxy_pac_url")
+
+
+# The variable each policy reads its value from (validate_policy parses it as text).
+POLICY_VARIABLE = {"manual": "zoom_room_proxy_server", "pac": "zoom_room_proxy_pac_url"}
 
 
 def _check_proxy(host_vars: dict[str, Any]) -> None:
     policy = host_vars.get("zoom_room_proxy_policy", "keep")
     if policy not in POLICIES:
         raise InvalidValue(f"zoom_room_proxy_policy: '{policy}' is not one of {', '.join(POLICIES)}")
+    if policy in POLICY_VARIABLE:
+        # A number from the inventory (3128) would crash the parse without naming the host or the variable.
+        _check_text(POLICY_VARIABLE[policy])(host_vars.get(POLICY_VARIABLE[policy]), False)
     validate_policy(policy, host_vars.get("zoom_room_proxy_server"), host_vars.get("zoom_room_proxy_pac_url"),
                     host_vars.get("zoom_room_platform"))
 
@@ -110,13 +177,14 @@ def role_option_errors(host_vars: Mapping[str, Any], options: Mapping[str, Mappi
 
 
 def input_errors(rooms: dict[str, dict[str, Any]], remediate: bool = False,
-                 role_options: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
+                 role_options: Mapping[str, Mapping[str, Any]] | None = None,
+                 run_values: Mapping[str, Any] | None = None) -> list[str]:
     """One message per bad value, `host: variable: why`; empty when the inventory is usable.
 
     role_options: the options of the roles the playbook runs (their `main` argument specs), each
-    room's values checked against them too.
+    room's values checked against them too. run_values: the playbook's run-wide values (RUN_CHECKS).
     """
-    errors = []
+    errors = run_errors(run_values or {})
     names = {*CHECKS, *PROXY_VARIABLES, *(role_options or {})}
     for host, room_vars in sorted(rooms.items()):
         # Each value once: reading one of Ansible's hostvars templates it every time (docs/performance.md).

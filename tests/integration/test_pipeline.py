@@ -200,6 +200,21 @@ def test_bad_inventory_value_stops_before_any_change(healed, tmp_path):
     assert host_state(healed, rooms[0]) == before
 
 
+def test_a_bad_run_wide_value_stops_before_any_change(healed, tmp_path):
+    """A wave size of 0 is one wave of every room to Ansible, and `ture` reads as false (apply): both refused
+    in the first play's validate step, before any room is touched."""
+    rooms = healed.rooms
+    healed.labctl("fault", rooms[0], "firewall_block")
+    before = host_state(healed, rooms[0])
+    result = healed.playbook("playbooks/remediate.yml", *NO_API, "-e", "zoom_rooms_batch=0",
+                             "-e", "zoom_rooms_plan_only=ture", check=False,
+                             extra_env={"ZOOM_ROOMS_REPORT_DIR": str(tmp_path / "r")})
+    assert result.returncode != 0
+    assert "run: zoom_rooms_batch: '0' is not a wave size" in result.stdout
+    assert "run: zoom_rooms_plan_only: 'ture' is not a boolean" in result.stdout
+    assert host_state(healed, rooms[0]) == before
+
+
 # --------------------------------------------------------------------------- issue 12: locking and truthful reports
 
 LOCK_FILE = "/run/zoom-rooms/remediate.lock"

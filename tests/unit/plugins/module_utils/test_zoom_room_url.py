@@ -101,6 +101,8 @@ def test_adjacent_subnets_short_of_any_are_kept():
                  "room-1: zoom_room_proxy_server: holds control characters", id="server with a newline"),
     pytest.param({"zoom_room_proxy_policy": "manual", "zoom_room_proxy_server": "http://u:S3cret/6@p:3128"},
                  "room-1: zoom_room_proxy_server: the user or password in 'http://***@p:3128'", id="raw slash"),
+    pytest.param({"zoom_room_proxy_policy": "pac", "zoom_room_proxy_pac_url": "ftp://u:S3cret@h/p.pac"},
+                 "room-1: zoom_room_proxy_pac_url: 'ftp://***@h/p.pac' is not", id="pac url with credentials"),
     pytest.param({"zoom_room_controller_subnets": ["0.0.0.0/1", "128.0.0.0/1"]},
                  "room-1: zoom_room_controller_subnets: 0.0.0.0/1, 128.0.0.0/1 together admit any IPv4",
                  id="subnets that mean any"),
