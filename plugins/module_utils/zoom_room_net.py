@@ -30,11 +30,18 @@ def parse_cidr(value: object, name: str) -> Network:
 
 
 def parse_cidrs(values: object, name: str, *, required: bool = True) -> list[Network]:
-    """A list of CIDRs; errors name the element (`controller_subnets[1]`)."""
+    """A list of CIDRs, or text of them separated by commas or white space; errors name the element
+    (`controller_subnets[1]`).
+
+    Text inside a list is split too: a module's `type: list` option splits a string on commas only, so
+    "10.1.0.0/24 10.2.0.0/24" reaches a module as one element, and the inventory check (which reads the
+    variable itself) and the module must read it alike."""
     if isinstance(values, str):
-        values = [v for v in re.split(r"[,\s]+", values) if v]
+        values = [values]
     if not isinstance(values, (list, tuple)):
         raise InvalidValue(f"{name}: expected a list of CIDRs, got {type(values).__name__}")
+    values = [part for value in values
+              for part in (re.split(r"[,\s]+", value) if isinstance(value, str) else [value]) if part != ""]
     if required and not values:
         raise InvalidValue(f"{name}: at least one CIDR is required")
     return [parse_cidr(v, f"{name}[{i}]") for i, v in enumerate(values)]

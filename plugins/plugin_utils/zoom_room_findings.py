@@ -8,7 +8,6 @@ Finding codes and statuses are the contract of docs/design.md.
 from __future__ import annotations
 
 import datetime
-import ipaddress
 from typing import Any, Iterable
 
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_net import (
@@ -16,6 +15,7 @@ from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_ne
     address_in_any,
     as_address,
     is_loopback,
+    parse_cidrs,
 )
 from ansible_collections.zoomrooms.remediation.plugins.module_utils.zoom_room_version import (
     compare,
@@ -180,7 +180,7 @@ def path_findings(facts: dict[str, Any], probe: dict[str, Any] | None, policy: d
     path, which works when it admits the port (Zoom asks for no shared subnet). A refused connection proves
     a route. A room given by host name is judged by the address the probe resolved."""
     address = policy.get("address")
-    subnets = [ipaddress.ip_network(s, strict=False) for s in policy.get("controller_subnets", [])]
+    subnets = controller_networks(policy)
     state = (probe or {}).get("state")
     if state == "no_route" or (state == "timeout" and off_every_subnet(probed_address(address, probe), subnets)):
         return [finding("controller_segment_unroutable",
@@ -190,6 +190,11 @@ def path_findings(facts: dict[str, Any], probe: dict[str, Any] | None, policy: d
         return [finding("controller_port_blocked", {"address": address, "probe": probe,
                                                     "host_firewall_verdicts": verdicts}, port)]
     return []
+
+
+def controller_networks(policy: dict[str, Any]) -> list[Any]:
+    """The controller subnets as every reader parses them (a list, or text separated by commas or spaces)."""
+    return parse_cidrs(policy.get("controller_subnets") or [], "controller_subnets", required=False)
 
 
 def probed_address(address: str | None, probe: dict[str, Any] | None) -> str | None:
@@ -299,7 +304,7 @@ def controller_segment_findings(controllers: list[dict[str, Any]], policy: dict[
                                 port: int) -> list[dict[str, Any]]:
     """A controller on another segment than the controller subnets: the room's firewall admits only those
     subnets and the probe tests from them, so the room can look healthy while that controller gets Error 2002."""
-    subnets = [ipaddress.ip_network(s, strict=False) for s in policy.get("controller_subnets", [])]
+    subnets = controller_networks(policy)
     outside = controllers_off_subnets(controllers, subnets) if subnets else []
     if not outside:
         return []

@@ -200,6 +200,19 @@ def test_bad_inventory_value_stops_before_any_change(healed, tmp_path):
     assert host_state(healed, rooms[0]) == before
 
 
+def test_subnets_given_as_text_separated_by_spaces_are_fixed_as_a_list(healed, tmp_path):
+    """The inventory check accepts "A B" and the modules read it alike (their `type: list` would make it one
+    element); the plan's summary shows the subnets, not the letters of the string joined."""
+    room = healed.rooms[0]
+    subnets = f"{healed.state['networks']['ctl']['subnet']} 10.250.0.0/24"
+    healed.labctl("fault", room, "firewall_block")
+    _unused, report = run(healed, "remediate", tmp_path, "-e", "zoom_rooms_batch=100%",
+                          "-e", json.dumps({"zoom_room_controller_subnets": subnets}))
+    assert report["rooms"][room]["status"] == "fixed", report["rooms"][room]
+    assert report["rooms"][room]["planned"][0]["summary"] == f"firewall: admit TCP 9090 from {subnets}"
+    assert "10.250.0.0/24" in healed.ruleset(room)
+
+
 def test_a_bad_run_wide_value_stops_before_any_change(healed, tmp_path):
     """A wave size of 0 is one wave of every room to Ansible, and `ture` reads as false (apply): both refused
     in the first play's validate step, before any room is touched."""

@@ -34,6 +34,14 @@ def test_parse_cidrs_accepts_comma_string_and_v6():
     assert parse_cidrs("10.1.0.0/16, fd00::/64", "s") == [net("10.1.0.0/16"), net("fd00::/64")]
 
 
+def test_parse_cidrs_reads_text_in_a_list_as_the_check_reads_the_variable():
+    """A module's `type: list` option splits "10.1.0.0/24 10.2.0.0/24" on commas only: one element. The
+    inventory check reads the variable itself and accepts it, so the modules must read it alike."""
+    given = "10.1.0.0/24 10.2.0.0/24"
+    assert parse_cidrs([given], "sources") == parse_cidrs(given, "zoom_room_controller_subnets") == [
+        net("10.1.0.0/24"), net("10.2.0.0/24")]
+
+
 @pytest.mark.parametrize("value, ok", [(9090, True), ("9090", True), (0, False), (70000, False), ("x", False)])
 def test_parse_port(value, ok):
     if ok:
