@@ -75,6 +75,33 @@ def _check_min_version(value: Any, _unused: bool) -> None:
         parse_version(value, "zoom_room_min_version")
 
 
+def _check_at_least_one(name: str) -> Callable[[Any, bool], None]:
+    """A count the modules refuse below 1 (backup copies kept): refused here, before the first wave, instead
+    of on a room in the middle of the rollout. Its type is the role argument specs' check."""
+    def check(value: Any, _unused: bool) -> None:
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            raise InvalidValue(f"{name}: {value} must be 1 or more")
+    return check
+
+
+def _check_csapi(host_vars: Mapping[str, Any]) -> None:
+    """ZR-CSAPI values, for a room that reads it: read per room at diagnosis, so a bad one would end that
+    room's diagnosis instead of stopping the run before any room is read."""
+    enabled = host_vars.get("zoom_room_csapi", False)
+    if str(enabled).lower() not in _BOOLEANS:
+        raise InvalidValue(f"zoom_room_csapi: {enabled!r} is not a boolean; give true or false")
+    if str(enabled).lower() not in ("true", "yes", "on", "1"):
+        return
+    parse_port(host_vars.get("zoom_room_csapi_port", 2244), "zoom_room_csapi_port")
+    timeout = host_vars.get("zoom_room_csapi_timeout", 10)
+    try:
+        valid = not isinstance(timeout, bool) and float(timeout) > 0
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise InvalidValue(f"zoom_room_csapi_timeout: {timeout!r} is not a number of seconds above 0")
+
+
 # The platforms zoom_room_common's argument specs allow: windows, else the POSIX tasks. `unknown` is what
 # the Zoom API inventory sets for a room computer that reports no system: the playbooks read it over SSH
 # like any POSIX room (an unreachable one is reported so), so it must not stop the run for the others.
@@ -94,7 +121,10 @@ CHECKS: dict[str, Callable[[Any, bool], None]] = {
     "zoom_room_controller_subnets": _check_subnets,
     "zoom_room_controller_port": lambda value, _unused: parse_port(value, "zoom_room_controller_port"),
     "zoom_room_min_version": _check_min_version,
+    "zoom_room_firewall_backup_keep": _check_at_least_one("zoom_room_firewall_backup_keep"),
+    "zoom_room_proxy_backup_keep": _check_at_least_one("zoom_room_proxy_backup_keep"),
 }
+CSAPI_VARIABLES = ("zoom_room_csapi", "zoom_room_csapi_port", "zoom_room_csapi_timeout")
 
 
 # Run-wide values: one per run (extra vars), checked once rather than per room.
@@ -185,7 +215,7 @@ def input_errors(rooms: dict[str, dict[str, Any]], remediate: bool = False,
     room's values checked against them too. run_values: the playbook's run-wide values (RUN_CHECKS).
     """
     errors = run_errors(run_values or {})
-    names = {*CHECKS, *PROXY_VARIABLES, *(role_options or {})}
+    names = {*CHECKS, *PROXY_VARIABLES, *CSAPI_VARIABLES, *(role_options or {})}
     for host, room_vars in sorted(rooms.items()):
         # Each value once: reading one of Ansible's hostvars templates it every time (docs/performance.md).
         host_vars = {name: room_vars[name] for name in names if name in room_vars}
@@ -200,4 +230,8 @@ def input_errors(rooms: dict[str, dict[str, Any]], remediate: bool = False,
         except InvalidValue as error:
             message = str(error)
             errors.append(f"{host}: {message if message.startswith('zoom_room_') else 'zoom_room_proxy_' + message}")
+        try:
+            _check_csapi(host_vars)
+        except InvalidValue as error:
+            errors.append(f"{host}: {error}")
     return errors

@@ -94,3 +94,28 @@ def test_a_static_mac_is_checked_as_macos_before_its_wave():
     instance = diagnose_action.ActionModule.__new__(diagnose_action.ActionModule)
     instance._templar = SimpleNamespace(template=lambda value: value)
     assert instance._is_windows({diagnose_action.PLATFORM_VARIABLE: "macos"}) is False
+
+
+@pytest.mark.parametrize("room, message", [
+    pytest.param({"zoom_room_firewall_backup_keep": 0}, "room-1: zoom_room_firewall_backup_keep: 0 must be 1 or more",
+                 id="no firewall backup kept"),
+    pytest.param({"zoom_room_proxy_backup_keep": -1}, "room-1: zoom_room_proxy_backup_keep: -1 must be 1 or more",
+                 id="negative proxy backups"),
+    pytest.param({"zoom_room_csapi": "maybe"}, "room-1: zoom_room_csapi: 'maybe' is not a boolean",
+                 id="csapi switch not a boolean"),
+    pytest.param({"zoom_room_csapi": True, "zoom_room_csapi_port": "abc"},
+                 "room-1: zoom_room_csapi_port: 'abc' is not a port number", id="csapi port a word"),
+    pytest.param({"zoom_room_csapi": "yes", "zoom_room_csapi_timeout": -1},
+                 "room-1: zoom_room_csapi_timeout: -1 is not a number of seconds above 0", id="csapi timeout negative"),
+])
+def test_a_value_the_room_would_refuse_mid_run_is_refused_before_any_room(room, message):
+    """The modules refuse these on the room (backups) or the diagnosis per room (ZR-CSAPI): after earlier
+    waves changed rooms, or with the room's diagnosis lost. Refused here, before any room is touched."""
+    errors = input_errors({"room-1": {**ROOM, **room}}, True)
+    assert len(errors) == 1 and errors[0].startswith(message), errors
+
+
+def test_csapi_values_of_a_room_that_does_not_read_it_are_not_judged():
+    assert input_errors({"room-1": {**ROOM, "zoom_room_csapi": False, "zoom_room_csapi_port": "abc"}}, True) == []
+    assert input_errors({"room-1": {**ROOM, "zoom_room_csapi": True, "zoom_room_csapi_port": "2244",
+                                    "zoom_room_csapi_timeout": "2.5", "zoom_room_firewall_backup_keep": 1}}, True) == []
