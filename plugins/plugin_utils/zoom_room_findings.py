@@ -295,7 +295,7 @@ def controllers_off_subnets(controllers: list[dict[str, Any]], subnets: list[Any
         address = as_address(controller.get("address"))
         if (controller.get("status") == "Online" and address is not None and address.is_private
                 and not (address.is_loopback or address.is_link_local or address.is_unspecified)
-                and not address_in_any(str(address), subnets)):
+                and off_every_subnet(str(address), subnets)):
             outside.append(controller)
     return outside
 

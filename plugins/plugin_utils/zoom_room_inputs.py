@@ -88,9 +88,8 @@ def _check_csapi(host_vars: Mapping[str, Any]) -> None:
     """ZR-CSAPI values, for a room that reads it: read per room at diagnosis, so a bad one would end that
     room's diagnosis instead of stopping the run before any room is read."""
     enabled = host_vars.get("zoom_room_csapi", False)
-    if str(enabled).lower() not in _BOOLEANS:
-        raise InvalidValue(f"zoom_room_csapi: {enabled!r} is not a boolean; give true or false")
-    if str(enabled).lower() not in ("true", "yes", "on", "1"):
+    _check_boolean("zoom_room_csapi")(enabled, False)
+    if str(enabled).lower() not in _TRUE_WORDS:
         return
     parse_port(host_vars.get("zoom_room_csapi_port", 2244), "zoom_room_csapi_port")
     timeout = host_vars.get("zoom_room_csapi_timeout", 10)
@@ -131,7 +130,8 @@ CSAPI_VARIABLES = ("zoom_room_csapi", "zoom_room_csapi_port", "zoom_room_csapi_t
 _BATCH = re.compile(r"(\d+)(%?)")
 # What the `bool` filter reads without coercion (ansible-core's to_bool; strings in any case, ints 0 and 1):
 # anything else it reads as false with only a deprecation warning, which for zoom_rooms_plan_only applies changes.
-_BOOLEANS = ("true", "false", "yes", "no", "on", "off", "1", "0")
+_TRUE_WORDS = ("true", "yes", "on", "1")
+_BOOLEANS = (*_TRUE_WORDS, "false", "no", "off", "0")
 
 
 def _check_batch(value: Any, _unused: bool) -> None:

@@ -546,7 +546,8 @@ def firewall_facts(result: dict[str, Any], subnets: Sequence[Network], port: int
                 "verdicts": unknown_verdicts(subnets, "firewall state not read"), "block_all": False, "notes": [],
                 "unreadable": [unread_layer("firewall state not read", read_errors)]}
     settings = profile_settings(result)
-    connected = sorted({p for s in subnets for p in relevant_profiles(result, s, addresses)}, key=PROFILES.index) \
+    profiles_of = {subnet: relevant_profiles(result, subnet, addresses) for subnet in subnets}
+    connected = sorted({p for profiles in profiles_of.values() for p in profiles}, key=PROFILES.index) \
         or list(PROFILES)
     active = any(settings[p]["enabled"] for p in connected)
     block_all = any(settings[p]["enabled"] and not settings[p]["allow_inbound_rules"] for p in connected)
@@ -561,8 +562,7 @@ def firewall_facts(result: dict[str, Any], subnets: Sequence[Network], port: int
     notes: list[str] = []
     verdicts = []
     for subnet in subnets:
-        outcome = evaluate_subnet(result, rules, settings, subnet, port, relevant_profiles(result, subnet, addresses),
-                                  context)
+        outcome = evaluate_subnet(result, rules, settings, subnet, port, profiles_of[subnet], context)
         verdicts.append({"subnet": str(subnet), "verdict": outcome["verdict"], "decided_by": outcome["decided_by"]})
         for note in block_rule_notes(outcome["per_profile"], subnet, port):
             if note not in notes:  # one rule blocking on several profiles is named once
